@@ -1,0 +1,339 @@
+"""The `graph` dialect: a hardware-agnostic computation graph with value semantics.
+
+Every op takes and returns builtin ranked tensors with static shapes (`tensor<1x64xf32>`) and
+follows the semantics of the ONNX operator of the same name (https://onnx.ai/onnx/operators/):
+attributes, multidirectional (NumPy-style) broadcasting, result shapes. Each op verifies its
+result type against the type it infers from its operands; `infer_result_type` is the single
+place that shape rule lives, so builders and verifiers agree.
+
+The NumPy reference semantics of every op are in `graph_reference.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    TensorType,
+)
+from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import ConstantLike, Pure
+from xdsl.utils.exceptions import VerifyException
+
+AnyTensor = TensorType[Attribute]
+
+
+def _static_shape(op: IRDLOperation, what: str, t: Attribute) -> tuple[int, ...]:
+    """Shape of a static ranked tensor type, or a VerifyException naming `op`."""
+    if not isinstance(t, TensorType):
+        raise VerifyException(f"'{op.name}' op {what} must be a ranked tensor, got {t}")
+    shape = tuple(t.get_shape())
+    if any(d < 0 for d in shape):
+        raise VerifyException(f"'{op.name}' op {what} must have a static shape, got {t}")
+    return shape
+
+
+def broadcast_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    """ONNX multidirectional broadcasting (NumPy rules) of two shapes; None if incompatible.
+
+    Source: https://onnx.ai/onnx/repo-docs/Broadcasting.html
+    """
+    rank = max(len(a), len(b))
+    pa = (1,) * (rank - len(a)) + tuple(a)
+    pb = (1,) * (rank - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(pa, pb):
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+class GraphOp(IRDLOperation):
+    """Base of graph ops: subclasses define `infer_shape`; verification is shared."""
+
+    def infer_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def verify_(self) -> None:
+        elem = None
+        for i, v in enumerate(self.operands):
+            _static_shape(self, f"operand #{i}", v.type)
+            if elem is None:
+                elem = v.type.element_type
+            elif v.type.element_type != elem:
+                raise VerifyException(
+                    f"'{self.name}' op operand #{i} has element type {v.type.element_type}, "
+                    f"expected {elem} like operand #0"
+                )
+        res = self.results[0].type
+        got = _static_shape(self, "result", res)
+        want = self.infer_shape()
+        if got != want:
+            raise VerifyException(
+                f"'{self.name}' op result shape {list(got)} does not match the inferred "
+                f"shape {list(want)}"
+            )
+        if elem is not None and res.element_type != elem:
+            raise VerifyException(
+                f"'{self.name}' op result element type {res.element_type} differs from the "
+                f"operands' {elem}"
+            )
+
+
+@irdl_op_definition
+class ConstantOp(GraphOp):
+    """A constant tensor: `%w = "graph.constant"() <{value = dense<...> : tensor<64x32xf32>}>`.
+
+    The result type is the type of `value`. Weights enter the graph through this op.
+    """
+
+    name = "graph.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(AnyTensor)
+    traits = traits_def(ConstantLike(), Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    def infer_shape(self) -> tuple[int, ...]:
+        return tuple(self.value.type.get_shape())
+
+    def verify_(self) -> None:
+        if self.value.type != self.result.type:
+            raise VerifyException(
+                f"'{self.name}' op result type {self.result.type} differs from the type of "
+                f"its value {self.value.type}"
+            )
+        super().verify_()
+
+
+class ElementwiseBinaryOp(GraphOp):
+    """Base of broadcasting binary ops: result shape = broadcast(lhs, rhs) (ONNX rules)."""
+
+    lhs = operand_def(AnyTensor)
+    rhs = operand_def(AnyTensor)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        shape = broadcast_shapes(lhs.type.get_shape(), rhs.type.get_shape())
+        if shape is None:
+            raise ValueError(
+                f"{self.name}: shapes {lhs.type.get_shape()} and {rhs.type.get_shape()} "
+                "do not broadcast"
+            )
+        super().__init__(
+            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, shape)]
+        )
+
+    def infer_shape(self) -> tuple[int, ...]:
+        a = _static_shape(self, "lhs", self.lhs.type)
+        b = _static_shape(self, "rhs", self.rhs.type)
+        shape = broadcast_shapes(a, b)
+        if shape is None:
+            raise VerifyException(
+                f"'{self.name}' op operand shapes {list(a)} and {list(b)} are not "
+                "broadcast-compatible"
+            )
+        return shape
+
+
+@irdl_op_definition
+class AddOp(ElementwiseBinaryOp):
+    """Elementwise `lhs + rhs` with broadcasting (ONNX Add)."""
+
+    name = "graph.add"
+
+
+@irdl_op_definition
+class SubOp(ElementwiseBinaryOp):
+    """Elementwise `lhs - rhs` with broadcasting (ONNX Sub)."""
+
+    name = "graph.sub"
+
+
+@irdl_op_definition
+class MulOp(ElementwiseBinaryOp):
+    """Elementwise `lhs * rhs` with broadcasting (ONNX Mul)."""
+
+    name = "graph.mul"
+
+
+class ElementwiseUnaryOp(GraphOp):
+    """Base of unary elementwise ops: the result has the operand's type."""
+
+    input = operand_def(AnyTensor)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue):
+        super().__init__(operands=[input], result_types=[input.type])
+
+    def infer_shape(self) -> tuple[int, ...]:
+        return _static_shape(self, "input", self.input.type)
+
+
+@irdl_op_definition
+class ReluOp(ElementwiseUnaryOp):
+    """Elementwise `max(x, 0)` (ONNX Relu)."""
+
+    name = "graph.relu"
+
+
+@irdl_op_definition
+class MatMulOp(GraphOp):
+    """Matrix product of 2-D tensors: [M, K] x [K, N] -> [M, N] (ONNX MatMul, rank 2)."""
+
+    name = "graph.matmul"
+    lhs = operand_def(AnyTensor)
+    rhs = operand_def(AnyTensor)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        m, n = lhs.type.get_shape()[0], rhs.type.get_shape()[-1]
+        super().__init__(
+            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, [m, n])]
+        )
+
+    def infer_shape(self) -> tuple[int, ...]:
+        a = _static_shape(self, "lhs", self.lhs.type)
+        b = _static_shape(self, "rhs", self.rhs.type)
+        if len(a) != 2 or len(b) != 2:
+            raise VerifyException(
+                f"'{self.name}' op expects rank-2 operands, got shapes {list(a)} and {list(b)}"
+            )
+        if a[1] != b[0]:
+            raise VerifyException(
+                f"'{self.name}' op contraction dimensions differ: lhs {list(a)} has K={a[1]}, "
+                f"rhs {list(b)} has K={b[0]}"
+            )
+        return (a[0], b[1])
+
+
+def _i64(v: int) -> IntegerAttr:
+    return IntegerAttr(v, IntegerType(64))
+
+
+@irdl_op_definition
+class GemmOp(GraphOp):
+    """General matrix multiply `alpha * A' @ B' + beta * C` (ONNX Gemm).
+
+    A' is A ([M, K], or [K, M] when transA = 1), B' is B ([K, N], or [N, K] when
+    transB = 1). The optional C broadcasts unidirectionally to [M, N]. alpha and beta are
+    f32 scalars (default 1.0); transA and transB are i64 0 or 1 (default 0).
+    """
+
+    name = "graph.gemm"
+    a = operand_def(AnyTensor)
+    b = operand_def(AnyTensor)
+    c = opt_operand_def(AnyTensor)
+    alpha = prop_def(FloatAttr, default_value=FloatAttr(1.0, Float32Type()))
+    beta = prop_def(FloatAttr, default_value=FloatAttr(1.0, Float32Type()))
+    transA = prop_def(IntegerAttr, default_value=_i64(0))
+    transB = prop_def(IntegerAttr, default_value=_i64(0))
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        a: SSAValue,
+        b: SSAValue,
+        c: SSAValue | None = None,
+        *,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        trans_a: int = 0,
+        trans_b: int = 0,
+    ):
+        sa, sb = a.type.get_shape(), b.type.get_shape()
+        m = sa[1] if trans_a else sa[0]
+        n = sb[0] if trans_b else sb[1]
+        super().__init__(
+            operands=[a, b, [c] if c is not None else []],
+            result_types=[TensorType(a.type.element_type, [m, n])],
+            properties={
+                "alpha": FloatAttr(alpha, Float32Type()),
+                "beta": FloatAttr(beta, Float32Type()),
+                "transA": _i64(trans_a),
+                "transB": _i64(trans_b),
+            },
+        )
+
+    def infer_shape(self) -> tuple[int, ...]:
+        a = _static_shape(self, "A", self.a.type)
+        b = _static_shape(self, "B", self.b.type)
+        for flag in ("transA", "transB"):
+            if getattr(self, flag).value.data not in (0, 1):
+                raise VerifyException(f"'{self.name}' op {flag} must be 0 or 1")
+        if len(a) != 2 or len(b) != 2:
+            raise VerifyException(
+                f"'{self.name}' op expects rank-2 A and B, got shapes {list(a)} and {list(b)}"
+            )
+        m, ka = (a[1], a[0]) if self.transA.value.data else a
+        kb, n = (b[1], b[0]) if self.transB.value.data else b
+        if ka != kb:
+            raise VerifyException(
+                f"'{self.name}' op contraction dimensions differ: A' has K={ka}, B' has K={kb}"
+            )
+        if self.c is not None:
+            c = _static_shape(self, "C", self.c.type)
+            if len(c) > 2 or broadcast_shapes(c, (m, n)) != (m, n):
+                raise VerifyException(
+                    f"'{self.name}' op C of shape {list(c)} does not broadcast to [{m}, {n}]"
+                )
+        return (m, n)
+
+
+@irdl_op_definition
+class SoftmaxOp(GraphOp):
+    """`exp(x - max) / sum(exp(x - max))` along `axis` (ONNX Softmax, opset 13 semantics).
+
+    `axis` is an i64 in [-rank, rank) (default -1); the result has the input's type.
+    """
+
+    name = "graph.softmax"
+    input = operand_def(AnyTensor)
+    axis = prop_def(IntegerAttr, default_value=_i64(-1))
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue, axis: int = -1):
+        super().__init__(
+            operands=[input], result_types=[input.type], properties={"axis": _i64(axis)}
+        )
+
+    def normalized_axis(self) -> int:
+        rank = len(self.input.type.get_shape())
+        return self.axis.value.data % rank
+
+    def infer_shape(self) -> tuple[int, ...]:
+        shape = _static_shape(self, "input", self.input.type)
+        axis = self.axis.value.data
+        if not -len(shape) <= axis < len(shape):
+            raise VerifyException(
+                f"'{self.name}' op axis {axis} is out of range for rank {len(shape)}"
+            )
+        return shape
+
+
+Graph = Dialect(
+    "graph",
+    [ConstantOp, AddOp, SubOp, MulOp, ReluOp, MatMulOp, GemmOp, SoftmaxOp],
+    [],
+)

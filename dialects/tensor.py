@@ -1,0 +1,220 @@
+"""The `tensor` dialect: the tensor-operator level of the tower (compare MLIR's linalg.generic).
+
+A `tensor.generic` states a computation by its iteration domain: one loop per dimension,
+each `parallel` or `reduction`; an affine indexing map per operand from the loop indices to
+the element it reads or writes; and a scalar body (xDSL's `arith` and `math` ops) that takes
+one element of each operand and yields one element per output. Outputs are passed in
+destination style (`outs`): their values are the initial values that reductions accumulate
+into. All tensors have static shapes; the loop bounds follow from the operand shapes.
+
+This is irforge's own dialect; irforge's Context does not load xDSL's `tensor` dialect.
+Source: MLIR linalg dialect docs, https://mlir.llvm.org/docs/Dialects/Linalg/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    ArrayAttr,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    IRDLOperation,
+    irdl_op_definition,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.traits import HasParent, IsTerminator, Pure
+from xdsl.utils.exceptions import VerifyException
+
+AnyTensor = TensorType[Attribute]
+
+PARALLEL = "parallel"
+REDUCTION = "reduction"
+
+
+@irdl_op_definition
+class GenericOp(IRDLOperation):
+    """A structured computation over an iteration domain (compare `linalg.generic`).
+
+    Operands: `ins` (read) then `outs` (initial values of the results); results: one
+    tensor per `outs`, of the same type. Properties: `indexing_maps`, one affine map per
+    operand (ins then outs) from the domain's d0..dn-1 to the operand's indices;
+    `iterator_types`, one `"parallel"` or `"reduction"` string per domain dimension. The
+    body has one block with one scalar argument per operand (its element type) and ends in
+    `tensor.yield` with one scalar per output.
+
+    Example (row sums of a 4x8 tensor)::
+
+        %r = "tensor.generic"(%x, %init) <{
+            indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+            iterator_types = ["parallel", "reduction"],
+            operandSegmentSizes = array<i32: 1, 1>}> ({
+          ^bb0(%a: f32, %acc: f32):
+            %s = "arith.addf"(%acc, %a) : (f32, f32) -> f32
+            "tensor.yield"(%s) : (f32) -> ()
+        }) : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4xf32>
+    """
+
+    name = "tensor.generic"
+    ins = var_operand_def(AnyTensor)
+    outs = var_operand_def(AnyTensor)
+    res = var_result_def(AnyTensor)
+    indexing_maps = prop_def(ArrayAttr[AffineMapAttr])
+    iterator_types = prop_def(ArrayAttr[StringAttr])
+    body = region_def("single_block")
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+
+    def __init__(
+        self,
+        ins: Sequence[SSAValue],
+        outs: Sequence[SSAValue],
+        body: Region,
+        indexing_maps: Sequence[AffineMap],
+        iterator_types: Sequence[str],
+    ):
+        super().__init__(
+            operands=[ins, outs],
+            result_types=[[o.type for o in outs]],
+            properties={
+                "indexing_maps": ArrayAttr([AffineMapAttr(m) for m in indexing_maps]),
+                "iterator_types": ArrayAttr([StringAttr(t) for t in iterator_types]),
+            },
+            regions=[body],
+        )
+
+    @property
+    def maps(self) -> list[AffineMap]:
+        return [m.data for m in self.indexing_maps]
+
+    @property
+    def iterators(self) -> list[str]:
+        return [t.data for t in self.iterator_types]
+
+    def loop_ranges(self) -> list[int]:
+        """The size of each domain dimension, read off an operand indexed by it directly.
+
+        Raises VerifyException if some dimension is not the plain result of any map.
+        """
+        ranges: list[int | None] = [None] * len(self.iterator_types)
+        for value, amap in zip(self.operands, self.maps):
+            shape = value.type.get_shape()
+            for pos, expr in enumerate(amap.results):
+                if isinstance(expr, AffineDimExpr) and ranges[expr.position] is None:
+                    ranges[expr.position] = shape[pos]
+        missing = [f"d{i}" for i, r in enumerate(ranges) if r is None]
+        if missing:
+            raise VerifyException(
+                f"'{self.name}' op cannot infer the size of {', '.join(missing)}: no operand "
+                "is indexed by it directly"
+            )
+        return ranges  # type: ignore[return-value]
+
+    def verify_(self) -> None:
+        n_ops = len(self.ins) + len(self.outs)
+        if len(self.indexing_maps) != n_ops:
+            raise VerifyException(
+                f"'{self.name}' op expects one indexing map per operand ({n_ops}), got "
+                f"{len(self.indexing_maps)}"
+            )
+        n_dims = len(self.iterator_types)
+        for kind in self.iterators:
+            if kind not in (PARALLEL, REDUCTION):
+                raise VerifyException(
+                    f"'{self.name}' op iterator type must be \"parallel\" or \"reduction\", "
+                    f"got \"{kind}\""
+                )
+        for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
+            shape = value.type.get_shape()
+            if any(d < 0 for d in shape):
+                raise VerifyException(f"'{self.name}' op operand #{i} must have a static shape")
+            if amap.num_dims != n_dims or amap.num_symbols != 0:
+                raise VerifyException(
+                    f"'{self.name}' op indexing map #{i} must have {n_dims} dims and no "
+                    f"symbols, got {amap}"
+                )
+            if len(amap.results) != len(shape):
+                raise VerifyException(
+                    f"'{self.name}' op indexing map #{i} has {len(amap.results)} results but "
+                    f"operand #{i} has rank {len(shape)}"
+                )
+        for o, r in zip(self.outs, self.res):
+            if o.type != r.type:
+                raise VerifyException(
+                    f"'{self.name}' op result type {r.type} differs from its outs type {o.type}"
+                )
+        ranges = self.loop_ranges()
+        for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
+            shape = value.type.get_shape()
+            last = amap.eval([r - 1 for r in ranges], [])
+            if any(not 0 <= x < s for x, s in zip(last, shape)):
+                raise VerifyException(
+                    f"'{self.name}' op indexing map #{i} reads {list(last)} at the last point "
+                    f"of the domain {ranges}, out of bounds of shape {list(shape)}"
+                )
+        block = self.body.block
+        want = [v.type.element_type for v in self.operands]
+        got = [a.type for a in block.args]
+        if got != want:
+            raise VerifyException(
+                f"'{self.name}' op body arguments {got} must be the operands' element "
+                f"types {want}"
+            )
+        term = block.last_op
+        if not isinstance(term, YieldOp):
+            raise VerifyException(f"'{self.name}' op body must end in tensor.yield")
+        want_y = [o.type.element_type for o in self.outs]
+        if [v.type for v in term.values] != want_y:
+            raise VerifyException(
+                f"'{self.name}' op body yields {[v.type for v in term.values]}, expected "
+                f"{want_y}"
+            )
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """Terminates a `tensor.generic` body with one scalar per output."""
+
+    name = "tensor.yield"
+    values = var_operand_def()
+    traits = traits_def(IsTerminator(), HasParent(GenericOp), Pure())
+
+    def __init__(self, *values: SSAValue):
+        super().__init__(operands=[values])
+
+
+@irdl_op_definition
+class EmptyOp(IRDLOperation):
+    """A tensor of a static shape whose contents are undefined: the `outs` of a generic
+    that overwrites every element (compare MLIR's `tensor.empty`)."""
+
+    name = "tensor.empty"
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, result_type: TensorType):
+        super().__init__(result_types=[result_type])
+
+    def verify_(self) -> None:
+        if any(d < 0 for d in self.result.type.get_shape()):
+            raise VerifyException(f"'{self.name}' op result must have a static shape")
+
+
+def make_body(arg_types: Sequence[Attribute]) -> tuple[Region, Block]:
+    """A new single-block region with one argument per type, for a generic's body."""
+    block = Block(arg_types=arg_types)
+    return Region(block), block
+
+
+Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp], [])

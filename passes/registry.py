@@ -1,0 +1,60 @@
+"""The pass registry: pass name -> lazy factory of its ModulePass class.
+
+Passes are xDSL `ModulePass` dataclasses (fields are the pass options). Registering a
+factory rather than the class keeps `import irforge.passes` cheap: a pass module is only
+imported when a pipeline names it. Plugins add passes with `register_pass`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+PassFactory = Callable[[], type[ModulePass]]
+
+
+def _lazy(module: str, cls: str) -> PassFactory:
+    def load() -> type[ModulePass]:
+        return getattr(importlib.import_module(module), cls)
+
+    return load
+
+
+_PASSES: dict[str, PassFactory] = {
+    "canonicalize": _lazy("irforge.passes.canonicalize", "CanonicalizePass"),
+    "convert-graph-to-tensor": _lazy(
+        "irforge.passes.convert_graph_to_tensor", "ConvertGraphToTensorPass"
+    ),
+    "convert-tensor-to-loop": _lazy(
+        "irforge.passes.convert_tensor_to_loop", "ConvertTensorToLoopPass"
+    ),
+    "convert-loop-to-llvm": _lazy("irforge.passes.convert_loop_to_llvm", "ConvertLoopToLLVMPass"),
+}
+
+# The default lowering from the graph dialect to the llvm dialect.
+DEFAULT_PIPELINE = "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,convert-loop-to-llvm"
+
+
+def register_pass(name: str, factory: PassFactory | type[ModulePass]) -> None:
+    """Register a pass under `name` (a class or a zero-argument factory returning it).
+
+    Raises ValueError if the name is taken.
+    """
+    if name in _PASSES:
+        raise ValueError(f"a pass named '{name}' is already registered")
+    if isinstance(factory, type):
+        cls = factory
+        factory = lambda: cls  # noqa: E731
+    _PASSES[name] = factory
+
+
+def available_passes() -> dict[str, PassFactory]:
+    """Every registered pass name and its factory."""
+    return dict(_PASSES)
+
+
+def get_pass_class(name: str) -> type[ModulePass]:
+    """The ModulePass class registered as `name`; KeyError if there is none."""
+    return _PASSES[name]()
