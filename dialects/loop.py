@@ -101,7 +101,7 @@ class YieldOp(IRDLOperation):
 
 @irdl_op_definition
 class LoadOp(IRDLOperation):
-    """Reads one element: `%v = "loop.load"(%buf, %i, %j) : (memref<4x8xf32>, index, index) -> f32`."""
+    """Reads one element: `"loop.load"(%buf, %i) : (memref<4xf32>, index) -> f32`."""
 
     name = "loop.load"
     memref = operand_def(AnyMemRef)

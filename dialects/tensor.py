@@ -13,8 +13,9 @@ Source: MLIR linalg dialect docs, https://mlir.llvm.org/docs/Dialects/Linalg/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from xdsl.builder import Builder, InsertPoint
 from xdsl.dialects.builtin import (
     AffineMapAttr,
     ArrayAttr,
@@ -132,8 +133,8 @@ class GenericOp(IRDLOperation):
         for kind in self.iterators:
             if kind not in (PARALLEL, REDUCTION):
                 raise VerifyException(
-                    f"'{self.name}' op iterator type must be \"parallel\" or \"reduction\", "
-                    f"got \"{kind}\""
+                    f'\'{self.name}\' op iterator type must be "parallel" or "reduction", '
+                    f'got "{kind}"'
                 )
         for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
             shape = value.type.get_shape()
@@ -168,8 +169,7 @@ class GenericOp(IRDLOperation):
         got = [a.type for a in block.args]
         if got != want:
             raise VerifyException(
-                f"'{self.name}' op body arguments {got} must be the operands' element "
-                f"types {want}"
+                f"'{self.name}' op body arguments {got} must be the operands' element types {want}"
             )
         term = block.last_op
         if not isinstance(term, YieldOp):
@@ -177,8 +177,7 @@ class GenericOp(IRDLOperation):
         want_y = [o.type.element_type for o in self.outs]
         if [v.type for v in term.values] != want_y:
             raise VerifyException(
-                f"'{self.name}' op body yields {[v.type for v in term.values]}, expected "
-                f"{want_y}"
+                f"'{self.name}' op body yields {[v.type for v in term.values]}, expected {want_y}"
             )
 
 
@@ -211,10 +210,23 @@ class EmptyOp(IRDLOperation):
             raise VerifyException(f"'{self.name}' op result must have a static shape")
 
 
-def make_body(arg_types: Sequence[Attribute]) -> tuple[Region, Block]:
-    """A new single-block region with one argument per type, for a generic's body."""
-    block = Block(arg_types=arg_types)
-    return Region(block), block
+def build_generic(
+    ins: Sequence[SSAValue],
+    outs: Sequence[SSAValue],
+    indexing_maps: Sequence[AffineMap],
+    iterator_types: Sequence[str],
+    body: Callable[[Builder, Sequence[SSAValue]], Sequence[SSAValue]],
+) -> GenericOp:
+    """A `tensor.generic` whose body is built by `body(builder, scalar_args)`.
+
+    `body` receives a Builder positioned in the new block and the block arguments (one
+    scalar per operand, ins then outs) and returns the values to yield, one per output.
+    """
+    block = Block(arg_types=[v.type.element_type for v in (*ins, *outs)])
+    builder = Builder(InsertPoint.at_end(block))
+    yielded = body(builder, block.args)
+    builder.insert(YieldOp(*yielded))
+    return GenericOp(ins, outs, Region(block), indexing_maps, iterator_types)
 
 
 Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp], [])

@@ -31,7 +31,7 @@ class PassFailure(Exception):
         self.op = op
 
 
-_WRAPPER = re.compile(r"^\s*builtin\.module\((.*)\)\s*$", re.S)
+_WRAPPER = re.compile(r"^\s*builtin\.module\((.*)\)\s*$", re.DOTALL)
 
 # Called after each pass with (pass, module).
 AfterPassHook = Callable[[ModulePass, ModuleOp], None]

@@ -34,7 +34,9 @@ _PASSES: dict[str, PassFactory] = {
 }
 
 # The default lowering from the graph dialect to the llvm dialect.
-DEFAULT_PIPELINE = "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,convert-loop-to-llvm"
+DEFAULT_PIPELINE = (
+    "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,convert-loop-to-llvm"
+)
 
 
 def register_pass(name: str, factory: PassFactory | type[ModulePass]) -> None:

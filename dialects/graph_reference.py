@@ -1,0 +1,136 @@
+"""NumPy reference semantics of the `graph` dialect: the oracle for tests and the fuzzer.
+
+One small function per op, each following the ONNX operator of the same name
+(https://onnx.ai/onnx/operators/). A function takes the op (for its attributes) and one
+NumPy array per operand, in operand order, and returns a new array. Arithmetic stays in the
+operands' dtype (float32 for float32 tensors): NumPy keeps float32 when a float32 array meets
+a Python or float32 scalar, and its float32 `matmul` accumulates in float32 (OpenBLAS sums in
+a blocked order, so results differ from a naive loop by rounding only).
+
+`REFERENCE` maps op class -> function, so callers look ops up by type::
+
+    out = REFERENCE[type(op)](op, *arrays)
+
+It also holds `numpy_dtype` and `dense_to_numpy`, the conversions between builtin element
+types / dense attributes and NumPy that the interpreters share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IndexType, IntegerType
+from xdsl.ir import Attribute, Operation
+
+from irforge.dialects import graph
+
+
+def numpy_dtype(element_type: Attribute) -> np.dtype:
+    """The NumPy dtype of a builtin element type: f16/f32/f64, iN (i1 -> bool), index -> int64.
+
+    Raises NotImplementedError for element types without a NumPy counterpart.
+    """
+    if isinstance(element_type, IntegerType) and element_type.width.data == 1:
+        return np.dtype(np.bool_)
+    if isinstance(element_type, IndexType):
+        return np.dtype(np.int64)
+    fmt = getattr(element_type, "format", None)
+    if fmt is None:
+        raise NotImplementedError(f"no NumPy dtype for element type {element_type}")
+    return np.dtype(fmt)
+
+
+def dense_to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
+    """A new (writable) array holding the elements of a dense attribute, in its shape."""
+    elt = attr.get_element_type()
+    raw = np.frombuffer(attr.data.data, dtype=np.dtype(elt.format))
+    shape = attr.get_shape()
+    if raw.size == 1 and int(np.prod(shape)) != 1:  # splat, should the bytes be packed
+        raw = np.broadcast_to(raw, (int(np.prod(shape)),))
+    return raw.astype(numpy_dtype(elt)).reshape(shape)
+
+
+def constant(op: graph.ConstantOp) -> np.ndarray:
+    """ONNX Constant: the tensor held by the `value` property."""
+    return dense_to_numpy(op.value)
+
+
+def add(op: graph.AddOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ONNX Add (opset 14): `a + b` with multidirectional broadcasting."""
+    return np.add(a, b)
+
+
+def sub(op: graph.SubOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ONNX Sub (opset 14): `a - b` with multidirectional broadcasting."""
+    return np.subtract(a, b)
+
+
+def mul(op: graph.MulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ONNX Mul (opset 14): `a * b` with multidirectional broadcasting."""
+    return np.multiply(a, b)
+
+
+def relu(op: graph.ReluOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Relu (opset 14): `max(x, 0)` elementwise; NaN stays NaN."""
+    return np.maximum(x, x.dtype.type(0))
+
+
+def matmul(op: graph.MatMulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ONNX MatMul (opset 13), rank 2: [M, K] x [K, N] -> [M, N] (numpy.matmul semantics)."""
+    return np.matmul(a, b)
+
+
+def gemm(op: graph.GemmOp, a: np.ndarray, b: np.ndarray, c: np.ndarray | None = None) -> np.ndarray:
+    """ONNX Gemm (opset 13): `alpha * A' @ B' + beta * C`.
+
+    A' = A.T if transA else A, B' = B.T if transB else B; C (optional, "as if a scalar 0"
+    when absent) broadcasts unidirectionally to [M, N]. beta * C is added even when beta is
+    0, as the formula says (so an infinite C gives NaN).
+    """
+    dt = a.dtype.type
+    if op.transA.value.data:
+        a = a.T
+    if op.transB.value.data:
+        b = b.T
+    y = dt(op.alpha.value.data) * np.matmul(a, b)
+    if c is not None:
+        y = y + dt(op.beta.value.data) * c
+    return y
+
+
+def softmax(op: graph.SoftmaxOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Softmax (opset 13): `exp(x - max) / sum(exp(x - max))` along `axis`.
+
+    Subtracting the max along the axis keeps exp from overflowing; it cancels exactly.
+    """
+    axis = op.normalized_axis()
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {
+    graph.ConstantOp: constant,
+    graph.AddOp: add,
+    graph.SubOp: sub,
+    graph.MulOp: mul,
+    graph.ReluOp: relu,
+    graph.MatMulOp: matmul,
+    graph.GemmOp: gemm,
+    graph.SoftmaxOp: softmax,
+}
+"""Op class -> reference function `(op, *operand_arrays) -> result_array`."""
+
+
+def evaluate(op: Operation, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """Run the reference of one graph op on arrays (one per operand).
+
+    Raises NotImplementedError for ops without a reference and ValueError when the number
+    of arrays differs from the op's operand count.
+    """
+    fn = REFERENCE.get(type(op))
+    if fn is None:
+        raise NotImplementedError(f"no reference semantics for '{op.name}'")
+    if len(inputs) != len(op.operands):
+        raise ValueError(f"'{op.name}' takes {len(op.operands)} operands, got {len(inputs)}")
+    return fn(op, *inputs)

@@ -1,0 +1,1 @@
+"""Small real models bundled with irforge, ready to compile, run and benchmark."""

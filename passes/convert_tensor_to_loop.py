@@ -1,0 +1,267 @@
+"""`convert-tensor-to-loop`: bufferize tensor-level functions and lower generics to loops.
+
+Bufferization (one pass with the lowering, as the skeleton needs no more):
+- a tensor function argument becomes a memref argument; each tensor result becomes one more
+  memref argument that the caller allocates (destination-passing style), and the function
+  returns nothing;
+- `arith.constant` of a dense tensor becomes a `memref.global` plus `memref.get_global`;
+- `tensor.empty` becomes `loop.alloc`, freed by `loop.dealloc` before the return;
+- a `tensor.generic` writes into the buffer of its `outs` operand when that tensor has no
+  other use and the buffer is a local allocation; otherwise into a fresh buffer, copied
+  from the `outs` first if the body reads it;
+- the buffer of a returned value that is a local allocation is replaced by the output
+  argument, so the last computation writes straight into the caller's array.
+
+Lowering: a generic over the domain (d0, ..., dn-1) becomes a perfect loop nest in that
+order; in the innermost body each operand is loaded at its indexing map applied to the
+induction variables, the scalar body is inlined, and the yielded values are stored::
+
+    "tensor.generic"(%x, %e) <{indexing_maps = [(d0) -> (d0), (d0) -> (d0)], ...}> ({
+    ^bb0(%a: f32, %o: f32): ... "tensor.yield"(%r) })
+
+becomes::
+
+    "loop.for"(%c0, %c4, %c1) ({
+    ^bb0(%i: index):
+      %a = "loop.load"(%x, %i) ...
+      ...
+      "loop.store"(%r, %out, %i) ...
+      "loop.yield"() : () -> ()
+    })
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xdsl.builder import Builder, InsertPoint
+from xdsl.context import Context
+from xdsl.dialects import arith, func, memref
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    FunctionType,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
+from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.ir.affine import (
+    AffineBinaryOpExpr,
+    AffineBinaryOpKind,
+    AffineConstantExpr,
+    AffineDimExpr,
+    AffineExpr,
+)
+from xdsl.passes import ModulePass
+
+from irforge.dialects import loop
+from irforge.dialects.tensor import EmptyOp, GenericOp, YieldOp
+
+
+def memref_of(t: Attribute) -> Attribute:
+    """The buffer type of a tensor type (identity layout); other types unchanged."""
+    if isinstance(t, TensorType):
+        return MemRefType(t.element_type, t.get_shape())
+    return t
+
+
+_AFFINE_OPS = {
+    AffineBinaryOpKind.Add: arith.AddiOp,
+    AffineBinaryOpKind.Mul: arith.MuliOp,
+    AffineBinaryOpKind.Mod: arith.RemSIOp,
+    AffineBinaryOpKind.FloorDiv: arith.FloorDivSIOp,
+    AffineBinaryOpKind.CeilDiv: arith.CeilDivSIOp,
+}
+
+
+class _FunctionLowering:
+    """Rewrites one tensor-level func.func into a loop-level one (see the module docs)."""
+
+    def __init__(self, fn: func.FuncOp, module: ModuleOp, global_names: set[str]):
+        self.fn = fn
+        self.module = module
+        self.global_names = global_names
+        ftype = fn.function_type
+        self.n_inputs = len(ftype.inputs)
+        arg_types = [memref_of(t) for t in (*ftype.inputs, *ftype.outputs)]
+        self.block = Block(arg_types=arg_types)
+        self.b = Builder(InsertPoint.at_end(self.block))
+        self.vmap: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, self.block.args))
+        for old, new in zip(fn.body.block.args, self.block.args):
+            new.name_hint = old.name_hint
+        for k, new in enumerate(self.block.args[self.n_inputs :]):
+            new.name_hint = f"out{k}"
+        self.allocs: list[loop.AllocOp] = []
+        self.index_consts: dict[int, SSAValue] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def index(self, value: int) -> SSAValue:
+        """An index constant, created once at the top of the function."""
+        if value not in self.index_consts:
+            op = arith.ConstantOp(IntegerAttr(value, IndexType()))
+            Builder(InsertPoint.at_start(self.block)).insert(op)
+            self.index_consts[value] = op.result
+        return self.index_consts[value]
+
+    def alloc(self, t: MemRefType) -> SSAValue:
+        op = self.b.insert(loop.AllocOp(t))
+        self.allocs.append(op)
+        return op.result
+
+    def loop_nest(self, ranges: Sequence[int]) -> tuple[Builder, list[SSAValue]]:
+        """Perfectly nested loops over `ranges`; a builder in the innermost body."""
+        b, ivs = self.b, []
+        for r in ranges:
+            for_op = b.insert(loop.ForOp(self.index(0), self.index(r), self.index(1)))
+            body = for_op.body.block
+            term = loop.YieldOp()
+            body.add_op(term)
+            ivs.append(body.args[0])
+            b = Builder(InsertPoint.before(term))
+        return b, ivs
+
+    def affine(self, b: Builder, e: AffineExpr, ivs: Sequence[SSAValue]) -> SSAValue:
+        if isinstance(e, AffineDimExpr):
+            return ivs[e.position]
+        if isinstance(e, AffineConstantExpr):
+            return self.index(e.value)
+        assert isinstance(e, AffineBinaryOpExpr)
+        lhs, rhs = self.affine(b, e.lhs, ivs), self.affine(b, e.rhs, ivs)
+        return b.insert(_AFFINE_OPS[e.kind](lhs, rhs)).result
+
+    def copy(self, src: SSAValue, dst: SSAValue) -> None:
+        b, ivs = self.loop_nest(src.type.get_shape())
+        v = b.insert(loop.LoadOp(src, ivs)).result
+        b.insert(loop.StoreOp(v, dst, ivs))
+
+    def is_local(self, buf: SSAValue) -> bool:
+        return isinstance(buf.owner, loop.AllocOp)
+
+    # -- op lowerings --------------------------------------------------------------------
+
+    def constant(self, op: arith.ConstantOp) -> None:
+        t = memref_of(op.result.type)
+        n = len(self.global_names)
+        while f"__constant_{n}" in self.global_names:
+            n += 1
+        name = f"__constant_{n}"
+        self.global_names.add(name)
+        value = op.value
+        assert isinstance(value, DenseIntOrFPElementsAttr)
+        glob = memref.GlobalOp.get(StringAttr(name), t, value, constant=UnitAttr(), alignment=64)
+        self.module.body.block.insert_op_before(glob, self.fn)
+        self.vmap[op.result] = self.b.insert(memref.GetGlobalOp(name, t)).memref
+
+    def generic(self, op: GenericOp) -> None:
+        block = op.body.block
+        n_in = len(op.ins)
+        out_bufs = []
+        for k, out in enumerate(op.outs):
+            buf = self.vmap[out]
+            reads_init = bool(block.args[n_in + k].uses)
+            if not (self.is_local(buf) and out.has_one_use()):
+                fresh = self.alloc(buf.type)
+                if reads_init:
+                    self.copy(buf, fresh)
+                buf = fresh
+            out_bufs.append(buf)
+        bufs = [self.vmap[v] for v in op.ins] + out_bufs
+        b, ivs = self.loop_nest(op.loop_ranges())
+        bmap: dict[SSAValue, SSAValue] = {}
+        for arg, buf, amap in zip(block.args, bufs, op.maps):
+            if arg.uses:
+                idx = [self.affine(b, e, ivs) for e in amap.results]
+                bmap[arg] = b.insert(loop.LoadOp(buf, idx)).result
+        for inner in block.ops:
+            if isinstance(inner, YieldOp):
+                for v, buf, amap in zip(inner.values, out_bufs, op.maps[n_in:]):
+                    idx = [self.affine(b, e, ivs) for e in amap.results]
+                    b.insert(loop.StoreOp(bmap.get(v, v), buf, idx))
+            else:
+                for v in inner.operands:  # values captured from outside the body
+                    if v not in bmap and v in self.vmap:
+                        bmap[v] = self.vmap[v]
+                b.insert(inner.clone(value_mapper=bmap))
+        for res, buf in zip(op.res, out_bufs):
+            self.vmap[res] = buf
+
+    def ret(self, op: func.ReturnOp) -> None:
+        outs = self.block.args[self.n_inputs :]
+        returned = [self.vmap[v] for v in op.arguments]
+        for buf, out in zip(returned, outs):
+            alloc = buf.owner
+            if isinstance(alloc, loop.AllocOp) and returned.count(buf) == 1:
+                # The computation writes straight into the caller's buffer.
+                buf.replace_all_uses_with(out)
+                self.allocs.remove(alloc)
+                alloc.detach()
+                alloc.erase()
+            else:
+                self.copy(buf, out)
+        for a in self.allocs:
+            self.b.insert(loop.DeallocOp(a.result))
+        self.b.insert(func.ReturnOp())
+
+    def run(self) -> func.FuncOp:
+        for op in self.fn.body.block.ops:
+            if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
+                self.constant(op)
+            elif isinstance(op, EmptyOp):
+                self.vmap[op.result] = self.alloc(memref_of(op.result.type))
+            elif isinstance(op, GenericOp):
+                self.generic(op)
+            elif isinstance(op, func.ReturnOp):
+                self.ret(op)
+            else:
+                if any(isinstance(r.type, TensorType) for r in op.results):
+                    raise ValueError(
+                        f"convert-tensor-to-loop: cannot bufferize '{op.name}' (only "
+                        "tensor.generic, tensor.empty and dense arith.constant produce tensors)"
+                    )
+                for r, nr in zip(
+                    op.results, self.b.insert(op.clone(value_mapper=self.vmap)).results
+                ):
+                    self.vmap[r] = nr
+        ftype = FunctionType.from_lists(self.block.arg_types, [])
+        new = func.FuncOp.create(
+            properties={**self.fn.properties, "function_type": ftype},
+            attributes=dict(self.fn.attributes),
+            regions=[Region(self.block)],
+        )
+        if "res_attrs" in new.properties:
+            del new.properties["res_attrs"]
+        return new
+
+
+def _has_tensors(fn: func.FuncOp) -> bool:
+    ftype = fn.function_type
+    return any(isinstance(t, TensorType) for t in (*ftype.inputs, *ftype.outputs)) or any(
+        isinstance(r.type, TensorType) for op in fn.walk() for r in op.results
+    )
+
+
+@dataclass(frozen=True)
+class ConvertTensorToLoopPass(ModulePass):
+    """Bufferize and lower tensor-level functions to loop nests (see the module docstring)."""
+
+    name = "convert-tensor-to-loop"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        names = {o.sym_name.data for o in op.body.block.ops if isinstance(o, memref.GlobalOp)}
+        for fn in list(op.body.block.ops):
+            if isinstance(fn, func.FuncOp) and fn.body.blocks and _has_tensors(fn):
+                if len(fn.body.blocks) != 1:
+                    raise ValueError(
+                        f"convert-tensor-to-loop: function @{fn.sym_name.data} has "
+                        f"{len(fn.body.blocks)} blocks; only single-block functions are supported"
+                    )
+                new = _FunctionLowering(fn, op, names).run()
+                op.body.block.insert_op_before(new, fn)
+                fn.detach()
+                fn.erase(safe_erase=False)
