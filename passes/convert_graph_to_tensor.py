@@ -98,7 +98,7 @@ def _elementwise(
 class ConstantLowering(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: graph.ConstantOp, rewriter: PatternRewriter):
-        rewriter.replace_matched_op(arith.ConstantOp(op.value, op.result.type))
+        rewriter.replace(op, arith.ConstantOp(op.value, op.result.type))
 
 
 _BINARY: dict[type[Operation], type[arith.FloatingPointLikeBinaryOperation]] = {
@@ -119,7 +119,7 @@ class BinaryLowering(RewritePattern):
             return [b.insert(scalar(a[0], a[1])).result]
 
         res = _elementwise(ops, op.operands, op.results[0].type, body)
-        rewriter.replace_matched_op(ops, [res])
+        rewriter.replace(op, ops, [res])
 
 
 class ReluLowering(RewritePattern):
@@ -133,7 +133,7 @@ class ReluLowering(RewritePattern):
             return [b.insert(arith.MaximumfOp(a[0], zero)).result]
 
         res = _elementwise(ops, [op.input], op.result.type, body)
-        rewriter.replace_matched_op(ops, [res])
+        rewriter.replace(op, ops, [res])
 
 
 def _contraction(
@@ -160,7 +160,7 @@ class MatMulLowering(RewritePattern):
     def match_and_rewrite(self, op: graph.MatMulOp, rewriter: PatternRewriter):
         ops: list[Operation] = []
         res = _contraction(ops, op.lhs, op.rhs, op.result.type, False, False)
-        rewriter.replace_matched_op(ops, [res])
+        rewriter.replace(op, ops, [res])
 
 
 class GemmLowering(RewritePattern):
@@ -191,7 +191,7 @@ class GemmLowering(RewritePattern):
                 return [v]
 
             res = _elementwise(ops, ins, t, body)
-        rewriter.replace_matched_op(ops, [res])
+        rewriter.replace(op, ops, [res])
 
 
 class SoftmaxLowering(RewritePattern):
@@ -239,7 +239,7 @@ class SoftmaxLowering(RewritePattern):
         def div_body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
             return [b.insert(arith.DivfOp(s[0], s[1])).result]
 
-        rewriter.replace_matched_op(ops, [pointwise([e, total], div_body)])
+        rewriter.replace(op, ops, [pointwise([e, total], div_body)])
 
 
 @dataclass(frozen=True)

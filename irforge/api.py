@@ -1,0 +1,187 @@
+"""irforge's Python API: parse IR, run pipelines, import and compile models.
+
+    >>> import irforge
+    >>> model = irforge.compile("digits_mlp.onnx", input_shapes={"input": [1, 64]})
+    >>> probabilities = model(x)            # x: float32 array of shape (1, 64)
+
+Heavy dependencies (onnx, llvmlite) are imported only when a function needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
+
+from irforge.dialects import make_context
+from irforge.passes.registry import DEFAULT_PIPELINE
+
+ModelLike = Any  # onnx.ModelProto | str | os.PathLike | ModuleOp
+
+
+def parse(text: str, filename: str = "<string>", ctx: Context | None = None) -> ModuleOp:
+    """Parse MLIR generic-form text into a verified module.
+
+    Raises irforge.textual_ir.Diagnostic (with file:line:col) on a parse or verify error.
+    """
+    from irforge.textual_ir import parse_module, verify_module
+
+    module = parse_module(text, ctx or make_context(), filename)
+    verify_module(module, filename)
+    return module
+
+
+def print_ir(module: ModuleOp) -> str:
+    """The module in MLIR's generic form."""
+    from irforge.textual_ir import print_module
+
+    return print_module(module)
+
+
+def run_pipeline(
+    module: ModuleOp, pipeline: str = DEFAULT_PIPELINE, ctx: Context | None = None
+) -> ModuleOp:
+    """Run a textual pass pipeline on `module` in place, verifying after each pass.
+
+    Raises irforge.passes.manager.PipelineError for a bad pipeline string and PassFailure
+    naming the pass that failed or broke the IR.
+    """
+    from irforge.passes.manager import run_pipeline as _run
+
+    return _run(module, pipeline, ctx or make_context())
+
+
+def import_model(
+    model: ModelLike, input_shapes: Mapping[str, Sequence[int]] | None = None
+) -> ModuleOp:
+    """Import an ONNX model (ModelProto or path) into the graph dialect.
+
+    Raises irforge.frontends.onnx.ONNXImportError listing unsupported ops or dynamic inputs.
+    """
+    from irforge.frontends.onnx import import_onnx
+
+    return import_onnx(model, input_shapes=input_shapes)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Name, static shape and NumPy dtype of one input or output of a compiled model."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def signature(module: ModuleOp, entry: str = "main") -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """Input and output specs of the graph-level function `entry` (names from the
+    `irforge.input_names` / `irforge.output_names` attributes when present)."""
+    fn = next(
+        (op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == entry),
+        None,
+    )
+    if fn is None:
+        raise ValueError(f"the module has no function @{entry}")
+
+    def specs(types, attr: str, default: str) -> list[TensorSpec]:
+        names = fn.attributes.get(attr)
+        out = []
+        for i, t in enumerate(types):
+            if not isinstance(t, TensorType):
+                raise ValueError(f"@{entry}: {default} #{i} has type {t}, expected a tensor")
+            name = (
+                names.data[i].data
+                if isinstance(names, ArrayAttr) and isinstance(names.data[i], StringAttr)
+                else f"{default}{i}"
+            )
+            dtype = np.dtype(_NUMPY_DTYPES.get(str(t.element_type), "float32"))
+            out.append(TensorSpec(name, tuple(t.get_shape()), dtype))
+        return out
+
+    ftype = fn.function_type
+    return (
+        specs(ftype.inputs, "irforge.input_names", "input"),
+        specs(ftype.outputs, "irforge.output_names", "output"),
+    )
+
+
+_NUMPY_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64"}
+
+
+@dataclass
+class CompiledModel:
+    """A model compiled to native code: call it with NumPy arrays, one per input.
+
+    `model(x)` returns one array, or a tuple when the model has several outputs. Inputs
+    are checked against `inputs` (shape and dtype) and a ValueError names the expected
+    and received shapes. `timings` holds the seconds spent in each compile phase.
+    """
+
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    function: Callable[..., Any]
+    llvm_ir: Callable[[], str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __call__(self, *arrays: np.ndarray):
+        return self.function(*arrays)
+
+
+def compile(
+    model: ModelLike,
+    target: str = "native",
+    *,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    pipeline: str = DEFAULT_PIPELINE,
+    opt_level: int = 3,
+    cpu: str | None = None,
+    entry: str = "main",
+) -> CompiledModel:
+    """Compile a model to a callable on the host CPU.
+
+    `model` is an ONNX ModelProto, a path to a .onnx file, a path to a graph-level .mlir
+    file, or a graph-level ModuleOp (which is lowered in place). `input_shapes` fixes
+    dynamic input dimensions (`{"input": [1, 64]}`). `pipeline` lowers the graph dialect to
+    the llvm dialect; LLVM then optimizes at `opt_level` for `cpu` (default: the host).
+
+    Raises ValueError for an unknown target; ONNXImportError, Diagnostic, PipelineError or
+    PassFailure from the phase that failed.
+    """
+    if target != "native":
+        raise ValueError(f"unknown target '{target}'; available: native")
+    from irforge.backends.llvm import compile_module
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ctx = make_context()
+    if isinstance(model, ModuleOp):
+        module = model
+    elif isinstance(model, str | os.PathLike) and str(model).endswith(".mlir"):
+        with open(model, encoding="utf-8") as f:
+            module = parse(f.read(), str(model), ctx)
+    else:
+        module = import_model(model, input_shapes)
+    timings["import"] = time.perf_counter() - t0
+    inputs, outputs = signature(module, entry)
+
+    t0 = time.perf_counter()
+    run_pipeline(module, pipeline, ctx)
+    timings["lowering"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    fn = compile_module(
+        module,
+        entry=entry,
+        inputs=[(s.name, s.shape, s.dtype) for s in inputs],
+        outputs=[(s.name, s.shape, s.dtype) for s in outputs],
+        opt_level=opt_level,
+        cpu=cpu,
+    )
+    timings["llvm"] = time.perf_counter() - t0
+    return CompiledModel(inputs, outputs, fn, lambda: getattr(fn, "llvm_ir", ""), timings)

@@ -1,0 +1,180 @@
+"""`irforge`: the model compiler's command line.
+
+    irforge import MODEL.onnx -o MODEL.mlir [--input-shape input=1x64]
+    irforge compile MODEL.onnx [--emit mlir|llvm] [-o OUT] [--input-shape ...] [--timing]
+    irforge run MODEL.onnx --input x.npy [--input name=y.npy] [-o out.npy]
+    irforge demo
+
+Errors on bad input (a malformed file, an unsupported ONNX op, wrong shapes) print one
+message and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _shapes(items: list[str]) -> dict[str, list[int]] | None:
+    from irforge.frontends.onnx import parse_input_shape
+
+    return dict(parse_input_shape(s) for s in items) if items else None
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="an ONNX model (.onnx) or graph-level IR (.mlir)")
+    p.add_argument(
+        "--input-shape",
+        action="append",
+        default=[],
+        metavar="NAME=DIMS",
+        help="static shape for an input with dynamic dimensions, e.g. input=1x64",
+    )
+    p.add_argument("-p", "--passes", dest="pipeline", default=None, help="lowering pipeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="irforge", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="import an ONNX model into the graph dialect")
+    imp.add_argument("model")
+    imp.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS")
+    imp.add_argument("-o", "--output", default="-")
+
+    comp = sub.add_parser("compile", help="lower a model and print or write the result")
+    _add_common(comp)
+    comp.add_argument("--emit", choices=["mlir", "llvm"], default="llvm")
+    comp.add_argument("-o", "--output", default="-")
+    comp.add_argument("--timing", action="store_true", help="print the time of each phase")
+
+    run = sub.add_parser("run", help="compile a model and run it on .npy inputs")
+    _add_common(run)
+    run.add_argument(
+        "--input", action="append", default=[], metavar="[NAME=]FILE.npy", required=True
+    )
+    run.add_argument("-o", "--output", default=None, help="save the first output as .npy")
+
+    demo = sub.add_parser("demo", help="compile and run the bundled digits classifier")
+    demo.add_argument("--quiet", action="store_true")
+    return p
+
+
+def cmd_import(args) -> int:
+    from irforge.api import import_model, print_ir
+    from irforge.opt import write_output
+
+    module = import_model(args.model, _shapes(args.input_shape))
+    write_output(print_ir(module), args.output)
+    return 0
+
+
+def _lower(args):
+    from irforge.api import import_model, parse
+    from irforge.dialects import make_context
+    from irforge.passes.manager import PassManager
+    from irforge.passes.registry import DEFAULT_PIPELINE
+
+    ctx = make_context()
+    if args.model.endswith(".mlir"):
+        with open(args.model, encoding="utf-8") as f:
+            module = parse(f.read(), args.model, ctx)
+    else:
+        module = import_model(args.model, _shapes(args.input_shape))
+    PassManager.from_pipeline(args.pipeline or DEFAULT_PIPELINE).run(ctx, module)
+    return module
+
+
+def cmd_compile(args) -> int:
+    import time
+
+    from irforge.api import print_ir
+    from irforge.opt import write_output
+
+    t0 = time.perf_counter()
+    module = _lower(args)
+    t1 = time.perf_counter()
+    if args.emit == "mlir":
+        text = print_ir(module)
+    else:
+        from irforge.backends.llvm import emit_llvm_ir
+
+        text = emit_llvm_ir(module)
+    t2 = time.perf_counter()
+    write_output(text, args.output)
+    if args.timing:
+        sys.stderr.write(
+            f"import + lowering: {t1 - t0:.3f} s\n{args.emit} emission: {t2 - t1:.3f} s\n"
+        )
+    return 0
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    import irforge
+
+    arrays: dict[str, np.ndarray] = {}
+    positional: list[np.ndarray] = []
+    for item in args.input:
+        name, sep, path = item.rpartition("=")
+        arr = np.load(path if sep else item)
+        if sep:
+            arrays[name] = arr
+        else:
+            positional.append(arr)
+    model_path = args.model
+    shapes = _shapes(args.input_shape) or {}
+    if not model_path.endswith(".mlir"):
+        from irforge.frontends.onnx import load_model
+
+        graph = load_model(model_path).graph
+        weights = {t.name for t in graph.initializer}
+        graph_inputs = [i.name for i in graph.input if i.name not in weights]
+        for name, arr in zip(graph_inputs, positional):
+            arrays.setdefault(name, arr)
+        unknown = set(arrays) - set(graph_inputs)
+        if unknown:
+            raise ValueError(
+                f"--input names {sorted(unknown)} are not inputs of the model "
+                f"(inputs: {graph_inputs})"
+            )
+        for name, arr in arrays.items():
+            shapes.setdefault(name, list(arr.shape))
+        ordered = [arrays[n] for n in graph_inputs if n in arrays]
+    else:
+        ordered = positional
+    kw = {"pipeline": args.pipeline} if args.pipeline else {}
+    model = irforge.compile(model_path, input_shapes=shapes or None, **kw)
+    out = model(*ordered)
+    outs = out if isinstance(out, tuple) else (out,)
+    np.set_printoptions(precision=6, suppress=True)
+    for spec, value in zip(model.outputs, outs):
+        print(f"{spec.name}: shape {value.shape} {value.dtype}\n{value}")
+    if args.output:
+        np.save(args.output, outs[0])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from irforge.diagnostics import fail, user_errors
+
+    try:
+        if args.command == "import":
+            return cmd_import(args)
+        if args.command == "compile":
+            return cmd_compile(args)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "demo":
+            from irforge.demo import run_demo
+
+            return run_demo(quiet=args.quiet)
+    except user_errors() as e:
+        return fail(e, getattr(args, "model", None))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
