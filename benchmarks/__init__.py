@@ -1,0 +1,8 @@
+"""Same-run benchmarks of irforge against its peers (ONNX Runtime, NumPy).
+
+    python -m irforge.benchmarks.mlp_latency        # installed
+    python benchmarks/mlp_latency.py                # from a clone
+
+Every benchmark times irforge and the peers interleaved in one run, repeats, and reports
+medians and ratios: the machines are shared and absolute times drift between runs.
+"""

@@ -217,6 +217,8 @@ class _FuncLowering:
         self.ints: dict[SSAValue, int] = {}  # new value -> its integer constant
         self.const_cache: dict[tuple[Attribute, object], SSAValue] = {}
         self.stack_buffers: set[SSAValue] = set()
+        # Linearized offsets already computed in the current block, by (indices, strides).
+        self.offsets: dict[tuple, SSAValue] = {}
         self.region = Region()
         self.entry = Block()
         self.cur = self.entry
@@ -351,6 +353,7 @@ def _for(L: _FuncLowering, op: loop.ForOp) -> None:
         L.emit(llvm.CondBrOp(guard, body, [lb], exit_, []))
     L.region.add_block(body)
     L.cur = body
+    L.offsets = {}
     iv = body.args[0]
     L.vmap[op.induction_var] = iv
     for inner in op.body.block.ops:
@@ -364,6 +367,7 @@ def _for(L: _FuncLowering, op: loop.ForOp) -> None:
     L.emit(llvm.CondBrOp(again, body, [nxt], exit_, []))
     L.region.add_block(exit_)
     L.cur = exit_
+    L.offsets = {}
 
 
 def _pred(name: str) -> IntegerAttr:
@@ -373,10 +377,25 @@ def _pred(name: str) -> IntegerAttr:
 def _address(L: _FuncLowering, memref_value: SSAValue, indices) -> SSAValue:
     t = memref_value.type
     ptr = L.v(memref_value)
+    shape = t.get_shape()
+    if not shape:
+        return ptr
+    new_indices = tuple(L.v(i) for i in indices)
+    key = (new_indices, shape[1:])
+    off = L.offsets.get(key)
+    if off is None:
+        off = L.offsets[key] = _offset(L, new_indices, shape)
+    if off == 0:
+        return ptr
+    elem = llvm_type(t.element_type)
+    return L.emit(llvm.GEPOp(ptr, [llvm.GEP_USE_SSA_VAL], elem, [off], inbounds=True))
+
+
+def _offset(L: _FuncLowering, indices: tuple[SSAValue, ...], shape) -> SSAValue | int:
+    """sum(index * stride) as one i64 value (0 when it is the constant 0)."""
     const_off = 0
     terms: list[SSAValue] = []
-    for idx, stride in zip(indices, _strides(t.get_shape())):
-        i = L.v(idx)
+    for i, stride in zip(indices, _strides(shape)):
         c = L.ints.get(i)
         if c is not None:
             const_off += c * stride
@@ -384,15 +403,14 @@ def _address(L: _FuncLowering, memref_value: SSAValue, indices) -> SSAValue:
             terms.append(i)
         else:
             terms.append(L.emit(llvm.MulOp(i, L.const(stride, i64), overflow=_NSW)))
-    if const_off or not terms:
-        if not terms and const_off == 0:
-            return ptr
+    if not terms and const_off == 0:
+        return 0
+    if const_off:
         terms.append(L.const(const_off, i64))
     off = terms[0]
     for term in terms[1:]:
         off = L.add_nsw(off, term)
-    elem = llvm_type(t.element_type)
-    return L.emit(llvm.GEPOp(ptr, [llvm.GEP_USE_SSA_VAL], elem, [off], inbounds=True))
+    return off
 
 
 @_rule(loop.LoadOp)

@@ -238,7 +238,7 @@ def matmul_module(m: int, k: int, n: int) -> str:
         body,
         f"({ta}, {tb}, {tc}) -> {tc}",
     )
-    return f"""func.func @main(%a: {ta}, %b: {tb}) -> {tc} {{
+    return f"""func.func @main(%a: {ta}, %b: {tb}) -> ({tc}, {tc}) {{
       %e = "tensor.empty"() : () -> {tc}
       %z = "arith.constant"() <{{value = 0.0 : f32}}> : () -> f32
       %init = {fill("%z", "%e", tc, 2)}
@@ -335,7 +335,7 @@ def loop_matmul_module(m: int, k: int, n: int) -> str:
 
     def for_(iv: str, ub: str, body: str) -> str:
         return f""""loop.for"(%c0, {ub}, %c1) ({{
-        ^bb_{iv}({iv}: index):
+        ^bb_{iv[1:]}({iv}: index):
           {body}
           "loop.yield"() : () -> ()
         }}) : (index, index, index) -> ()"""

@@ -1,0 +1,263 @@
+"""llvm-dialect ModuleOp -> llvmlite IR module.
+
+Built on `xdsl.backend.llvm.convert` (pinned xdsl 0.74.0): its per-op `convert_op`, its
+type conversion and its `_declare_func` (a private helper, reused as it is). What it lacks
+or gets wrong for irforge is done here:
+
+- dense `llvm.mlir.global`s: an `!llvm.array<N x i8>` global whose value is a dense
+  attribute is emitted as the attribute's raw bytes (splats expanded), aligned as the
+  global says; uninitialized internal globals are zero-filled;
+- intrinsics get LLVM's type suffix (`llvm.exp.f32`, `llvm.fma.v8f32`), so one intrinsic
+  can be used at several types in a module;
+- `llvm.call_intrinsic` accepts fast-math flags; GEP is emitted without a pointer bitcast;
+- fast-math flags are printed in a fixed order, so the same module gives the same text;
+- argument attributes `llvm.readonly`/`llvm.writeonly`, function attribute `nounwind`.
+
+Raises NotImplementedError for an op neither this module nor xDSL translates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import llvmlite.ir as ir
+from xdsl.backend.llvm import convert as _xconvert
+from xdsl.backend.llvm.convert_op import convert_op
+from xdsl.backend.llvm.convert_type import convert_type
+from xdsl.dialects import llvm
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    DenseIntOrFPElementsAttr,
+    ModuleOp,
+    StringAttr,
+    VectorType,
+)
+from xdsl.ir import Block, Operation, SSAValue
+
+_Vals = dict[SSAValue, ir.Value]
+_Blocks = dict[Block, ir.Block]
+
+
+class _ByteArray(ir.Constant):
+    """An `[N x i8]` constant printed with C-speed escaping (llvmlite escapes per byte in
+    Python, which takes seconds for a model's weights)."""
+
+    def _get_reference(self) -> str:
+        raw = bytes(self.constant)
+        if not raw or raw.count(0) == len(raw):
+            return "zeroinitializer"
+        return 'c"\\' + raw.hex("\\") + '"'
+
+
+def _suffix(t: ir.Type) -> str:
+    if isinstance(t, ir.VectorType):
+        return f"v{t.count}{_suffix(t.element)}"
+    return t.intrinsic_name
+
+
+def _intrinsic(module: ir.Module, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, ir.FunctionType(ret, args), name=name)
+    return fn
+
+
+def _flags(op: Operation) -> list[str]:
+    attr = getattr(op, "fastmathFlags", None)
+    return sorted(f.value for f in attr.data) if attr is not None else []
+
+
+def _dense_bytes(value: DenseIntOrFPElementsAttr, nbytes: int) -> bytes:
+    raw = value.data.data
+    if len(raw) == nbytes:
+        return raw
+    if raw and nbytes % len(raw) == 0 and len(value) == 1:  # a splat
+        return raw * (nbytes // len(raw))
+    raise ValueError(f"dense value of {len(raw)} bytes for a global of {nbytes} bytes")
+
+
+def _convert_global(op: llvm.GlobalOp, module: ir.Module) -> None:
+    ty = convert_type(op.global_type)
+    g = ir.GlobalVariable(module, ty, name=op.sym_name.data, addrspace=op.addr_space.value.data)
+    g.linkage = op.linkage.linkage.data
+    g.global_constant = op.constant is not None
+    if op.alignment is not None:
+        g.align = op.alignment.value.data
+    value = op.value
+    is_bytes = (
+        isinstance(ty, ir.ArrayType) and isinstance(ty.element, ir.IntType) and ty.element.width == 8
+    )
+    if isinstance(value, DenseIntOrFPElementsAttr) and is_bytes:
+        g.initializer = _ByteArray(ty, bytearray(_dense_bytes(value, ty.count)))
+    elif isinstance(value, StringAttr):
+        raw = value.data.encode()
+        g.initializer = ir.Constant(ir.ArrayType(ir.IntType(8), len(raw)), bytearray(raw))
+    elif value is not None:
+        g.initializer = _xconvert.create_constant(op.global_type, value)
+    elif g.linkage in ("internal", "private"):
+        g.initializer = ir.Constant(ty, None)
+    if g.global_constant and g.linkage in ("internal", "private"):
+        g.unnamed_addr = True
+
+
+def _declare_func(op: llvm.FuncOp, module: ir.Module) -> None:
+    _xconvert._declare_func(op, module)  # private helper of xdsl 0.74.0
+    fn = module.get_global(op.sym_name.data)
+    if op.no_unwind is not None:
+        fn.attributes.add("nounwind")
+    if op.linkage.linkage.data != "external" and op.body.blocks:
+        fn.linkage = op.linkage.linkage.data
+    if op.arg_attrs is None:
+        return
+    for arg, attrs in zip(fn.args, op.arg_attrs.data):
+        for name in ("readonly", "writeonly"):
+            if f"llvm.{name}" in attrs.data:
+                # llvmlite's list of argument attributes predates these: add them to the
+                # underlying set directly (they print as their name).
+                set.add(arg.attributes, name)
+
+
+# -- per-op translation where xDSL's is missing or unfit ----------------------------------
+
+
+def _gep(op: llvm.GEPOp, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    ssa = iter(op.ssa_indices)
+    indices = [
+        vals[next(ssa)] if i == llvm.GEP_USE_SSA_VAL else ir.Constant(ir.IntType(32), i)
+        for i in op.rawConstantIndices.iter_values()
+    ]
+    vals[op.result] = b.gep(
+        vals[op.ptr],
+        indices,
+        inbounds=op.inbounds is not None,
+        source_etype=convert_type(op.elem_type),
+    )
+
+
+_FLOAT_BINARY: dict[type[Operation], str] = {
+    llvm.FAddOp: "fadd",
+    llvm.FSubOp: "fsub",
+    llvm.FMulOp: "fmul",
+    llvm.FDivOp: "fdiv",
+    llvm.FRemOp: "frem",
+}
+
+
+def _float_binary(op: Operation, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    build = getattr(b, _FLOAT_BINARY[type(op)])
+    vals[op.results[0]] = build(vals[op.operands[0]], vals[op.operands[1]], flags=_flags(op))
+
+
+def _fneg(op: llvm.FNegOp, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    vals[op.res] = b.fneg(vals[op.arg], flags=_flags(op))
+
+
+# Named intrinsic ops: LLVM name without the type suffix.
+_NAMED: dict[type[Operation], str] = {
+    llvm.FAbsOp: "llvm.fabs",
+    llvm.FExpOp: "llvm.exp",
+    llvm.FExp2Op: "llvm.exp2",
+    llvm.FLogOp: "llvm.log",
+    llvm.FLog2Op: "llvm.log2",
+    llvm.FSqrtOp: "llvm.sqrt",
+    llvm.FFloorOp: "llvm.floor",
+    llvm.FCeilOp: "llvm.ceil",
+    llvm.FSinOp: "llvm.sin",
+    llvm.FCosOp: "llvm.cos",
+    llvm.FPowOp: "llvm.pow",
+    llvm.FCopySignOp: "llvm.copysign",
+    llvm.VectorFMaxOp: "llvm.maxnum",
+    llvm.VectorFMinOp: "llvm.minnum",
+    llvm.FMAOp: "llvm.fma",
+}
+
+
+def _named(op: Operation, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    args = [vals[a] for a in op.operands]
+    t = args[0].type
+    fn = _intrinsic(b.module, f"{_NAMED[type(op)]}.{_suffix(t)}", t, [a.type for a in args])
+    vals[op.results[0]] = b.call(fn, args, fastmath=_flags(op))
+
+
+def _call_intrinsic(op: llvm.CallIntrinsicOp, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    args = [vals[a] for a in op.args]
+    ret = convert_type(op.ress.type) if op.ress is not None else ir.VoidType()
+    fn = _intrinsic(b.module, op.intrin.data, ret, [a.type for a in args])
+    is_float = op.ress is not None and isinstance(
+        op.ress.type.element_type if isinstance(op.ress.type, VectorType) else op.ress.type,
+        AnyFloat,
+    )
+    result = b.call(fn, args, fastmath=_flags(op) if is_float else ())
+    if op.ress is not None:
+        vals[op.ress] = result
+
+
+_Rule = Callable[[Operation, ir.IRBuilder, _Vals, _Blocks], None]
+_RULES: dict[type[Operation], _Rule] = {
+    llvm.GEPOp: _gep,
+    llvm.FNegOp: _fneg,
+    llvm.CallIntrinsicOp: _call_intrinsic,
+    **{t: _float_binary for t in _FLOAT_BINARY},
+    **{t: _named for t in _NAMED},
+}
+
+
+def _convert_body(op: llvm.FuncOp, fn: ir.Function) -> None:
+    blocks: _Blocks = {}
+    vals: _Vals = {}
+    for i, block in enumerate(op.body.blocks):
+        blocks[block] = fn.append_basic_block(name=f"bb{i}")
+    entry = op.body.blocks.first
+    for arg, llarg in zip(entry.args, fn.args):
+        vals[arg] = llarg
+    # Phis first: branches add their incoming values as they are translated.
+    for block in op.body.blocks:
+        if block is entry or not block.args:
+            continue
+        b = ir.IRBuilder(blocks[block])
+        for arg in block.args:
+            vals[arg] = b.phi(convert_type(arg.type))
+    for block in op.body.blocks:
+        b = ir.IRBuilder(blocks[block])
+        for inner in block.ops:
+            rule = _RULES.get(type(inner))
+            if rule is None:
+                convert_op(inner, b, vals, blocks)
+            else:
+                rule(inner, b, vals, blocks)
+
+
+def translate_module(
+    module: ModuleOp, *, triple: str | None = None, data_layout: str = ""
+) -> ir.Module:
+    """An llvmlite `ir.Module` for an llvm-dialect `builtin.module`.
+
+    `triple` defaults to the module's `llvm.target_triple` attribute, then to the host's.
+    Raises NotImplementedError for an op that cannot be translated.
+    """
+    out = ir.Module()
+    attr = module.attributes.get("llvm.target_triple")
+    if isinstance(attr, StringAttr):
+        out.triple = attr.data
+    elif triple is not None:
+        out.triple = triple
+    else:
+        from llvmlite import binding
+
+        out.triple = binding.get_process_triple()
+    if data_layout:
+        out.data_layout = data_layout
+    funcs: list[llvm.FuncOp] = []
+    for op in module.ops:
+        if isinstance(op, llvm.GlobalOp):
+            _convert_global(op, out)
+        elif isinstance(op, llvm.FuncOp):
+            funcs.append(op)
+        else:
+            raise NotImplementedError(f"cannot translate top-level op '{op.name}' to LLVM IR")
+    for op in funcs:
+        _declare_func(op, out)
+    for op in funcs:
+        if op.body.blocks:
+            _convert_body(op, out.get_global(op.sym_name.data))
+    return out
