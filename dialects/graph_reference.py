@@ -46,7 +46,7 @@ def dense_to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     elt = attr.get_element_type()
     raw = np.frombuffer(attr.data.data, dtype=np.dtype(elt.format))
     shape = attr.get_shape()
-    if raw.size == 1 and int(np.prod(shape)) != 1:  # splat, should the bytes be packed
+    if raw.size == 1 and int(np.prod(shape)) != 1:  # a splat stored as one element
         raw = np.broadcast_to(raw, (int(np.prod(shape)),))
     return raw.astype(numpy_dtype(elt)).reshape(shape)
 

@@ -53,9 +53,7 @@ class LoopFunctions(InterpreterFunctions):
     """The `loop` dialect and `memref.get_global`, with NumPy arrays as buffers."""
 
     @impl(loop.ForOp)
-    def run_for(
-        self, interpreter: Interpreter, op: loop.ForOp, args: PythonValues
-    ) -> PythonValues:
+    def run_for(self, interpreter: Interpreter, op: loop.ForOp, args: PythonValues) -> PythonValues:
         lb, ub, step = args
         if step <= 0:
             raise InterpretationError(f"'loop.for' step must be positive, got {step}")

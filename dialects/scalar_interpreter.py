@@ -102,10 +102,6 @@ def _minnum(a: float, b: float) -> float:
     return b if a != a else (a if b != b else min(a, b))
 
 
-def _tanh(x: float) -> float:
-    return math.tanh(x)
-
-
 _FLOAT_OPS: dict[type[Operation], Callable[..., float]] = {
     arith.AddfOp: operator.add,  # a + b
     arith.SubfOp: operator.sub,  # a - b
@@ -122,9 +118,9 @@ _FLOAT_OPS: dict[type[Operation], Callable[..., float]] = {
     mathd.SqrtOp: _sqrt,
     mathd.RsqrtOp: _rsqrt,
     mathd.AbsFOp: abs,
-    mathd.TanhOp: _tanh,
+    mathd.TanhOp: math.tanh,
     mathd.ErfOp: math.erf,
-    mathd.FmaOp: lambda a, b, c: a * b + c,  # binary64 product is exact for f32 inputs
+    mathd.FmaOp: lambda a, b, c: a * b + c,  # f32 inputs: exact product, one binary64 add
 }
 """Float-valued ops: op class -> the Python function of its operands (before rounding)."""
 

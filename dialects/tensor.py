@@ -23,7 +23,14 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
-from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.ir.affine import (
+    AffineBinaryOpExpr,
+    AffineBinaryOpKind,
+    AffineConstantExpr,
+    AffineDimExpr,
+    AffineExpr,
+    AffineMap,
+)
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
@@ -42,6 +49,30 @@ AnyTensor = TensorType[Attribute]
 
 PARALLEL = "parallel"
 REDUCTION = "reduction"
+
+
+def expr_bounds(expr: AffineExpr, ranges: Sequence[int]) -> tuple[int, int]:
+    """Smallest and largest value of `expr` over the box 0 <= d_i < ranges[i] (interval
+    arithmetic: exact for sums of dims times constants, a safe over-approximation else)."""
+    if isinstance(expr, AffineDimExpr):
+        return 0, ranges[expr.position] - 1
+    if isinstance(expr, AffineConstantExpr):
+        return expr.value, expr.value
+    assert isinstance(expr, AffineBinaryOpExpr)
+    (a, b), (c, d) = expr_bounds(expr.lhs, ranges), expr_bounds(expr.rhs, ranges)
+    kind = expr.kind
+    if kind == AffineBinaryOpKind.Add:
+        return a + c, b + d
+    if kind == AffineBinaryOpKind.Mul:
+        products = (a * c, a * d, b * c, b * d)
+        return min(products), max(products)
+    if kind == AffineBinaryOpKind.Mod:  # rhs is a positive constant in a valid map
+        return (a, b) if 0 <= a and b < c else (0, max(d - 1, 0))
+    if c <= 0:
+        return a, b  # not a valid affine map; the map's own verifier reports it
+    if kind == AffineBinaryOpKind.FloorDiv:
+        return a // c, b // c
+    return -(-a // c), -(-b // c)  # CeilDiv
 
 
 @irdl_op_definition
@@ -104,16 +135,25 @@ class GenericOp(IRDLOperation):
         return [t.data for t in self.iterator_types]
 
     def loop_ranges(self) -> list[int]:
-        """The size of each domain dimension, read off an operand indexed by it directly.
+        """The size of each domain dimension, read off the operands indexed by it directly.
 
-        Raises VerifyException if some dimension is not the plain result of any map.
+        Raises VerifyException if some dimension is not the plain result of any map, or if
+        two operands indexed directly by the same dimension disagree on its size.
         """
         ranges: list[int | None] = [None] * len(self.iterator_types)
-        for value, amap in zip(self.operands, self.maps):
+        for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
             shape = value.type.get_shape()
             for pos, expr in enumerate(amap.results):
-                if isinstance(expr, AffineDimExpr) and ranges[expr.position] is None:
-                    ranges[expr.position] = shape[pos]
+                if not isinstance(expr, AffineDimExpr):
+                    continue
+                d = expr.position
+                if ranges[d] is None:
+                    ranges[d] = shape[pos]
+                elif ranges[d] != shape[pos]:
+                    raise VerifyException(
+                        f"'{self.name}' op operand #{i} gives d{d} size {shape[pos]}, but an "
+                        f"earlier operand gives it size {ranges[d]}"
+                    )
         missing = [f"d{i}" for i, r in enumerate(ranges) if r is None]
         if missing:
             raise VerifyException(
@@ -156,14 +196,17 @@ class GenericOp(IRDLOperation):
                     f"'{self.name}' op result type {r.type} differs from its outs type {o.type}"
                 )
         ranges = self.loop_ranges()
-        for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
-            shape = value.type.get_shape()
-            last = amap.eval([r - 1 for r in ranges], [])
-            if any(not 0 <= x < s for x, s in zip(last, shape)):
-                raise VerifyException(
-                    f"'{self.name}' op indexing map #{i} reads {list(last)} at the last point "
-                    f"of the domain {ranges}, out of bounds of shape {list(shape)}"
-                )
+        if all(r > 0 for r in ranges):
+            for i, (value, amap) in enumerate(zip(self.operands, self.maps)):
+                shape = value.type.get_shape()
+                for pos, expr in enumerate(amap.results):
+                    lo, hi = expr_bounds(expr, ranges)
+                    if lo < 0 or hi >= shape[pos]:
+                        raise VerifyException(
+                            f"'{self.name}' op indexing map #{i} result {pos} `{expr}` spans "
+                            f"[{lo}, {hi}] over the domain {ranges}, out of bounds of "
+                            f"dimension {pos} of shape {list(shape)}"
+                        )
         block = self.body.block
         want = [v.type.element_type for v in self.operands]
         got = [a.type for a in block.args]

@@ -14,7 +14,7 @@ Tensors are NumPy arrays, never mutated: every op returns new arrays. Scalars in
 - graph ops: the NumPy reference (`graph_reference.REFERENCE`), so a module mixing levels
   runs as one program.
 
-Speed: about 10 interpreted ops per point of the domain on top of the body's own ops; see
+Speed: one `run_ssacfg_region` per point of the domain, plus the body's ops; see
 `reference.py` for measurements.
 """
 

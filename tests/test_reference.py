@@ -21,7 +21,7 @@ from xdsl.parser import Parser
 
 from irforge.dialects import graph, make_context
 from irforge.dialects.graph_reference import REFERENCE, evaluate
-from irforge.dialects.reference import run_reference
+from irforge.dialects.reference import make_interpreter, run_reference
 
 SETTINGS = settings(max_examples=25, deadline=None)
 MM_TOL = dict(rtol=1e-5, atol=1e-4)
@@ -173,6 +173,27 @@ def test_graph_level_function():
     g = 0.5 * a @ b.T + 2.0 * c
     e = np.exp(g - g.max(axis=0))
     np.testing.assert_allclose(got, e / e.sum(axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_scalar_ops_round_to_f32_and_follow_ieee():
+    module = parse(
+        """
+        func.func @f(%x: f32, %y: f32, %zero: f32) -> (f32, f32, f32, f32, f32, f32) {
+          %s = arith.addf %x, %y : f32
+          %d = arith.divf %x, %zero : f32
+          %n = arith.divf %zero, %zero : f32
+          %e = math.exp %y : f32
+          %l = math.log %zero : f32
+          %q = math.sqrt %x : f32
+          func.return %s, %d, %n, %e, %l, %q : f32, f32, f32, f32, f32, f32
+        }"""
+    )
+    s, d, n, e, lg, q = make_interpreter(module).call_op("f", (-1.0, 100.0, 0.0))
+    assert s == 99.0 and d == -np.inf and np.isnan(n) and lg == -np.inf and np.isnan(q)
+    assert e == np.inf  # exp(100) overflows binary32, not binary64
+    a, b = np.float32(0.1), np.float32(0.2)
+    t = make_interpreter(module).call_op("f", (float(a), float(b), 1.0))[0]
+    assert t == float(a + b) != float(a) + float(b)  # rounded to binary32, not binary64
 
 
 # --- tensor.generic ----------------------------------------------------------------------

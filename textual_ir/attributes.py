@@ -1,0 +1,633 @@
+"""Callbacks that build builtin types and attributes while the grammar is reduced.
+
+`AttributeBuilder` is the half of the parser's inline transformer that knows no SSA values:
+each method is named after a rule or alias of `generic.lark` and receives that rule's
+children (tokens and already-built values). Types and simple attributes are memoized per
+parse, since a module repeats the same few (`tensor<4x8xf32>`, `0 : index`) many times.
+Dialect attributes and types (`#arith.fastmath<fast>`, `!llvm.ptr`) are lexed as one
+bracket-balanced token and handed to xDSL's own parser.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lark import Token
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    AffineMapAttr,
+    AnyFloat,
+    ArrayAttr,
+    BoolAttr,
+    CallSiteLoc,
+    ComplexType,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    FileLineColLoc,
+    FloatAttr,
+    FunctionType,
+    FusedLoc,
+    IndexType,
+    IntAttr,
+    IntegerAttr,
+    IntegerType,
+    LocationAttr,
+    MemRefLayoutAttr,
+    MemRefType,
+    NameLoc,
+    NoneAttr,
+    NoneType,
+    Signedness,
+    StridedLayoutAttr,
+    StringAttr,
+    SymbolRefAttr,
+    TensorType,
+    TupleType,
+    UnitAttr,
+    UnknownLoc,
+    UnrankedMemRefType,
+    UnrankedTensorType,
+    VectorType,
+    bf16,
+    f16,
+    f32,
+    f64,
+    f80,
+    f128,
+    i64,
+    tf32,
+)
+from xdsl.ir import Attribute
+from xdsl.ir.affine import AffineExpr, AffineMap
+
+from irforge.textual_ir.diagnostics import Diagnostic
+
+_SIGNEDNESS = {"s": Signedness.SIGNED, "u": Signedness.UNSIGNED, "i": Signedness.SIGNLESS}
+_FLOAT_TYPES: dict[str, Attribute] = {
+    "bf16": bf16,
+    "f16": f16,
+    "f32": f32,
+    "f64": f64,
+    "f80": f80,
+    "f128": f128,
+    "tf32": tf32,
+}
+_SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", "\\": b"\\", '"': b'"'}
+_ESCAPE_RE = re.compile(r"\\(.?.?)", re.S)
+
+
+def _float_types() -> dict[str, Attribute]:
+    """The builtin float types by name, small f8/f6/f4 formats included."""
+    import xdsl.dialects.builtin as b
+
+    names = [
+        "f8E5M2", "f8E4M3", "f8E4M3FN", "f8E5M2FNUZ", "f8E4M3FNUZ", "f8E4M3B11FNUZ",
+        "f8E3M4", "f8E8M0FNU", "f6E2M3FN", "f6E3M2FN", "f4E2M1FN",
+    ]  # fmt: skip
+    table = dict(_FLOAT_TYPES)
+    table.update({n: getattr(b, n) for n in names if hasattr(b, n)})
+    return table
+
+
+class _Literal:
+    """A dense literal while it is parsed: flat element values and the nested shape, or
+    the reason it is malformed (reported with the position of `dense`)."""
+
+    __slots__ = ("values", "shape", "error")
+
+    def __init__(self, values: list[Any], shape: list[int], error: str | None = None):
+        self.values = values
+        self.shape = shape
+        self.error = error
+
+
+def _number(tok: Token) -> int | float:
+    if tok.startswith("0x"):
+        return int(tok, 16)
+    if "." in tok:
+        return float(tok)
+    return int(tok)
+
+
+class AttributeBuilder:
+    """Builds types, attributes and locations; the SSA half lives in `IRBuilder`."""
+
+    ctx: Context
+    filename: str
+    lines: list[str]
+
+    def reset_attributes(self) -> None:
+        self.aliases: dict[str, Attribute] = {}
+        self.affine_names: dict[str, AffineExpr] = {}
+        self._int_types: dict[str, Attribute] = {}
+        self._float_types = _float_types()
+        self._shaped: dict[tuple, Attribute] = {}
+        self._numbers: dict[tuple, Attribute] = {}
+        self._strings: dict[str, Attribute] = {}
+        self._dialect: dict[str, Attribute] = {}
+
+    # -- errors and helpers
+
+    def error(self, tok: Token | None, message: str, offset: int = 0) -> Diagnostic:
+        """A Diagnostic at `tok` (plus `offset` columns on its line)."""
+        if tok is None or tok.line is None:
+            line, col = 1, 1
+        else:
+            line, col = tok.line, tok.column + offset
+        source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return Diagnostic(self.filename, line, col, message, source)
+
+    def unescape(self, tok: Token, start: int = 0) -> str:
+        """The contents of the string literal `tok[start:]`, MLIR escapes decoded.
+
+        MLIR escapes are `\\n`, `\\t`, `\\\\`, `\\"` and two hex digits (`\\0A`).
+        """
+        body = tok[start + 1 : -1]
+        if "\\" not in body:
+            return body
+        out = bytearray()
+        pos = 0
+        for m in _ESCAPE_RE.finditer(body):
+            out += body[pos : m.start()].encode()
+            esc = m.group(1)
+            if esc[:1] in _SIMPLE_ESCAPES:
+                out += _SIMPLE_ESCAPES[esc[0]]
+                out += esc[1:].encode()
+            elif len(esc) == 2 and all(c in "0123456789abcdefABCDEF" for c in esc):
+                out.append(int(esc, 16))
+            else:
+                shown = "\\" + esc[:1]
+                raise self.error(
+                    tok, f"invalid escape sequence '{shown}' in string", start + 1 + m.start()
+                )
+            pos = m.end()
+        out += body[pos:].encode()
+        try:
+            return out.decode()
+        except UnicodeDecodeError:
+            raise self.error(tok, "string is not valid UTF-8 after its escapes are decoded")
+
+    def _external(self, tok: Token, is_type: bool) -> Attribute:
+        """A dialect attribute/type or an alias, from one `#...`/`!...` token."""
+        text = str(tok)
+        if text in self.aliases:
+            return self.aliases[text]
+        if "<" not in text and "." not in text:
+            kind = "type" if is_type else "attribute"
+            raise self.error(tok, f"undefined {kind} alias '{text}'")
+        cached = self._dialect.get(text)
+        if cached is not None:
+            return cached
+        from xdsl.parser import Parser
+        from xdsl.utils.exceptions import ParseError
+
+        parser = Parser(self.ctx, text, self.filename)
+        parser.attribute_aliases = self.aliases
+        try:
+            attr = parser.parse_type() if is_type else parser.parse_attribute()
+        except ParseError as e:
+            raise self.error(tok, e.msg, e.span.start) from None
+        except Exception as e:  # a dialect's parser or verifier rejected the body
+            raise self.error(tok, f"invalid '{text}': {e}") from None
+        self._dialect[text] = attr
+        return attr
+
+    # -- types
+
+    def int_type(self, c):
+        (tok,) = c
+        t = self._int_types.get(tok)
+        if t is None:
+            sign = _SIGNEDNESS[tok[0]]
+            width = int(tok[1:] if sign is Signedness.SIGNLESS else tok[2:])
+            t = self._int_types[tok] = IntegerType(width, sign)
+        return t
+
+    def float_type(self, c):
+        (tok,) = c
+        t = self._float_types.get(tok)
+        if t is None:
+            raise self.error(tok, f"unknown float type '{tok}'")
+        return t
+
+    def index_type(self, c):
+        return IndexType()
+
+    def none_type(self, c):
+        return NoneType()
+
+    def bang_type(self, c):
+        return self._external(c[0], True)
+
+    def _dims(self, toks: list[Token], allow_dynamic: bool = True) -> tuple[int, ...]:
+        dims = []
+        for t in toks:
+            if t[0] == "?":
+                if not allow_dynamic:
+                    raise self.error(t, "vector dimensions must be static")
+                dims.append(DYNAMIC_INDEX)
+            elif t[0] == "[":
+                dims.append(int(t[1:-2]))
+            else:
+                dims.append(int(t[:-1]))
+        return tuple(dims)
+
+    def tensor_type(self, c):
+        kw, dims, elem, enc = c
+        key = ("t", tuple(dims), elem, enc)
+        t = self._shaped.get(key)
+        if t is None:
+            try:
+                t = TensorType(elem, self._dims(dims), NoneAttr() if enc is None else enc)
+            except Diagnostic:
+                raise
+            except Exception as e:
+                raise self.error(kw, f"invalid tensor type: {e}") from None
+            self._shaped[key] = t
+        return t
+
+    def unranked_tensor_type(self, c):
+        return UnrankedTensorType(c[2])
+
+    def memref_type(self, c):
+        kw, dims, elem, extra = c
+        shape = self._dims(dims)
+        try:
+            if not extra:
+                return MemRefType(elem, shape)
+            if len(extra) == 2:
+                if not isinstance(extra[0], MemRefLayoutAttr):
+                    raise self.error(kw, f"expected a memref layout attribute, got {extra[0]}")
+                return MemRefType(elem, shape, extra[0], extra[1])
+            if isinstance(extra[0], MemRefLayoutAttr):
+                return MemRefType(elem, shape, layout=extra[0])
+            return MemRefType(elem, shape, memory_space=extra[0])
+        except Diagnostic:
+            raise
+        except Exception as e:
+            raise self.error(kw, f"invalid memref type: {e}") from None
+
+    def unranked_memref_type(self, c):
+        kw, _, elem, extra = c
+        if len(extra) > 1:
+            raise self.error(kw, "an unranked memref has no layout")
+        return UnrankedMemRefType.from_type(elem, extra[0] if extra else NoneAttr())
+
+    def vector_type(self, c):
+        kw, dims, elem = c
+        shape = self._dims(dims, allow_dynamic=False)
+        scalable = ArrayAttr(BoolAttr.from_bool(d[0] == "[") for d in dims)
+        try:
+            return VectorType(elem, shape, scalable)
+        except Exception as e:
+            raise self.error(kw, f"invalid vector type: {e}") from None
+
+    def tuple_type(self, c):
+        return TupleType(tuple(c[1]))
+
+    def complex_type(self, c):
+        if not isinstance(c[1], IntegerType | AnyFloat):
+            raise self.error(c[0], f"complex element type must be integer or float, got {c[1]}")
+        return ComplexType(c[1])
+
+    def function_type(self, c):
+        return FunctionType.from_lists(c[0], c[1])
+
+    def fn_result_single(self, c):
+        return c
+
+    def fn_results(self, c):
+        return c[0]
+
+    def tensor_enc(self, c):
+        return c[0]
+
+    def memref_extra(self, c):
+        return c
+
+    # -- generic helpers shared by many rules
+
+    def empty(self, c):
+        return None
+
+    def empty_list(self, c):
+        return []
+
+    def list_first(self, c):
+        return [c[-1]]
+
+    def list_more(self, c):
+        lst = c[0]
+        lst.append(c[-1])
+        return lst
+
+    # -- attributes
+
+    def _typed_number(self, tok: Token, negative: bool, t: Attribute | None) -> Attribute:
+        key = (tok, negative, t)
+        attr = self._numbers.get(key)
+        if attr is not None:
+            return attr
+        value = _number(tok)
+        is_hex = tok.startswith("0x")
+        if negative:
+            value = -value
+        try:
+            if t is None:
+                attr = FloatAttr(value, f64) if isinstance(value, float) else IntegerAttr(value, i64)
+            elif isinstance(t, AnyFloat):
+                if is_hex:
+                    if negative:
+                        raise self.error(tok, "a hexadecimal float literal cannot be negative")
+                    raw = value.to_bytes(t.compile_time_size, "little")
+                    value = next(iter(t.iter_unpack(raw)))
+                attr = FloatAttr(float(value), t)
+            elif isinstance(t, IntegerType | IndexType):
+                if isinstance(value, float):
+                    raise self.error(tok, f"expected an integer literal for type {t}, got '{tok}'")
+                attr = IntegerAttr(value, t)
+            else:
+                raise self.error(tok, f"a number cannot have type {t}")
+        except Diagnostic:
+            raise
+        except Exception as e:
+            raise self.error(tok, f"invalid number '{tok}' for type {t}: {e}") from None
+        self._numbers[key] = attr
+        return attr
+
+    def num_attr(self, c):
+        return self._typed_number(c[0], False, None)
+
+    def neg_num_attr(self, c):
+        return self._typed_number(c[1], True, None)
+
+    def typed_num_attr(self, c):
+        return self._typed_number(c[0], False, c[1])
+
+    def typed_neg_num_attr(self, c):
+        return self._typed_number(c[1], True, c[2])
+
+    def true_attr(self, c):
+        return IntegerAttr(1, IntegerType(1))
+
+    def false_attr(self, c):
+        return IntegerAttr(0, IntegerType(1))
+
+    def unit_attr(self, c):
+        return UnitAttr()
+
+    def string_attr(self, c):
+        tok = c[0]
+        attr = self._strings.get(tok)
+        if attr is None:
+            attr = self._strings[tok] = StringAttr(self.unescape(tok))
+        return attr
+
+    def array_attr(self, c):
+        return ArrayAttr(c[0])
+
+    def dict_attr(self, c):
+        return DictionaryAttr(c[0])
+
+    def hash_attr(self, c):
+        return self._external(c[0], False)
+
+    def empty_dict(self, c):
+        return {}
+
+    def dict_body(self, c):
+        return c[0]
+
+    def dict_first(self, c):
+        key, value = c[0]
+        return {key: value}
+
+    def dict_more(self, c):
+        d, (key, value) = c
+        if key in d:
+            raise self.error(self._last_key, f"duplicate key '{key}' in dictionary")
+        d[key] = value
+        return d
+
+    def dict_entry(self, c):
+        tok = self._last_key = c[0]
+        key = self.unescape(tok) if tok.type == "STRING" else str(tok)
+        return key, c[1]
+
+    def unit_entry(self, c):
+        tok = self._last_key = c[0]
+        key = self.unescape(tok) if tok.type == "STRING" else str(tok)
+        return key, UnitAttr()
+
+    def _symbol(self, tok: Token) -> str:
+        return self.unescape(tok, 1) if tok[1] == '"' else str(tok[1:])
+
+    def symbol_root(self, c):
+        return SymbolRefAttr(self._symbol(c[0]))
+
+    def symbol_nested(self, c):
+        ref, tok = c
+        return SymbolRefAttr(ref.root_reference, [*ref.nested_references, self._symbol(tok)])
+
+    # dense<...>
+
+    def dense_num(self, c):
+        return _number(c[0])
+
+    def dense_neg_num(self, c):
+        return -_number(c[1])
+
+    def true_value(self, c):
+        return True
+
+    def false_value(self, c):
+        return False
+
+    def dense_complex(self, c):
+        return (c[0], c[1])
+
+    def dense_list(self, c):
+        items = c[0]
+        if not items:
+            return _Literal([], [0])
+        first = items[0]
+        if isinstance(first, _Literal):
+            values: list[Any] = []
+            for item in items:
+                if not isinstance(item, _Literal) or item.shape != first.shape:
+                    return _Literal([], [], "tensor literal has inconsistent shapes")
+                if item.error:
+                    return item
+                values += item.values
+            return _Literal(values, [len(items), *first.shape])
+        if any(isinstance(item, _Literal) for item in items):
+            return _Literal([], [], "tensor literal mixes scalars and lists")
+        return _Literal(items, [len(items)])
+
+    def dense_splat(self, c):
+        v = c[0]
+        return v if isinstance(v, _Literal) else _Literal([v], [])
+
+    def dense_hex(self, c):
+        return c[0]
+
+    def dense_attr(self, c):
+        kw, body, t = c
+        try:
+            return self._dense(t, body)
+        except Diagnostic:
+            raise
+        except Exception as e:
+            raise self.error(kw, f"invalid dense attribute: {e}") from None
+
+    def _dense(self, t: Attribute, body: _Literal | Token | None) -> Attribute:
+        if not isinstance(t, TensorType | VectorType | MemRefType):
+            raise ValueError(f"expected a ranked tensor, vector or memref type, got {t}")
+        shape = list(t.get_shape())
+        if any(d < 0 for d in shape):
+            raise ValueError(f"type {t} must have a static shape")
+        elem = t.element_type
+        count = 1
+        for d in shape:
+            count *= d
+        if isinstance(body, Token):  # "0x..." hex buffer
+            text = self.unescape(body)
+            if not text.startswith("0x"):
+                raise ValueError("expected a hex string \"0x...\"")
+            raw = bytes.fromhex(text[2:])
+            if len(raw) == elem.compile_time_size and count != 1:
+                raw *= count
+            from xdsl.dialects.builtin import BytesAttr
+
+            attr = DenseIntOrFPElementsAttr(t, BytesAttr(raw))
+            if len(attr) != count:
+                raise ValueError(f"hex data holds {len(attr)} elements, the type {count}")
+            return attr
+        if body is not None and body.error:
+            raise ValueError(body.error)
+        if body is None:
+            if count != 0:
+                raise ValueError(f"expected {count} elements, got none")
+            values: list[Any] = []
+        elif body.shape:
+            if body.shape != shape and not (body.shape == [0] and count == 0):
+                raise ValueError(f"literal of shape {body.shape} does not match type {t}")
+            values = body.values
+        else:
+            values = body.values * count
+        if isinstance(elem, AnyFloat):
+            values = [float(v) for v in values]
+        elif isinstance(elem, IntegerType | IndexType):
+            for v in values:
+                if isinstance(v, float) or isinstance(v, tuple):
+                    raise ValueError(f"expected integer values for element type {elem}")
+                if isinstance(v, bool) and elem != IntegerType(1):
+                    raise ValueError("true/false are only allowed for i1 elements")
+            values = [int(v) for v in values]
+        return DenseIntOrFPElementsAttr.from_list(t, values)
+
+    def dense_array_empty(self, c):
+        return DenseArrayBase.from_list(c[1], [])
+
+    def dense_array(self, c):
+        kw, t, values = c
+        try:
+            if isinstance(t, IntegerType):
+                if any(isinstance(v, float) for v in values):
+                    raise ValueError("expected integer values")
+                return DenseArrayBase.from_list(t, [int(v) for v in values])
+            if isinstance(t, AnyFloat):
+                return DenseArrayBase.from_list(t, [float(v) for v in values])
+            raise ValueError(f"element type must be an integer or float type, got {t}")
+        except Exception as e:
+            raise self.error(kw, f"invalid dense array: {e}") from None
+
+    # strided<[...], offset: ...>
+
+    def _stride(self, tok: Token) -> int | None:
+        return None if tok == "?" else int(tok, 0)
+
+    def strided_attr(self, c):
+        return StridedLayoutAttr([self._stride(s) for s in c[0]])
+
+    def strided_offset_attr(self, c):
+        return StridedLayoutAttr([self._stride(s) for s in c[0]], self._stride(c[1]))
+
+    # affine_map<(d0)[s0] -> (...)>
+
+    def affine_space(self, c):
+        names = self.affine_names = {}
+        dims = c[0]
+        syms = c[1] if len(c) > 1 else []
+        for i, tok in enumerate(dims):
+            names[str(tok)] = AffineExpr.dimension(i)
+        for i, tok in enumerate(syms):
+            names[str(tok)] = AffineExpr.symbol(i)
+        return len(dims), len(syms)
+
+    def affine_map_attr(self, c):
+        (num_dims, num_syms), exprs = c
+        return AffineMapAttr(AffineMap(num_dims, num_syms, tuple(exprs)))
+
+    def a_id(self, c):
+        expr = self.affine_names.get(c[0])
+        if expr is None:
+            raise self.error(c[0], f"identifier '{c[0]}' is not a dimension or symbol of the map")
+        return expr
+
+    def a_const(self, c):
+        return AffineExpr.constant(int(c[0], 0))
+
+    def a_add(self, c):
+        return c[0] + c[1]
+
+    def a_sub(self, c):
+        return c[0] - c[2]
+
+    def a_mul(self, c):
+        return c[0] * c[1]
+
+    def a_floordiv(self, c):
+        return c[0] // c[1]
+
+    def a_ceildiv(self, c):
+        return c[0].ceil_div(c[1])
+
+    def a_mod(self, c):
+        return c[0] % c[1]
+
+    def a_neg(self, c):
+        return -c[1]
+
+    # -- locations
+
+    def loc_unknown(self, c):
+        return UnknownLoc()
+
+    def loc_file(self, c):
+        name, line, col = c
+        return FileLineColLoc(StringAttr(self.unescape(name)), IntAttr(int(line)), IntAttr(int(col)))
+
+    def loc_name(self, c):
+        return NameLoc(StringAttr(self.unescape(c[0])), NoneAttr())
+
+    def loc_name_nested(self, c):
+        return NameLoc(StringAttr(self.unescape(c[0])), c[1])
+
+    def loc_callsite(self, c):
+        return CallSiteLoc(c[0], c[1])
+
+    def loc_fused(self, c):
+        return FusedLoc(tuple(c[0]), NoneAttr())
+
+    def loc_alias(self, c):
+        attr = self._external(c[0], False)
+        if not isinstance(attr, LocationAttr):
+            raise self.error(c[0], f"'{c[0]}' is not a location")
+        return attr
+
+    def location_opt(self, c):
+        return c[0]
