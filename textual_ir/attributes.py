@@ -76,7 +76,7 @@ _FLOAT_TYPES: dict[str, Attribute] = {
     "tf32": tf32,
 }
 _SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", "\\": b"\\", '"': b'"'}
-_ESCAPE_RE = re.compile(r"\\(.?.?)", re.S)
+_ESCAPE_RE = re.compile(r'\\(?:([nt\\"])|([0-9a-fA-F]{2})|(.?))', re.S)
 
 
 def _float_types() -> dict[str, Attribute]:
@@ -152,14 +152,13 @@ class AttributeBuilder:
         pos = 0
         for m in _ESCAPE_RE.finditer(body):
             out += body[pos : m.start()].encode()
-            esc = m.group(1)
-            if esc[:1] in _SIMPLE_ESCAPES:
-                out += _SIMPLE_ESCAPES[esc[0]]
-                out += esc[1:].encode()
-            elif len(esc) == 2 and all(c in "0123456789abcdefABCDEF" for c in esc):
-                out.append(int(esc, 16))
+            simple, hex_byte, bad = m.groups()
+            if simple:
+                out += _SIMPLE_ESCAPES[simple]
+            elif hex_byte:
+                out.append(int(hex_byte, 16))
             else:
-                shown = "\\" + esc[:1]
+                shown = "\\" + bad
                 raise self.error(
                     tok, f"invalid escape sequence '{shown}' in string", start + 1 + m.start()
                 )

@@ -85,7 +85,9 @@ def _convert_global(op: llvm.GlobalOp, module: ir.Module) -> None:
         g.align = op.alignment.value.data
     value = op.value
     is_bytes = (
-        isinstance(ty, ir.ArrayType) and isinstance(ty.element, ir.IntType) and ty.element.width == 8
+        isinstance(ty, ir.ArrayType)
+        and isinstance(ty.element, ir.IntType)
+        and ty.element.width == 8
     )
     if isinstance(value, DenseIntOrFPElementsAttr) and is_bytes:
         g.initializer = _ByteArray(ty, bytearray(_dense_bytes(value, ty.count)))

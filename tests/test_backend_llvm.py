@@ -1,0 +1,177 @@
+"""The native backend: translation details, code emission, and NativeFunction's checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from xdsl.parser import Parser
+
+from irforge.backends.llvm import compile_module, emit_llvm_ir, emit_object, translate_module
+from irforge.dialects import make_context
+from irforge.passes.convert_loop_to_llvm import ConvertLoopToLLVMPass
+
+
+def lowered(text: str):
+    ctx = make_context()
+    module = Parser(ctx, text).parse_module()
+    ConvertLoopToLLVMPass().apply(ctx, module)
+    module.verify()
+    return module
+
+
+def unary_func(name: str, n: int, elem: str, op: str, extra: str = "") -> str:
+    t = f"memref<{n}x{elem}>"
+    return f"""
+func.func @{name}(%a: {t}, %o: {t}) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant {n} : index
+  {extra}
+  "loop.for"(%c0, %n, %c1) ({{
+  ^bb0(%i: index):
+    %x = "loop.load"(%a, %i) : ({t}, index) -> {elem}
+    %y = {op} : {elem}
+    "loop.store"(%y, %o, %i) : ({elem}, {t}, index) -> ()
+    "loop.yield"() : () -> ()
+  }}) : (index, index, index) -> ()
+  func.return
+}}"""
+
+
+# exp at two types in one module: xDSL's own translation declares both as "llvm.exp".
+TWO_TYPES = (
+    "builtin.module {"
+    + unary_func("exp32", 8, "f32", "math.exp %x")
+    + unary_func("exp64", 8, "f64", "math.exp %x")
+    + "}"
+)
+
+# Two outputs: o = a + 1, p = a * a.
+TWO_OUTPUTS = """builtin.module {
+func.func @main(%a: memref<2x3xf32>, %o: memref<2x3xf32>, %p: memref<2x3xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %one = arith.constant 1.0 : f32
+  "loop.for"(%c0, %c2, %c1) ({
+  ^bb0(%i: index):
+    "loop.for"(%c0, %c3, %c1) ({
+    ^bb1(%j: index):
+      %x = "loop.load"(%a, %i, %j) : (memref<2x3xf32>, index, index) -> f32
+      %y = arith.addf %x, %one : f32
+      %z = arith.mulf %x, %x : f32
+      "loop.store"(%y, %o, %i, %j) : (f32, memref<2x3xf32>, index, index) -> ()
+      "loop.store"(%z, %p, %i, %j) : (f32, memref<2x3xf32>, index, index) -> ()
+      "loop.yield"() : () -> ()
+    }) : (index, index, index) -> ()
+    "loop.yield"() : () -> ()
+  }) : (index, index, index) -> ()
+  func.return
+}
+}"""
+
+IN = [("x", (2, 3), np.float32)]
+OUT = [("o", (2, 3), np.float32), ("p", (2, 3), np.float32)]
+
+
+@pytest.fixture(scope="module")
+def two_outputs():
+    return compile_module(lowered(TWO_OUTPUTS), "main", IN, OUT)
+
+
+def test_intrinsic_at_two_types():
+    module = lowered(TWO_TYPES)
+    text = str(translate_module(module))
+    assert '@"llvm.exp.f32"' in text and '@"llvm.exp.f64"' in text
+    x = np.linspace(-2, 2, 8)
+    f32 = compile_module(module, "exp32", [("a", (8,), np.float32)], [("o", (8,), np.float32)])
+    np.testing.assert_allclose(f32(x.astype(np.float32)), np.exp(x), rtol=1e-6)
+    f64 = compile_module(module, "exp64", [("a", (8,), np.float64)], [("o", (8,), np.float64)])
+    np.testing.assert_allclose(f64(x), np.exp(x), rtol=1e-15)
+
+
+def test_dense_global_bytes():
+    text = """builtin.module {
+    "memref.global"() <{sym_name = "w", sym_visibility = "private", type = memref<2xf32>,
+       initial_value = dense<[1.0, -2.0]> : tensor<2xf32>, constant}> : () -> ()
+    "memref.global"() <{sym_name = "s", sym_visibility = "private", type = memref<3xi32>,
+       initial_value = dense<7> : tensor<3xi32>, constant}> : () -> ()
+    }"""
+    ir_text = str(translate_module(lowered(text)))
+    assert '@"w" = internal unnamed_addr constant [8 x i8] c"\\00\\00\\80\\3f\\00\\00\\00\\c0"' in (
+        ir_text
+    )
+    assert 'c"\\07\\00\\00\\00\\07\\00\\00\\00\\07\\00\\00\\00", align 64' in ir_text
+
+
+def test_two_outputs_and_layouts(two_outputs):
+    f = two_outputs
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    o, p = f(a)
+    np.testing.assert_array_equal(o, a + 1)
+    np.testing.assert_array_equal(p, a * a)
+    # Non-contiguous, Fortran-ordered and read-only inputs, lists.
+    at = np.arange(6, dtype=np.float32).reshape(3, 2).T
+    np.testing.assert_array_equal(f(at)[0], at + 1)
+    np.testing.assert_array_equal(f(np.asfortranarray(a))[0], a + 1)
+    ro = a.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(f(ro)[1], a * a)
+    np.testing.assert_array_equal(f([[0, 1, 2], [3, 4, 5]])[0], a + 1)
+    assert "x: (2, 3) float32" in repr(f)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "'main' expects 1 input (x), got 0"),
+        ((np.zeros((2, 3), np.float32),) * 2, "'main' expects 1 input (x), got 2"),
+        (
+            (np.zeros((3, 2), np.float32),),
+            r"input 'x' (#0): expected shape (2, 3) float32, got (3, 2) float32",
+        ),
+        (
+            (np.zeros((2, 3), np.float64),),
+            r"input 'x' (#0): expected shape (2, 3) float32, got (2, 3) float64",
+        ),
+        (([1.0, 2.0],), r"input 'x' (#0): expected shape (2, 3) float32, got (2,) float32"),
+        (("text",), "input 'x' (#0): cannot convert str to a float32 array"),
+    ],
+)
+def test_bad_inputs(two_outputs, args, message):
+    with pytest.raises(ValueError) as e:
+        two_outputs(*args)
+    assert message in str(e.value)
+
+
+def test_missing_entry():
+    with pytest.raises(KeyError, match="nope"):
+        compile_module(lowered(TWO_OUTPUTS), "nope", IN, OUT)
+
+
+def test_emit_and_overrides():
+    module = lowered(TWO_OUTPUTS)
+    raw = emit_llvm_ir(module)
+    assert raw == emit_llvm_ir(module)  # deterministic text
+    assert "fadd contract float" in raw
+    opt = emit_llvm_ir(module, opt_level=3)
+    assert "define void @main" in opt
+    obj = emit_object(module)
+    assert isinstance(obj, bytes) and len(obj) > 100
+    # A generic CPU without extra features still runs.
+    f = compile_module(module, "main", IN, OUT, cpu="generic", features="")
+    a = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(f(a)[0], a + 1)
+
+
+def test_import_is_light():
+    code = (
+        "import sys, irforge.backends.llvm as b; "
+        "assert 'llvmlite' not in sys.modules, 'llvmlite imported'; "
+        "assert callable(b.compile_module)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

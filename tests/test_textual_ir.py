@@ -1,0 +1,523 @@
+"""Tests of irforge.textual_ir: round trips, interop with xDSL's parser, diagnostics."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+
+from irforge.dialects import make_context
+from irforge.textual_ir import (
+    Diagnostic,
+    parse_file,
+    parse_module,
+    print_module,
+    source_position,
+    verify_module,
+)
+
+
+def ctx(unregistered: bool = True):
+    return make_context(allow_unregistered=unregistered)
+
+
+def xdsl_print(text: str) -> str:
+    return print_module(Parser(ctx(), text).parse_module())
+
+
+# ------------------------------------------------------------------ corpus
+
+GRAPH = """
+"builtin.module"() ({
+  %w = "graph.constant"() <{value = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>}> : () -> tensor<2x2xf32>
+  %b = "graph.constant"() <{value = dense<5.000000e-01> : tensor<2xf32>}> : () -> tensor<2xf32>
+  %x = "graph.constant"() <{value = dense<0.0> : tensor<3x2xf32>}> : () -> tensor<3x2xf32>
+  %0 = "graph.matmul"(%x, %w) : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  %1 = "graph.add"(%0, %b) : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  %2 = "graph.relu"(%1) : (tensor<3x2xf32>) -> tensor<3x2xf32>
+  %3 = "graph.gemm"(%2, %w, %b) <{alpha = 2.0 : f32, beta = 1.0 : f32, transA = 0 : i64, transB = 1 : i64}> : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  %4 = "graph.softmax"(%3) <{axis = -1 : i64}> : (tensor<3x2xf32>) -> tensor<3x2xf32>
+  %5 = "graph.mul"(%4, %4) : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  %6 = "graph.sub"(%5, %4) : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+}) : () -> ()
+"""
+
+TENSOR = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+"func.func"() <{sym_name = "rowsum", function_type = (tensor<4x8xf32>) -> tensor<4xf32>}> ({
+^bb0(%x: tensor<4x8xf32>):
+  %init = "tensor.empty"() : () -> tensor<4xf32>
+  %r = "tensor.generic"(%x, %init) <{indexing_maps = [#id, #row],
+      iterator_types = ["parallel", "reduction"],
+      operandSegmentSizes = array<i32: 1, 1>}> ({
+  ^bb0(%a: f32, %acc: f32):
+    %s = "arith.addf"(%acc, %a) <{fastmath = #arith.fastmath<none>}> : (f32, f32) -> f32
+    "tensor.yield"(%s) : (f32) -> ()
+  }) : (tensor<4x8xf32>, tensor<4xf32>) -> tensor<4xf32>
+  "func.return"(%r) : (tensor<4xf32>) -> ()
+}) : () -> ()
+"""
+
+LOOP = """
+"func.func"() <{sym_name = "fill", function_type = (f32) -> ()}> ({
+^bb0(%v: f32):
+  %c0 = "arith.constant"() <{value = 0 : index}> : () -> index
+  %c4 = "arith.constant"() <{value = 4 : index}> : () -> index
+  %c1 = "arith.constant"() <{value = 1 : index}> : () -> index
+  %buf = "loop.alloc"() : () -> memref<4x4xf32>
+  "loop.for"(%c0, %c4, %c1) <{parallel}> ({
+  ^bb0(%i: index):
+    "loop.for"(%c0, %c4, %c1) ({
+    ^bb0(%j: index):
+      "loop.store"(%v, %buf, %i, %j) : (f32, memref<4x4xf32>, index, index) -> ()
+      %l = "loop.load"(%buf, %j, %i) : (memref<4x4xf32>, index, index) -> f32
+      "loop.yield"() : () -> ()
+    }) : (index, index, index) -> ()
+    "loop.yield"() : () -> ()
+  }) : (index, index, index) -> ()
+  "loop.dealloc"(%buf) : (memref<4x4xf32>) -> ()
+  "func.return"() : () -> ()
+}) : () -> ()
+"""
+
+CFG = """
+"builtin.module"() ({
+  "func.func"() <{sym_name = "max", function_type = (i32, i32) -> i32, sym_visibility = "private"}> ({
+  ^bb0(%a: i32, %b: i32):
+    %c = "arith.cmpi"(%a, %b) <{predicate = 4 : i64}> : (i32, i32) -> i1
+    "cf.cond_br"(%c, %a, %b) [^bb1, ^bb2] <{operandSegmentSizes = array<i32: 1, 1, 1>}> : (i1, i32, i32) -> ()
+  ^bb1(%x: i32):  // forward-referenced block
+    "cf.br"(%x) [^exit] : (i32) -> ()
+  ^bb2(%y: i32):
+    "cf.br"(%y) [^exit] : (i32) -> ()
+  ^exit(%r: i32):
+    "func.return"(%r) : (i32) -> ()
+  }) : () -> ()
+  "func.func"() <{sym_name = "call", function_type = () -> i32}> ({
+    %0 = "arith.constant"() <{value = -7 : i32}> : () -> i32
+    %1 = "func.call"(%0, %0) <{callee = @max}> : (i32, i32) -> i32
+    %2:2 = "arith.addui_extended"(%1, %0) : (i32, i32) -> (i32, i1)
+    %s = "arith.select"(%2#1, %1, %2#0) : (i1, i32, i32) -> i32
+    %3 = "arith.addi"(%s, %2#0) <{overflowFlags = #arith.overflow<none>}> : (i32, i32) -> i32
+    "func.return"(%3) : (i32) -> ()
+  }) : () -> ()
+}) : () -> ()
+"""
+
+LLVM = """
+"builtin.module"() ({
+  "llvm.mlir.global"() <{global_type = !llvm.array<6 x i8>, sym_name = "str", linkage = #llvm.linkage<"internal">, addr_space = 0 : i32, constant, value = "hello\\00"}> ({
+  }) : () -> ()
+  "llvm.func"() <{sym_name = "main", function_type = !llvm.func<i32 (i32, !llvm.ptr)>, CConv = #llvm.cconv<ccc>, linkage = #llvm.linkage<"external">, visibility_ = 0 : i64}> ({
+  ^bb0(%arg0: i32, %p: !llvm.ptr):
+    %0 = "llvm.mlir.constant"() <{value = 1 : i32}> : () -> i32
+    %1 = "llvm.add"(%arg0, %0) <{overflowFlags = 0 : i32}> : (i32, i32) -> i32
+    %2 = "llvm.alloca"(%0) <{elem_type = i32}> : (i32) -> !llvm.ptr
+    "llvm.store"(%1, %2) <{ordering = 0 : i64}> : (i32, !llvm.ptr) -> ()
+    %3 = "llvm.load"(%2) <{ordering = 0 : i64}> : (!llvm.ptr) -> i32
+    %4 = "llvm.getelementptr"(%p, %0) <{rawConstantIndices = array<i32: -2147483648>, elem_type = f32, noWrapFlags = 0 : i32}> : (!llvm.ptr, i32) -> !llvm.ptr
+    %5 = "llvm.fadd"(%6, %6) <{fastmathFlags = #llvm.fastmath<fast>}> : (f32, f32) -> f32
+    %6 = "llvm.mlir.constant"() <{value = 1.000000e+00 : f32}> : () -> f32
+    %7 = "llvm.mlir.undef"() : () -> !llvm.struct<(i32, f32)>
+    %8 = "llvm.insertvalue"(%7, %3) <{position = array<i64: 0>}> : (!llvm.struct<(i32, f32)>, i32) -> !llvm.struct<(i32, f32)>
+    "llvm.return"(%3) : (i32) -> ()
+  }) : () -> ()
+}) : () -> ()
+"""
+
+ATTRS = r"""
+!t = tensor<4x?xf32>
+#map = affine_map<(d0, d1)[s0] -> (d0 + s0, d1 * 2, d0 mod 3, d1 floordiv 2, (d0 - d1) ceildiv 4, -d0, 0)>
+"test.op"() {
+  ints = [0, -1, 0x1F, 42 : i8, -128 : i8, 255 : ui8, 7 : si16, 3 : index, true, false],
+  floats = [1.5, -2.5e-3, 1.0E10 : f32, 0x7FC00000 : f32, 0x3C00 : f16, 1.0 : bf16, 2 : f64],
+  strs = ["", "a\"b\\c\n\t\00\7f", "unicode é ok"],
+  unit_key, "quoted key" = unit, u = unit,
+  syms = [@f, @a::@b::@c, @"quoted sym"],
+  dict = {a = 1, b = {c = "d"}},
+  types = [i1, i32, si8, ui64, index, f16, bf16, f32, f64, none, !t, tensor<*xf32>, tensor<0x4xf32>,
+           tensor<f32>, tensor<2x?x3xi8>, memref<4x4xf32>, memref<8xf32, strided<[1], offset: ?>>,
+           memref<2x2xf32, 1 : i32>, memref<*xf32>, vector<4xf32>, vector<2x[4]xi1>, tuple<>,
+           tuple<i32, tuple<f32>>, complex<f32>, (i32, f32) -> (i64), () -> (), (i1) -> ((i2) -> i3)],
+  dense = [dense<1> : tensor<3xi32>, dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>, dense<> : tensor<0xf32>,
+           dense<[true, false]> : tensor<2xi1>, dense<"0x0000803F00000040"> : tensor<2xf32>,
+           dense<-1.5> : vector<4xf32>, dense<[[]]> : tensor<1x0xi32>],
+  arrays = [array<i32: 1, 2, -3>, array<f64: 1.5>, array<i1: true, false>, array<i8>],
+  maps = [#map, affine_map<() -> ()>, affine_map<(d0) -> (d0 * -2 + 3)>],
+  strided = strided<[4, ?]>,
+  dialect = [#arith.fastmath<nnan,ninf>, #llvm.linkage<"internal">, !llvm.ptr, !llvm.array<4 x i8>,
+             !llvm.struct<(i32, f32)>, !llvm.func<void (ptr)>, #llvm.fastmath<fast>]
+} : () -> () loc(unknown)
+"""
+
+REGIONS = """
+"builtin.module"() ({
+  "test.graph"() ({
+    %1 = "test.use"(%0) : (i32) -> i32          // forward reference in the same region
+    %0 = "test.def"() : () -> i32
+    "test.nested"() ({
+      %2 = "test.use"(%0, %1, %late) : (i32, i32, i64) -> i32   // outer values, one defined later
+      "test.empty"() ({}, {
+      ^bb0:
+      }) : () -> ()
+    }) : () -> ()
+    %late = "test.def"() : () -> i64
+  }) : () -> ()
+  "test.siblings"() ({
+    %0 = "test.def"() : () -> f32    // the same name again, in a sibling scope
+  }, {
+    %0 = "test.def"() : () -> f64
+  }) : () -> ()
+  "test.loc"() : () -> () loc("file.mlir":3:14)
+  "test.loc2"() : () -> () loc(callsite("a" at fused["b":1:2, unknown]))
+  "test.loc3"() ({
+  ^bb0(%a: i32 loc("arg"("x.mlir":1:1))):
+    "test.t"() : () -> ()
+  }) : () -> ()
+}) : () -> ()
+"""
+
+CORPUS = {
+    "graph": GRAPH,
+    "tensor": TENSOR,
+    "loop": LOOP,
+    "cfg": CFG,
+    "llvm": LLVM,
+    "attrs": ATTRS,
+    "regions": REGIONS,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_round_trip(name):
+    module = parse_module(CORPUS[name], ctx(), f"{name}.mlir")
+    assert isinstance(module, ModuleOp)
+    printed = print_module(module)
+    assert print_module(parse_module(printed, ctx())) == printed
+    # with debuginfo, locations print and parse back too
+    with_locs = print_module(module, debuginfo=True)
+    assert print_module(parse_module(with_locs, ctx()), debuginfo=True) == with_locs
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_same_ir_as_xdsl(name):
+    """irforge and xDSL's parser read the same text to IR that prints identically, and
+    each reads the other's output."""
+    ours = print_module(parse_module(CORPUS[name], ctx()))
+    theirs = xdsl_print(CORPUS[name])
+    assert ours == theirs
+    assert xdsl_print(ours) == ours
+    assert print_module(parse_module(theirs, ctx())) == theirs
+
+
+@pytest.mark.parametrize("name", ["graph", "tensor", "loop", "cfg", "llvm"])
+def test_registered_corpus_verifies(name):
+    module = parse_module(CORPUS[name], ctx(unregistered=False))
+    verify_module(module, f"{name}.mlir")
+
+
+def test_implicit_module_and_explicit_module():
+    implicit = parse_module('"test.a"() : () -> ()\n"test.b"() : () -> ()', ctx())
+    assert isinstance(implicit, ModuleOp) and len(implicit.ops) == 2
+    explicit = parse_module('"builtin.module"() ({\n  "test.a"() : () -> ()\n}) : () -> ()', ctx())
+    assert [op.name for op in explicit.ops] == ["builtin.unregistered"]
+    assert print_module(parse_module("", ctx())) == '"builtin.module"() ({\n^bb0:\n}) : () -> ()\n'
+
+
+def test_values_blocks_and_positions():
+    text = '%a, %b:2 = "test.op"() : () -> (i32, i32, f32)\n"test.use"(%b#1, %a) : (f32, i32) -> ()'
+    module = parse_module(text, ctx())
+    op, use = module.ops
+    assert [r.name_hint for r in op.results] == ["a", "b", "b"]
+    assert list(use.operands) == [op.results[2], op.results[0]]
+    assert source_position(op) == (1, 1) and source_position(use) == (2, 1)
+
+
+def test_unregistered_op_rejected_without_flag():
+    with pytest.raises(Diagnostic, match="unknown operation 'test.op'"):
+        parse_module('"test.op"() : () -> ()', ctx(unregistered=False))
+
+
+# ------------------------------------------------------------------ diagnostics
+
+DIAGNOSTICS = [
+    # (source, line, col, message fragment)
+    ('%0 = "test.op"(%x) : (i32) -> i32', 1, 16, "use of undefined value '%x'"),
+    ('"test.r"() ({\n  "test.op"(%y) : (i32) -> ()\n}) : () -> ()', 2, 13, "undefined value '%y'"),
+    ('%0 = "test.a"() : () -> i32\n%0 = "test.b"() : () -> i32', 2, 1, "redefinition of SSA value '%0'"),
+    (
+        '%0 = "test.a"() : () -> i32\n"test.r"() ({\n  %0 = "test.b"() : () -> i32\n}) : () -> ()',
+        3,
+        3,
+        "redefinition of SSA value '%0'",
+    ),
+    ('%0 = "test.a"() : () -> i32\n"test.b"(%0) : (i64) -> ()', 2, 10, "expects type i64"),
+    (
+        '"test.r"() ({\n  "test.b"(%0) : (i64) -> ()\n  %0 = "test.a"() : () -> i32\n}) : () -> ()',
+        2,
+        12,
+        "defined with type i32",
+    ),
+    ('%a, %b = "test.a"() : () -> i32', 1, 1, "1 result type(s) but 2 result name(s)"),
+    ('%a = "test.a"() : () -> (i32, i32)', 1, 1, "2 result type(s) but 1 result name(s)"),
+    ('%a = "test.a"() : () -> i32\n"test.b"(%a, %a) : (i32) -> ()', 2, 1, "2 operand(s)"),
+    ('%a = "test.a"() : () -> i32\n"test.b"(%a#3) : (i32) -> ()', 2, 10, "'#3' is out of range"),
+    ('"test.r"() ({\n  "test.br"() [^bb9] : () -> ()\n}) : () -> ()', 2, 16, "undefined block '^bb9'"),
+    ('"test.r"() ({\n^a:\n  "test.x"() : () -> ()\n^a:\n}) : () -> ()', 4, 1, "redefinition of block"),
+    ('"test.a"() {x = #nope} : () -> ()', 1, 17, "undefined attribute alias '#nope'"),
+    ('"test.a"() : () -> !nope', 1, 20, "undefined type alias '!nope'"),
+    ('#m = i32\n#m = i64', 2, 1, "redefinition of alias '#m'"),
+    ('"test.a"() {x = "ab\\qc"} : () -> ()', 1, 20, "invalid escape sequence '\\q'"),
+    ('"test.a"() {x = "abc} : () -> ()', 1, 17, "unterminated string literal"),
+    ('"test.a"() {x = #llvm.linkage<"internal"} : () -> ()', 1, 17, "unbalanced '<'"),
+    ('"test.a"() {x = [1, 2} : () -> ()', 1, 22, "expected ',' or ']', got '}'"),
+    ('"test.r"() ({\n  "test.x"() : () -> ()\n', 2, 24, "unexpected end of input"),
+    ('"test.a"() : (', 1, 15, "unexpected end of input"),
+    ('"test.a"() : () -> () ~', 1, 23, "unexpected character '~'"),
+    ('"test.a"() {x = 300 : i8} : () -> ()', 1, 17, "out of range"),
+    ('"test.a"() {x = affine_map<(d0) -> (d1)>} : () -> ()', 1, 37, "'d1' is not a dimension"),
+    ('"test.a"() {x = dense<[1, 2, 3]> : tensor<2xi32>} : () -> ()', 1, 17, "does not match"),
+    ('"test.a"() {x = vector<?xf32>} : () -> ()', 1, 24, "vector dimensions must be static"),
+    ('"test.a"() {x = #arith.fastmath<bogus>} : () -> ()', 1, 33, "Expected `reassoc`"),
+    ('"test.a"() {x = 1, x = 2} : () -> ()', 1, 20, "duplicate key 'x'"),
+    ('"test.a"() {x = 1.5 : i32} : () -> ()', 1, 17, "expected an integer literal"),
+    ('\n\n  "test.a"() : () -> (i32\n', 3, 26, "unexpected end of input"),
+]
+
+
+@pytest.mark.parametrize("text,line,col,fragment", DIAGNOSTICS)
+def test_diagnostics(text, line, col, fragment):
+    with pytest.raises(Diagnostic) as info:
+        parse_module(text, ctx(), "bad.mlir")
+    d = info.value
+    assert (d.line, d.col) == (line, col), d.format()
+    assert fragment in d.message, d.format()
+    assert d.filename == "bad.mlir"
+    head, source, caret = d.format().split("\n")
+    assert head == f"bad.mlir:{line}:{col}: error: {d.message}"
+    assert source == text.splitlines()[line - 1]
+    assert caret == " " * (col - 1) + "^"
+
+
+def test_diagnostic_caret_follows_tabs():
+    d = Diagnostic("f.mlir", 1, 3, "msg", "\tx y")
+    assert d.format() == "f.mlir:1:3: error: msg\n\tx y\n\t ^"
+
+
+def test_unknown_op_diagnostic():
+    with pytest.raises(Diagnostic) as info:
+        parse_module('\n  "nodialect.op"() : () -> ()', ctx(unregistered=False), "u.mlir")
+    assert (info.value.line, info.value.col) == (2, 3)
+    assert "unknown operation 'nodialect.op'" in info.value.message
+
+
+def test_invalid_utf8(tmp_path):
+    data = b'"test.a"() : () -> ()\n"test.b"() {s = "\xc3\xa9\xff"} : () -> ()\n'
+    with pytest.raises(Diagnostic) as info:
+        parse_file(data, ctx(), "bytes.mlir")
+    assert (info.value.line, info.value.col) == (2, 19)
+    assert "invalid UTF-8 byte 0xff" in info.value.message
+    path = tmp_path / "ok.mlir"
+    path.write_bytes('"test.a"() {s = "é"} : () -> ()'.encode())
+    (op,) = parse_file(path, ctx()).ops
+    assert op.attributes["s"].data == "é"
+
+
+@pytest.mark.parametrize("depth", [50, 3000])
+def test_deep_nesting_is_no_traceback(depth):
+    arrays = '"test.a"() {x = ' + "[" * depth + "]" * depth + "} : () -> ()"
+    regions = '"test.a"() ({' * depth + "}) : () -> ()" * depth
+    for text in (arrays, regions):
+        module = parse_module(text, ctx())
+        try:
+            printed = print_module(module)
+        except ValueError as e:  # too deep for the recursive printer: a clean error
+            assert "too deeply" in str(e)
+        else:
+            assert print_module(parse_module(printed, ctx())) == printed
+    with pytest.raises(Diagnostic):
+        parse_module(regions[:-3], ctx())
+
+
+def test_verify_diagnostic_points_at_failing_op():
+    text = (
+        '"func.func"() <{sym_name = "f", function_type = () -> ()}> ({\n'
+        '  %a = "graph.constant"() <{value = dense<1.0> : tensor<2x3xf32>}> : () -> tensor<2x3xf32>\n'
+        '  %b = "graph.constant"() <{value = dense<1.0> : tensor<4x5xf32>}> : () -> tensor<4x5xf32>\n'
+        '  %c = "graph.matmul"(%a, %b) : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>\n'
+        '  "func.return"() : () -> ()\n'
+        "}) : () -> ()\n"
+    )
+    module = parse_module(text, ctx(unregistered=False), "v.mlir")
+    with pytest.raises(Diagnostic) as info:
+        verify_module(module, "v.mlir")
+    d = info.value
+    assert (d.filename, d.line, d.col) == ("v.mlir", 4, 3)
+    assert "'graph.matmul' op contraction dimensions differ" in d.message
+    assert d.source_line.startswith('  %c = "graph.matmul"')
+
+
+def test_verify_structural_error_gets_op_name():
+    text = '"func.func"() <{sym_name = "f", function_type = () -> ()}> ({\n}) : () -> ()'
+    module = parse_module(text, ctx(unregistered=False), "s.mlir")
+    module.verify()  # an empty function body is a declaration
+    text = '%0 = "arith.constant"() <{value = 1 : i32}> : () -> i64\n'
+    module = parse_module(text, ctx(unregistered=False), "s.mlir")
+    with pytest.raises(Diagnostic) as info:
+        verify_module(module)
+    assert (info.value.line, info.value.col) == (1, 1)
+    assert info.value.message.startswith("'arith.constant' op")
+
+
+# ------------------------------------------------------------------ hypothesis
+
+_INT_TYPES = ["i1", "i8", "i32", "i64", "si16", "ui8", "index"]
+_FLOAT_TYPES = ["f16", "bf16", "f32", "f64"]
+
+scalar_types = st.sampled_from(_INT_TYPES + _FLOAT_TYPES)
+dims = st.lists(st.integers(0, 5).map(str) | st.just("?"), max_size=3)
+
+
+def _shaped(kind: str, ds: list[str], elem: str) -> str:
+    return f"{kind}<{''.join(d + 'x' for d in ds)}{elem}>"
+
+
+types = st.recursive(
+    scalar_types | st.sampled_from(["none", "!llvm.ptr", "tensor<*xf32>"]),
+    lambda inner: st.one_of(
+        st.builds(_shaped, st.just("tensor"), dims, scalar_types),
+        st.builds(_shaped, st.just("memref"), dims, scalar_types),
+        st.builds(
+            _shaped, st.just("vector"), st.lists(st.integers(1, 4).map(str), min_size=1, max_size=2),
+            scalar_types,
+        ),  # fmt: skip
+        st.lists(inner, max_size=3).map(lambda ts: f"tuple<{', '.join(ts)}>"),
+        st.builds(
+            lambda a, r: f"({', '.join(a)}) -> ({', '.join(r)})",
+            st.lists(inner, max_size=2),
+            st.lists(inner, max_size=2),
+        ),
+    ),
+    max_leaves=4,
+)
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
+
+
+def _string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in '"\\' or ord(ch) < 0x20:
+            out.append("".join(f"\\{b:02X}" for b in ch.encode()))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _int_attr(v: int, t: str) -> str:
+    bits = {"i1": 1, "i8": 8, "i32": 32, "i64": 64, "si16": 16, "ui8": 8, "index": 64}[t]
+    if t.startswith("ui"):
+        v = abs(v) % (1 << bits)
+    elif t != "i1":
+        v = max(min(v, (1 << (bits - 1)) - 1), -(1 << (bits - 1)))
+    else:
+        v = v & 1
+    return f"{v} : {t}"
+
+
+def _dense(elems: list[int], shape: list[int], float_: bool) -> str:
+    t = f"tensor<{''.join(f'{d}x' for d in shape)}{'f32' if float_ else 'i32'}>"
+    flat = [f"{e}.5" if float_ else str(e) for e in elems]
+    if not shape:
+        return f"dense<{flat[0]}> : {t}"
+    return f"dense<[{', '.join(flat)}]> : {t}"
+
+
+leaf_attrs = st.one_of(
+    st.builds(_int_attr, st.integers(-(2**70), 2**70), st.sampled_from(_INT_TYPES)),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{f!r} : f32"),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    _text.map(_string),
+    st.sampled_from(["unit", "true", "false", "@sym", '@"q s"::@n', "#arith.fastmath<fast>"]),
+    types,
+    st.lists(st.integers(-5, 5), min_size=1, max_size=4).flatmap(
+        lambda xs: st.booleans().map(lambda f: _dense(xs, [len(xs)], f))
+    ),
+    st.lists(st.integers(-100, 100), max_size=4).map(
+        lambda xs: f"array<i32{': ' if xs else ''}{', '.join(map(str, xs))}>"
+    ),
+    st.sampled_from(
+        [
+            "affine_map<(d0, d1) -> (d1, d0)>",
+            "affine_map<(d0)[s0] -> (d0 * 4 + s0 - 1, d0 floordiv 2)>",
+            "affine_map<() -> (0)>",
+        ]
+    ),
+)
+keys = st.from_regex(r"[a-z_][a-z0-9_]{0,5}", fullmatch=True)
+attrs = st.recursive(
+    leaf_attrs,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda xs: f"[{', '.join(xs)}]"),
+        st.dictionaries(keys, inner, max_size=3).map(
+            lambda d: "{" + ", ".join(f"{k} = {v}" for k, v in d.items()) + "}"
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def modules(draw) -> str:
+    """A module of `test.op`s: random result types and attributes, operands taken from
+    earlier values (or block arguments), and nested regions with blocks."""
+    counter = [0]
+
+    def ops(depth: int, values: list[tuple[str, str]], indent: str) -> list[str]:
+        lines = []
+        for _ in range(draw(st.integers(1, 3))):
+            operands = draw(st.lists(st.sampled_from(values), max_size=3)) if values else []
+            results = draw(st.lists(types, max_size=2))
+            names = []
+            for t in results:
+                names.append(f"%v{counter[0]}")
+                counter[0] += 1
+            attr_dict = draw(st.dictionaries(keys, attrs, max_size=3))
+            regions = []
+            if depth < 2 and draw(st.booleans()):
+                for _ in range(draw(st.integers(1, 2))):
+                    arg_types = draw(st.lists(scalar_types, max_size=2))
+                    args = [(f"%a{counter[0]}_{i}", t) for i, t in enumerate(arg_types)]
+                    counter[0] += 1
+                    label = ", ".join(f"{n}: {t}" for n, t in args)
+                    body = ops(depth + 1, values + args, indent + "  ")
+                    regions.append(
+                        "{\n" + f"{indent}^bb0({label}):\n" + "\n".join(body) + f"\n{indent}}}"
+                    )
+            line = indent
+            if names:
+                line += ", ".join(names) + " = "
+            line += f'"test.op{depth}"({", ".join(n for n, _ in operands)})'
+            if regions:
+                line += " (" + ", ".join(regions) + ")"
+            if attr_dict:
+                line += " {" + ", ".join(f"{k} = {v}" for k, v in attr_dict.items()) + "}"
+            ins = ", ".join(t for _, t in operands)
+            line += f" : ({ins}) -> ({', '.join(results)})"
+            lines.append(line)
+            values = values + list(zip(names, results))
+        return lines
+
+    return "\n".join(ops(0, [], "  ")) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(modules())
+def test_random_modules_round_trip(text):
+    module = parse_module(text, ctx())
+    printed = print_module(module)
+    assert print_module(parse_module(printed, ctx())) == printed
+    assert xdsl_print(printed) == printed
