@@ -20,6 +20,7 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 
+from irforge.backends.llvm.runtime import TensorSpec
 from irforge.dialects import make_context
 from irforge.passes.registry import DEFAULT_PIPELINE
 
@@ -70,15 +71,6 @@ def import_model(
     return import_onnx(model, input_shapes=input_shapes)
 
 
-@dataclass(frozen=True)
-class TensorSpec:
-    """Name, static shape and NumPy dtype of one input or output of a compiled model."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: np.dtype
-
-
 def signature(module: ModuleOp, entry: str = "main") -> tuple[list[TensorSpec], list[TensorSpec]]:
     """Input and output specs of the graph-level function `entry` (names from the
     `irforge.input_names` / `irforge.output_names` attributes when present)."""
@@ -126,7 +118,6 @@ class CompiledModel:
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     function: Callable[..., Any]
-    llvm_ir: Callable[[], str]
     timings: dict[str, float] = field(default_factory=dict)
 
     def __call__(self, *arrays: np.ndarray):
@@ -178,10 +169,10 @@ def compile(
     fn = compile_module(
         module,
         entry=entry,
-        inputs=[(s.name, s.shape, s.dtype) for s in inputs],
-        outputs=[(s.name, s.shape, s.dtype) for s in outputs],
+        inputs=inputs,
+        outputs=outputs,
         opt_level=opt_level,
         cpu=cpu,
     )
     timings["llvm"] = time.perf_counter() - t0
-    return CompiledModel(inputs, outputs, fn, lambda: getattr(fn, "llvm_ir", ""), timings)
+    return CompiledModel(inputs, outputs, fn, timings)
