@@ -50,7 +50,13 @@ def test_opt_parse_error_has_position_and_caret(tmp_path: Path, capsys):
 
 def test_opt_verify_error_points_at_op(tmp_path: Path, capsys):
     bad = tmp_path / "bad.mlir"
-    bad.write_text(GRAPH.replace('-> tensor<2x3xf32>\n  "func', '-> tensor<2x4xf32>\n  "func'))
+    bad.write_text(
+        '"func.func"() <{sym_name = "main", function_type = (tensor<2x3xf32>) -> tensor<2x4xf32>}> ({\n'
+        "^bb0(%x: tensor<2x3xf32>):\n"
+        '  %0 = "graph.relu"(%x) : (tensor<2x3xf32>) -> tensor<2x4xf32>\n'
+        '  "func.return"(%0) : (tensor<2x4xf32>) -> ()\n'
+        "}) : () -> ()\n"
+    )
     assert opt_main([str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:3:" in err and "graph.relu" in err

@@ -1,5 +1,8 @@
 """Tests of irforge.textual_ir: round trips, interop with xDSL's parser, diagnostics."""
 
+# The IR corpus below is generic-form text as printers write it: lines are long.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import pytest
@@ -247,7 +250,12 @@ DIAGNOSTICS = [
     # (source, line, col, message fragment)
     ('%0 = "test.op"(%x) : (i32) -> i32', 1, 16, "use of undefined value '%x'"),
     ('"test.r"() ({\n  "test.op"(%y) : (i32) -> ()\n}) : () -> ()', 2, 13, "undefined value '%y'"),
-    ('%0 = "test.a"() : () -> i32\n%0 = "test.b"() : () -> i32', 2, 1, "redefinition of SSA value '%0'"),
+    (
+        '%0 = "test.a"() : () -> i32\n%0 = "test.b"() : () -> i32',
+        2,
+        1,
+        "redefinition of SSA value '%0'",
+    ),
     (
         '%0 = "test.a"() : () -> i32\n"test.r"() ({\n  %0 = "test.b"() : () -> i32\n}) : () -> ()',
         3,
@@ -265,13 +273,24 @@ DIAGNOSTICS = [
     ('%a = "test.a"() : () -> (i32, i32)', 1, 1, "2 result type(s) but 1 result name(s)"),
     ('%a = "test.a"() : () -> i32\n"test.b"(%a, %a) : (i32) -> ()', 2, 1, "2 operand(s)"),
     ('%a = "test.a"() : () -> i32\n"test.b"(%a#3) : (i32) -> ()', 2, 10, "'#3' is out of range"),
-    ('"test.r"() ({\n  "test.br"() [^bb9] : () -> ()\n}) : () -> ()', 2, 16, "undefined block '^bb9'"),
-    ('"test.r"() ({\n^a:\n  "test.x"() : () -> ()\n^a:\n}) : () -> ()', 4, 1, "redefinition of block"),
+    (
+        '"test.r"() ({\n  "test.br"() [^bb9] : () -> ()\n}) : () -> ()',
+        2,
+        16,
+        "undefined block '^bb9'",
+    ),
+    (
+        '"test.r"() ({\n^a:\n  "test.x"() : () -> ()\n^a:\n}) : () -> ()',
+        4,
+        1,
+        "redefinition of block",
+    ),
     ('"test.a"() {x = #nope} : () -> ()', 1, 17, "undefined attribute alias '#nope'"),
     ('"test.a"() : () -> !nope', 1, 20, "undefined type alias '!nope'"),
-    ('#m = i32\n#m = i64', 2, 1, "redefinition of alias '#m'"),
+    ("#m = i32\n#m = i64", 2, 1, "redefinition of alias '#m'"),
     ('"test.a"() {x = "ab\\qc"} : () -> ()', 1, 20, "invalid escape sequence '\\q'"),
     ('"test.a"() {x = "abc} : () -> ()', 1, 17, "unterminated string literal"),
+    ('"test.a"() {x = "abc\\"} : () -> ()', 1, 17, "unterminated string literal"),
     ('"test.a"() {x = #llvm.linkage<"internal"} : () -> ()', 1, 17, "unbalanced '<'"),
     ('"test.a"() {x = [1, 2} : () -> ()', 1, 22, "expected ',' or ']', got '}'"),
     ('"test.r"() ({\n  "test.x"() : () -> ()\n', 2, 24, "unexpected end of input"),
@@ -338,6 +357,10 @@ def test_deep_nesting_is_no_traceback(depth):
             assert "too deeply" in str(e)
         else:
             assert print_module(parse_module(printed, ctx())) == printed
+        try:
+            verify_module(module, "deep.mlir")
+        except Diagnostic as d:  # too deep for the recursive verifier: a clean error
+            assert "too deeply" in d.message
     with pytest.raises(Diagnostic):
         parse_module(regions[:-3], ctx())
 
@@ -391,7 +414,9 @@ types = st.recursive(
         st.builds(_shaped, st.just("tensor"), dims, scalar_types),
         st.builds(_shaped, st.just("memref"), dims, scalar_types),
         st.builds(
-            _shaped, st.just("vector"), st.lists(st.integers(1, 4).map(str), min_size=1, max_size=2),
+            _shaped,
+            st.just("vector"),
+            st.lists(st.integers(1, 4).map(str), min_size=1, max_size=2),
             scalar_types,
         ),  # fmt: skip
         st.lists(inner, max_size=3).map(lambda ts: f"tuple<{', '.join(ts)}>"),
@@ -417,6 +442,12 @@ def _string(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def _float(f: float) -> str:
+    """An MLIR float literal (it needs a '.': `1e-05` is not one)."""
+    s = repr(f)
+    return s if "." in s else f"{f:.17e}"
+
+
 def _int_attr(v: int, t: str) -> str:
     bits = {"i1": 1, "i8": 8, "i32": 32, "i64": 64, "si16": 16, "ui8": 8, "index": 64}[t]
     if t.startswith("ui"):
@@ -438,8 +469,9 @@ def _dense(elems: list[int], shape: list[int], float_: bool) -> str:
 
 leaf_attrs = st.one_of(
     st.builds(_int_attr, st.integers(-(2**70), 2**70), st.sampled_from(_INT_TYPES)),
-    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{f!r} : f32"),
-    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(lambda f: f"{_float(f)} : f32"),
+    st.floats(allow_nan=False, allow_infinity=False).map(_float),
+    st.sampled_from(["0x7FC00000 : f32", "0x7FF0000000000000 : f64", "0xFC00 : f16"]),
     _text.map(_string),
     st.sampled_from(["unit", "true", "false", "@sym", '@"q s"::@n', "#arith.fastmath<fast>"]),
     types,
@@ -482,7 +514,7 @@ def modules(draw) -> str:
             operands = draw(st.lists(st.sampled_from(values), max_size=3)) if values else []
             results = draw(st.lists(types, max_size=2))
             names = []
-            for t in results:
+            for _ in results:
                 names.append(f"%v{counter[0]}")
                 counter[0] += 1
             attr_dict = draw(st.dictionaries(keys, attrs, max_size=3))
@@ -521,3 +553,128 @@ def test_random_modules_round_trip(text):
     printed = print_module(module)
     assert print_module(parse_module(printed, ctx())) == printed
     assert xdsl_print(printed) == printed
+
+
+def test_location_aliases_defined_after_use():
+    """mlir-opt -mlir-print-debuginfo prints `#loc1 = loc(...)` after the ops using it."""
+    text = (
+        '#loc = loc("a.mlir":1:1)\n'
+        '"builtin.module"() ({\n'
+        '  "test.op"() ({\n'
+        "  ^bb0(%a: i32 loc(#loc2)):\n"
+        '    "test.t"() : () -> () loc(#loc)\n'
+        "  }) : () -> () loc(#loc1)\n"
+        "}) : () -> () loc(#loc)\n"
+        '#loc1 = loc("a.mlir":2:3)\n'
+        "#loc2 = loc(callsite(#loc at #loc1))\n"
+    )
+    printed = print_module(parse_module(text, ctx()), debuginfo=True)
+    assert '^bb0(%a: i32 loc(callsite("a.mlir":1:1 at "a.mlir":2:3))):' in printed
+    assert '}) : () -> () loc("a.mlir":2:3)' in printed
+    with pytest.raises(Diagnostic, match="undefined location alias '#nowhere'") as info:
+        parse_module('"test.op"() : () -> () loc(#nowhere)', ctx())
+    assert (info.value.line, info.value.col) == (1, 28)
+
+
+# ------------------------------------------------------------------ speed
+
+
+def generated_module(n_ops: int, seed: int = 0) -> str:
+    """A generic-form module of ~n_ops ops (funcs of 100 arith/graph ops), as printers
+    write it; used to compare parse speed with xDSL's parser."""
+    import random
+
+    r = random.Random(seed)
+    lines = ['"builtin.module"() ({']
+    count = 0
+    while count < n_ops:
+        lines.append(
+            f'  "func.func"() <{{sym_name = "f{count}", function_type = '
+            "(tensor<4x8xf32>, f32, index) -> tensor<4x8xf32>}> ({"
+        )
+        lines.append("  ^bb0(%arg0: tensor<4x8xf32>, %arg1: f32, %arg2: index):")
+        vals = {"t": ["%arg0"], "f": ["%arg1"], "i": ["%arg2"]}
+        for k in range(100):
+            kind = r.randrange(5)
+            if kind == 0:
+                v = f"{r.random():.6e} : f32"
+                lines.append(f'    %{k} = "arith.constant"() <{{value = {v}}}> : () -> f32')
+            elif kind == 1:
+                a, b = r.choice(vals["f"]), r.choice(vals["f"])
+                lines.append(
+                    f'    %{k} = "arith.addf"({a}, {b}) <{{fastmath = #arith.fastmath<none>}}> '
+                    ": (f32, f32) -> f32"
+                )
+            elif kind == 2:
+                a, b = r.choice(vals["t"]), r.choice(vals["t"])
+                lines.append(
+                    f'    %{k} = "graph.add"({a}, {b}) : (tensor<4x8xf32>, tensor<4x8xf32>) '
+                    "-> tensor<4x8xf32>"
+                )
+            elif kind == 3:
+                v = f"{r.randrange(100)} : index"
+                lines.append(f'    %{k} = "arith.constant"() <{{value = {v}}}> : () -> index')
+            else:
+                a, b = r.choice(vals["i"]), r.choice(vals["i"])
+                lines.append(
+                    f'    %{k} = "arith.muli"({a}, {b}) <{{overflowFlags = '
+                    "#arith.overflow<none>}> : (index, index) -> index"
+                )
+            vals["fftii"[kind]].append(f"%{k}")
+        lines.append(f'    "func.return"({vals["t"][-1]}) : (tensor<4x8xf32>) -> ()')
+        lines.append("  }) : () -> ()")
+        count += 102
+    lines.append("}) : () -> ()")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+def test_parse_speed_not_below_xdsl():
+    import time
+
+    text = generated_module(3000)
+    c = ctx(unregistered=False)
+    ours, theirs = [], []
+    for _ in range(2):
+        t = time.perf_counter()
+        module = parse_module(text, c)
+        ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        Parser(c, text).parse_module()
+        theirs.append(time.perf_counter() - t)
+    lines = text.count("\n")
+    print(f"irforge {lines / min(ours):.0f} lines/s, xDSL {lines / min(theirs):.0f} lines/s")
+    verify_module(module)
+    assert min(ours) < 1.25 * min(theirs)  # margin for noise on shared machines
+
+
+@st.composite
+def mutated_corpus(draw) -> str:
+    """A corpus file with a few random edits: deleted, duplicated or inserted text."""
+    text = CORPUS[draw(st.sampled_from(sorted(CORPUS)))]
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(text)))
+        j = draw(st.integers(i, min(len(text), i + 12)))
+        edit = draw(st.sampled_from(["delete", "duplicate", "insert"]))
+        if edit == "delete":
+            text = text[:i] + text[j:]
+        elif edit == "duplicate":
+            text = text[:j] + text[i:j] + text[j:]
+        else:
+            text = text[:i] + draw(st.sampled_from(list('%^#!@<>()[]{}":=,-x0?\\é'))) + text[i:]
+    return text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_corpus())
+def test_bad_input_gives_diagnostic_not_crash(text):
+    try:
+        module = parse_module(text, ctx(), "m.mlir")
+    except Diagnostic as d:
+        assert 1 <= d.line and 1 <= d.col and d.format().startswith("m.mlir:")
+        return
+    try:
+        verify_module(module, "m.mlir")
+    except Diagnostic:
+        pass
+    print_module(module)

@@ -4,17 +4,19 @@
     verify_module(module, "model.mlir")              # Diagnostic at the failing op
     text = print_module(module)                      # generic form, deterministic
 
-`parse_file` reads a path or bytes (invalid UTF-8 is a Diagnostic). Every error is a
-`Diagnostic` whose `format()` gives `FILE:LINE:COL: error: MESSAGE`, the source line and a
-caret. This package imports only xDSL and lark: it parses into whatever Context it is given.
+`parse_file` reads a path or bytes; `decode_source(data, filename)` decodes bytes (invalid
+UTF-8 is a Diagnostic at the bad byte). Every error is a `Diagnostic` whose `format()` gives
+`FILE:LINE:COL: error: MESSAGE`, the source line and a caret. This package imports only xDSL
+and lark: it parses into whatever Context it is given.
 """
 
-from irforge.textual_ir.diagnostics import Diagnostic
+from irforge.textual_ir.diagnostics import Diagnostic, decode_source
 from irforge.textual_ir.parser import parse_file, parse_module, source_position
 from irforge.textual_ir.printer import print_module, verify_module
 
 __all__ = [
     "Diagnostic",
+    "decode_source",
     "parse_file",
     "parse_module",
     "print_module",

@@ -11,43 +11,31 @@ bracket-balanced token and handed to xDSL's own parser.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from lark import Token
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    AffineMapAttr,
     AnyFloat,
     ArrayAttr,
     BoolAttr,
-    CallSiteLoc,
     ComplexType,
-    DenseArrayBase,
-    DenseIntOrFPElementsAttr,
     DictionaryAttr,
-    FileLineColLoc,
     FloatAttr,
     FunctionType,
-    FusedLoc,
     IndexType,
-    IntAttr,
     IntegerAttr,
     IntegerType,
-    LocationAttr,
     MemRefLayoutAttr,
     MemRefType,
-    NameLoc,
     NoneAttr,
     NoneType,
     Signedness,
-    StridedLayoutAttr,
     StringAttr,
     SymbolRefAttr,
     TensorType,
     TupleType,
     UnitAttr,
-    UnknownLoc,
     UnrankedMemRefType,
     UnrankedTensorType,
     VectorType,
@@ -61,9 +49,10 @@ from xdsl.dialects.builtin import (
     tf32,
 )
 from xdsl.ir import Attribute
-from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.ir.affine import AffineExpr
 
 from irforge.textual_ir.diagnostics import Diagnostic
+from irforge.textual_ir.literals import LiteralBuilder, parse_number
 
 _SIGNEDNESS = {"s": Signedness.SIGNED, "u": Signedness.UNSIGNED, "i": Signedness.SIGNLESS}
 _FLOAT_TYPES: dict[str, Attribute] = {
@@ -92,27 +81,7 @@ def _float_types() -> dict[str, Attribute]:
     return table
 
 
-class _Literal:
-    """A dense literal while it is parsed: flat element values and the nested shape, or
-    the reason it is malformed (reported with the position of `dense`)."""
-
-    __slots__ = ("values", "shape", "error")
-
-    def __init__(self, values: list[Any], shape: list[int], error: str | None = None):
-        self.values = values
-        self.shape = shape
-        self.error = error
-
-
-def _number(tok: Token) -> int | float:
-    if tok.startswith("0x"):
-        return int(tok, 16)
-    if "." in tok:
-        return float(tok)
-    return int(tok)
-
-
-class AttributeBuilder:
+class AttributeBuilder(LiteralBuilder):
     """Builds types, attributes and locations; the SSA half lives in `IRBuilder`."""
 
     ctx: Context
@@ -167,7 +136,7 @@ class AttributeBuilder:
         try:
             return out.decode()
         except UnicodeDecodeError:
-            raise self.error(tok, "string is not valid UTF-8 after its escapes are decoded")
+            raise self.error(tok, "string is not valid UTF-8 after its escapes") from None
 
     def _external(self, tok: Token, is_type: bool) -> Attribute:
         """A dialect attribute/type or an alias, from one `#...`/`!...` token."""
@@ -330,13 +299,15 @@ class AttributeBuilder:
         attr = self._numbers.get(key)
         if attr is not None:
             return attr
-        value = _number(tok)
+        value = parse_number(tok)
         is_hex = tok.startswith("0x")
         if negative:
             value = -value
         try:
             if t is None:
-                attr = FloatAttr(value, f64) if isinstance(value, float) else IntegerAttr(value, i64)
+                attr = (
+                    FloatAttr(value, f64) if isinstance(value, float) else IntegerAttr(value, i64)
+                )
             elif isinstance(t, AnyFloat):
                 if is_hex:
                     if negative:
@@ -430,203 +401,3 @@ class AttributeBuilder:
     def symbol_nested(self, c):
         ref, tok = c
         return SymbolRefAttr(ref.root_reference, [*ref.nested_references, self._symbol(tok)])
-
-    # dense<...>
-
-    def dense_num(self, c):
-        return _number(c[0])
-
-    def dense_neg_num(self, c):
-        return -_number(c[1])
-
-    def true_value(self, c):
-        return True
-
-    def false_value(self, c):
-        return False
-
-    def dense_complex(self, c):
-        return (c[0], c[1])
-
-    def dense_list(self, c):
-        items = c[0]
-        if not items:
-            return _Literal([], [0])
-        first = items[0]
-        if isinstance(first, _Literal):
-            values: list[Any] = []
-            for item in items:
-                if not isinstance(item, _Literal) or item.shape != first.shape:
-                    return _Literal([], [], "tensor literal has inconsistent shapes")
-                if item.error:
-                    return item
-                values += item.values
-            return _Literal(values, [len(items), *first.shape])
-        if any(isinstance(item, _Literal) for item in items):
-            return _Literal([], [], "tensor literal mixes scalars and lists")
-        return _Literal(items, [len(items)])
-
-    def dense_splat(self, c):
-        v = c[0]
-        return v if isinstance(v, _Literal) else _Literal([v], [])
-
-    def dense_hex(self, c):
-        return c[0]
-
-    def dense_attr(self, c):
-        kw, body, t = c
-        try:
-            return self._dense(t, body)
-        except Diagnostic:
-            raise
-        except Exception as e:
-            raise self.error(kw, f"invalid dense attribute: {e}") from None
-
-    def _dense(self, t: Attribute, body: _Literal | Token | None) -> Attribute:
-        if not isinstance(t, TensorType | VectorType | MemRefType):
-            raise ValueError(f"expected a ranked tensor, vector or memref type, got {t}")
-        shape = list(t.get_shape())
-        if any(d < 0 for d in shape):
-            raise ValueError(f"type {t} must have a static shape")
-        elem = t.element_type
-        count = 1
-        for d in shape:
-            count *= d
-        if isinstance(body, Token):  # "0x..." hex buffer
-            text = self.unescape(body)
-            if not text.startswith("0x"):
-                raise ValueError("expected a hex string \"0x...\"")
-            raw = bytes.fromhex(text[2:])
-            if len(raw) == elem.compile_time_size and count != 1:
-                raw *= count
-            from xdsl.dialects.builtin import BytesAttr
-
-            attr = DenseIntOrFPElementsAttr(t, BytesAttr(raw))
-            if len(attr) != count:
-                raise ValueError(f"hex data holds {len(attr)} elements, the type {count}")
-            return attr
-        if body is not None and body.error:
-            raise ValueError(body.error)
-        if body is None:
-            if count != 0:
-                raise ValueError(f"expected {count} elements, got none")
-            values: list[Any] = []
-        elif body.shape:
-            if body.shape != shape and not (body.shape == [0] and count == 0):
-                raise ValueError(f"literal of shape {body.shape} does not match type {t}")
-            values = body.values
-        else:
-            values = body.values * count
-        if isinstance(elem, AnyFloat):
-            values = [float(v) for v in values]
-        elif isinstance(elem, IntegerType | IndexType):
-            for v in values:
-                if isinstance(v, float) or isinstance(v, tuple):
-                    raise ValueError(f"expected integer values for element type {elem}")
-                if isinstance(v, bool) and elem != IntegerType(1):
-                    raise ValueError("true/false are only allowed for i1 elements")
-            values = [int(v) for v in values]
-        return DenseIntOrFPElementsAttr.from_list(t, values)
-
-    def dense_array_empty(self, c):
-        return DenseArrayBase.from_list(c[1], [])
-
-    def dense_array(self, c):
-        kw, t, values = c
-        try:
-            if isinstance(t, IntegerType):
-                if any(isinstance(v, float) for v in values):
-                    raise ValueError("expected integer values")
-                return DenseArrayBase.from_list(t, [int(v) for v in values])
-            if isinstance(t, AnyFloat):
-                return DenseArrayBase.from_list(t, [float(v) for v in values])
-            raise ValueError(f"element type must be an integer or float type, got {t}")
-        except Exception as e:
-            raise self.error(kw, f"invalid dense array: {e}") from None
-
-    # strided<[...], offset: ...>
-
-    def _stride(self, tok: Token) -> int | None:
-        return None if tok == "?" else int(tok, 0)
-
-    def strided_attr(self, c):
-        return StridedLayoutAttr([self._stride(s) for s in c[0]])
-
-    def strided_offset_attr(self, c):
-        return StridedLayoutAttr([self._stride(s) for s in c[0]], self._stride(c[1]))
-
-    # affine_map<(d0)[s0] -> (...)>
-
-    def affine_space(self, c):
-        names = self.affine_names = {}
-        dims = c[0]
-        syms = c[1] if len(c) > 1 else []
-        for i, tok in enumerate(dims):
-            names[str(tok)] = AffineExpr.dimension(i)
-        for i, tok in enumerate(syms):
-            names[str(tok)] = AffineExpr.symbol(i)
-        return len(dims), len(syms)
-
-    def affine_map_attr(self, c):
-        (num_dims, num_syms), exprs = c
-        return AffineMapAttr(AffineMap(num_dims, num_syms, tuple(exprs)))
-
-    def a_id(self, c):
-        expr = self.affine_names.get(c[0])
-        if expr is None:
-            raise self.error(c[0], f"identifier '{c[0]}' is not a dimension or symbol of the map")
-        return expr
-
-    def a_const(self, c):
-        return AffineExpr.constant(int(c[0], 0))
-
-    def a_add(self, c):
-        return c[0] + c[1]
-
-    def a_sub(self, c):
-        return c[0] - c[2]
-
-    def a_mul(self, c):
-        return c[0] * c[1]
-
-    def a_floordiv(self, c):
-        return c[0] // c[1]
-
-    def a_ceildiv(self, c):
-        return c[0].ceil_div(c[1])
-
-    def a_mod(self, c):
-        return c[0] % c[1]
-
-    def a_neg(self, c):
-        return -c[1]
-
-    # -- locations
-
-    def loc_unknown(self, c):
-        return UnknownLoc()
-
-    def loc_file(self, c):
-        name, line, col = c
-        return FileLineColLoc(StringAttr(self.unescape(name)), IntAttr(int(line)), IntAttr(int(col)))
-
-    def loc_name(self, c):
-        return NameLoc(StringAttr(self.unescape(c[0])), NoneAttr())
-
-    def loc_name_nested(self, c):
-        return NameLoc(StringAttr(self.unescape(c[0])), c[1])
-
-    def loc_callsite(self, c):
-        return CallSiteLoc(c[0], c[1])
-
-    def loc_fused(self, c):
-        return FusedLoc(tuple(c[0]), NoneAttr())
-
-    def loc_alias(self, c):
-        attr = self._external(c[0], False)
-        if not isinstance(attr, LocationAttr):
-            raise self.error(c[0], f"'{c[0]}' is not a location")
-        return attr
-
-    def location_opt(self, c):
-        return c[0]

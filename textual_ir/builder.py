@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from lark import Token
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.dialects.builtin import LocationAttr, ModuleOp
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.irdl import IRDLOperation
 
 from irforge.textual_ir.attributes import AttributeBuilder
+from irforge.textual_ir.literals import DeferredLoc
 
 
 class _Forward(SSAValue):
@@ -58,7 +59,8 @@ class IRBuilder(AttributeBuilder):
         self.scope = _Scope(None)
         self.positions: list[tuple[Operation, int, int]] = []
         self._op_types: dict[str, tuple[type[Operation], frozenset[str]]] = {}
-        self.module: ModuleOp | None = None
+        # ops and block arguments whose `loc(#alias)` is defined later in the file
+        self.deferred_locs: list[tuple[Operation | BlockArgument, Token]] = []
 
     # -- value scopes
 
@@ -171,6 +173,13 @@ class IRBuilder(AttributeBuilder):
         for name, (_, label, first_use) in scope.blocks.items():
             if label is None:
                 raise self.error(first_use, f"reference to an undefined block '^{name}'")
+        for owner, tok in self.deferred_locs:
+            loc = self.aliases.get(str(tok))
+            if loc is None:
+                raise self.error(tok, f"undefined location alias '{tok}'")
+            if not isinstance(loc, LocationAttr):
+                raise self.error(tok, f"'{tok}' is not a location")
+            owner.location = loc
         if len(ops) == 1 and isinstance(ops[0], ModuleOp):
             return ops[0]
         return ModuleOp(ops)
@@ -233,6 +242,9 @@ class IRBuilder(AttributeBuilder):
         for block_tok, args in succs:
             blocks.append(self._block(block_tok))
             operands += [lookup(tok, t) for tok, t in args]
+        deferred = None
+        if isinstance(loc, DeferredLoc):
+            deferred, loc = loc.token, None
         if props is None:
             props = {}
         if attrs is None:
@@ -251,6 +263,8 @@ class IRBuilder(AttributeBuilder):
             successors=blocks,
             regions=regions,
         )
+        if deferred is not None:
+            self.deferred_locs.append((op, deferred))
         first = name
         if results:
             first = results[0][0]
@@ -371,7 +385,10 @@ class IRBuilder(AttributeBuilder):
     def label_args(self, c):
         block = self._label(c[0])
         for tok, t, loc in c[1]:
-            arg = block.insert_arg(t, len(block.args), loc)
+            deferred = isinstance(loc, DeferredLoc)
+            arg = block.insert_arg(t, len(block.args), None if deferred else loc)
+            if deferred:
+                self.deferred_locs.append((arg, loc.token))
             self._define(tok, (arg,))
         return block
 

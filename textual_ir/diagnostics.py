@@ -119,6 +119,7 @@ def balanced_end(text: str, pos: int) -> int | None:
     return None
 
 
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _DIALECT_NAME_BEFORE = re.compile(r"[#!][A-Za-z0-9_$.]+\Z")
 
 
@@ -143,14 +144,14 @@ def from_lark(
     if isinstance(err, UnexpectedCharacters):
         offset = err.pos_in_stream
         ch = text[offset] if offset < len(text) else ""
-        line_rest = text[offset:].split("\n", 1)[0]
         if (diag := _unbalanced_body(filename, text, offset)) is not None:
             return diag
-        if ch == '"' and line_rest.count('"') % 2 == 1:
+        if ch == '"' and not _STRING.match(text, offset):
             msg = "unterminated string literal"
         else:
             expected = describe_expected(set(err.allowed or ()), terminals)
-            msg = f"unexpected character '{ch}'; expected {expected}"
+            shown = ch if ch.isprintable() else f"U+{ord(ch):04X}"
+            msg = f"unexpected character '{shown}'; expected {expected}"
         return at(filename, text, err.line, err.column, msg)
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         if (diag := _unbalanced_body(filename, text, err.token.start_pos)) is not None:
@@ -162,10 +163,12 @@ def from_lark(
     if isinstance(err, UnexpectedToken | UnexpectedEOF):
         expected = describe_expected(set(err.expected), terminals)
         return end_of(filename, text, f"unexpected end of input (truncated?); expected {expected}")
-    return at(filename, text, getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1, str(err))
+    return at(
+        filename, text, getattr(err, "line", 1) or 1, getattr(err, "column", 1) or 1, str(err)
+    )
 
 
-def decode_utf8(data: bytes, filename: str) -> str:
+def decode_source(data: bytes, filename: str) -> str:
     """`data` decoded as UTF-8 (a leading BOM dropped); a Diagnostic at the first invalid
     byte otherwise."""
     try:

@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 from irforge.textual_ir.builder import IRBuilder
-from irforge.textual_ir.diagnostics import Diagnostic, at_offset, decode_utf8, from_lark
+from irforge.textual_ir.diagnostics import Diagnostic, at, at_offset, decode_source, from_lark
 
 _lock = threading.RLock()
 _lark: Lark | None = None
@@ -74,15 +74,20 @@ def parse_module(text: str, ctx: Context, filename: str = "<stdin>") -> ModuleOp
         gc.disable()
         try:
             module = lark.parse(text)
+            positions = builder.positions
         except UnexpectedInput as e:
             raise from_lark(e, filename, text, _terminals) from None
+        except Diagnostic:
+            raise
         except RecursionError:
             raise _too_deep(filename, text) from None
+        except Exception as e:  # e.g. an xDSL constructor rejecting what the grammar allowed
+            line, col = _failure_position(e)
+            raise at(filename, text, line, col, f"invalid IR: {e}") from None
         finally:
+            builder.reset(ctx, filename, "")
             if gc_was_enabled:
                 gc.enable()
-        positions = builder.positions
-        builder.reset(ctx, filename, "")
     for op, line, col in positions:
         _positions[op] = (line, col)
     _positions.setdefault(module, (1, 1))
@@ -99,7 +104,7 @@ def parse_file(source: str | Path | bytes, ctx: Context, filename: str | None = 
         data, name = source, filename or "<bytes>"
     else:
         data, name = Path(source).read_bytes(), filename or str(source)
-    return parse_module(decode_utf8(data, name), ctx, name)
+    return parse_module(decode_source(data, name), ctx, name)
 
 
 def source_position(op: Operation) -> tuple[int, int] | None:
@@ -110,6 +115,19 @@ def source_position(op: Operation) -> tuple[int, int] | None:
 def source_of(module: Operation) -> tuple[str, str] | None:
     """(filename, text) a module was parsed from, if it was parsed by `parse_module`."""
     return _sources.get(module)
+
+
+def _failure_position(exc: BaseException) -> tuple[int, int]:
+    """The position of the token lark's parser loop was at when `exc` escaped a callback
+    (read from the loop's frame: error path only); (1, 1) if it cannot be found."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "parse_from_state":
+            tok = tb.tb_frame.f_locals.get("token")
+            if tok is not None and getattr(tok, "line", None):
+                return tok.line, tok.column
+        tb = tb.tb_next
+    return 1, 1
 
 
 def _too_deep(filename: str, text: str) -> Diagnostic:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from io import StringIO
 
-from xdsl.traits import NoTerminator
 from xdsl.ir import Operation
 from xdsl.printer import Printer
+from xdsl.traits import NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
 from irforge.textual_ir.diagnostics import Diagnostic, at
@@ -72,7 +72,7 @@ def verify_module(module: Operation, filename: str | None = None) -> None:
     message = str(error.args[0]) if error.args else str(error)
     if not message.startswith("'"):
         message = f"'{failing.name}' op {message}"
-    message = message.splitlines()[0] if message else message
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     source = source_of(module)
     name = filename or (source[0] if source else "<unknown>")
     line, col = _position(failing, module)

@@ -49,6 +49,7 @@
 }) : () -> ()
 // CHECK-LABEL: sym_name = "gemm"
 // CHECK:       "tensor.generic"
+// CHECK:       "tensor.generic"
 // CHECK-SAME:  affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK:       "tensor.generic"
 // CHECK:       "arith.constant"() <{value = 5.000000e-01 : f32}>
