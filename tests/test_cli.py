@@ -51,7 +51,8 @@ def test_opt_parse_error_has_position_and_caret(tmp_path: Path, capsys):
 def test_opt_verify_error_points_at_op(tmp_path: Path, capsys):
     bad = tmp_path / "bad.mlir"
     bad.write_text(
-        '"func.func"() <{sym_name = "main", function_type = (tensor<2x3xf32>) -> tensor<2x4xf32>}> ({\n'
+        '"func.func"() <{sym_name = "main", '
+        'function_type = (tensor<2x3xf32>) -> tensor<2x4xf32>}> ({\n'
         "^bb0(%x: tensor<2x3xf32>):\n"
         '  %0 = "graph.relu"(%x) : (tensor<2x3xf32>) -> tensor<2x4xf32>\n'
         '  "func.return"(%0) : (tensor<2x4xf32>) -> ()\n'
