@@ -52,7 +52,7 @@ def test_opt_verify_error_points_at_op(tmp_path: Path, capsys):
     bad = tmp_path / "bad.mlir"
     bad.write_text(
         '"func.func"() <{sym_name = "main", '
-        'function_type = (tensor<2x3xf32>) -> tensor<2x4xf32>}> ({\n'
+        "function_type = (tensor<2x3xf32>) -> tensor<2x4xf32>}> ({\n"
         "^bb0(%x: tensor<2x3xf32>):\n"
         '  %0 = "graph.relu"(%x) : (tensor<2x3xf32>) -> tensor<2x4xf32>\n'
         '  "func.return"(%0) : (tensor<2x4xf32>) -> ()\n'
