@@ -44,7 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compile", help="lower a model and print or write the result")
     _add_common(comp)
-    comp.add_argument("--emit", choices=["mlir", "llvm"], default="llvm")
+    comp.add_argument(
+        "--emit",
+        choices=["mlir", "llvm"],
+        default="llvm",
+        help="mlir: the llvm-dialect IR; llvm: LLVM IR (default)",
+    )
+    comp.add_argument(
+        "-O",
+        dest="opt_level",
+        type=int,
+        choices=[0, 1, 2, 3],
+        default=3,
+        help="LLVM optimization level of --emit llvm (default 3, for the host CPU)",
+    )
     comp.add_argument("-o", "--output", default="-")
     comp.add_argument("--timing", action="store_true", help="print the time of each phase")
 
@@ -99,7 +112,7 @@ def cmd_compile(args) -> int:
     else:
         from irforge.backends.llvm import emit_llvm_ir
 
-        text = emit_llvm_ir(module)
+        text = emit_llvm_ir(module, opt_level=args.opt_level)
     t2 = time.perf_counter()
     write_output(text, args.output)
     if args.timing:
