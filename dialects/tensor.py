@@ -51,6 +51,10 @@ PARALLEL = "parallel"
 REDUCTION = "reduction"
 
 
+def _types(types) -> str:
+    return "[" + ", ".join(str(t) for t in types) + "]"
+
+
 def expr_bounds(expr: AffineExpr, ranges: Sequence[int]) -> tuple[int, int]:
     """Smallest and largest value of `expr` over the box 0 <= d_i < ranges[i] (interval
     arithmetic: exact for sums of dims times constants, a safe over-approximation else)."""
@@ -212,7 +216,8 @@ class GenericOp(IRDLOperation):
         got = [a.type for a in block.args]
         if got != want:
             raise VerifyException(
-                f"'{self.name}' op body arguments {got} must be the operands' element types {want}"
+                f"'{self.name}' op body arguments {_types(got)} must be the operands' "
+                f"element types {_types(want)}"
             )
         term = block.last_op
         if not isinstance(term, YieldOp):
@@ -220,7 +225,8 @@ class GenericOp(IRDLOperation):
         want_y = [o.type.element_type for o in self.outs]
         if [v.type for v in term.values] != want_y:
             raise VerifyException(
-                f"'{self.name}' op body yields {[v.type for v in term.values]}, expected {want_y}"
+                f"'{self.name}' op body yields {_types(v.type for v in term.values)}, "
+                f"expected {_types(want_y)}"
             )
 
 

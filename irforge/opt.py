@@ -41,6 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mlir-print-debuginfo", action="store_true", help="print op locations")
     p.add_argument("--load-plugin", action="append", default=[], help="a Python plugin file")
+    p.add_argument(
+        "--split-input-file",
+        action="store_true",
+        help="process each chunk between '// -----' lines on its own",
+    )
+    p.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="check the produced diagnostics against '// expected-error' annotations",
+    )
     return p
 
 
@@ -80,9 +90,51 @@ def list_passes() -> str:
     return "Available passes:\n" + "\n".join(lines) + "\n"
 
 
+def _process(args, source: str, filename: str) -> str:
+    """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
+    from irforge.dialects import make_context
+    from irforge.passes.manager import PassFailure, PassManager
+    from irforge.textual_ir import Diagnostic, parse_module, print_module, verify_module
+
+    ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)
+    module = parse_module(source, ctx, filename)
+    verify_module(module, filename)
+    pm = PassManager.from_pipeline(args.pipeline, verify_each=args.verify_each)
+    if args.print_ir_after_all:
+
+        def dump(p, m):
+            sys.stderr.write(f"// -----// IR Dump After {p.name} //----- //\n")
+            sys.stderr.write(print_module(m, debuginfo=args.mlir_print_debuginfo))
+
+        pm.after_pass.append(dump)
+    try:
+        pm.run(ctx, module)
+    except PassFailure as e:
+        # Point at the op that no longer verifies when it came from the source file.
+        try:
+            verify_module(module, filename)
+        except Diagnostic as located:
+            located.message = f"after pass '{e.pass_name}': {located.message}"
+            raise located from e
+        raise
+    return print_module(module, debuginfo=args.mlir_print_debuginfo)
+
+
+def _as_diagnostic(err: BaseException, filename: str, source: str):
+    """A Diagnostic for any error of _process (pass failures: at the chunk's first line)."""
+    from irforge.textual_ir import Diagnostic
+
+    if isinstance(err, Diagnostic):
+        return err
+    lines = source.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    return Diagnostic(filename, first + 1, 1, str(err), lines[first] if lines else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from irforge.diagnostics import fail, user_errors
+    from irforge.expected_diagnostics import check, collect, pad, split_input
     from irforge.plugins import load_plugin_files
 
     try:
@@ -90,27 +142,33 @@ def main(argv: list[str] | None = None) -> int:
         if args.list_passes:
             sys.stdout.write(list_passes())
             return 0
-        from irforge.dialects import make_context
-        from irforge.passes.manager import PassManager
-        from irforge.textual_ir import parse_module, print_module, verify_module
-
         text, filename = _read(args.input)
-        ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)
-        module = parse_module(text, ctx, filename)
-        verify_module(module, filename)
-        pm = PassManager.from_pipeline(args.pipeline, verify_each=args.verify_each)
-        if args.print_ir_after_all:
-
-            def dump(p, m):
-                sys.stderr.write(f"// -----// IR Dump After {p.name} //----- //\n")
-                sys.stderr.write(print_module(m, debuginfo=args.mlir_print_debuginfo))
-
-            pm.after_pass.append(dump)
-        pm.run(ctx, module)
-        write_output(print_module(module, debuginfo=args.mlir_print_debuginfo), args.output)
-        return 0
     except user_errors() as e:
         return fail(e, None if args.input == "-" else args.input)
+
+    chunks = split_input(text) if args.split_input_file else [(0, text)]
+    outputs, failed = [], False
+    for first_line, chunk in chunks:
+        source = pad(first_line, chunk)
+        try:
+            outputs.append(_process(args, source, filename))
+            produced = []
+        except user_errors() as e:
+            produced = [_as_diagnostic(e, filename, source)]
+        if args.verify_diagnostics:
+            problems = check(filename, source, collect(source), produced)
+        else:
+            problems = produced
+        for d in problems:
+            print(d.format(), file=sys.stderr)
+        failed = failed or bool(problems)
+    if failed:
+        return 1
+    try:
+        write_output("// -----\n".join(outputs), args.output)
+    except OSError as e:
+        return fail(e, args.output)
+    return 0
 
 
 if __name__ == "__main__":
