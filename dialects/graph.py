@@ -11,9 +11,11 @@ The NumPy reference semantics of every op are in `graph_reference.py`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     Float32Type,
     FloatAttr,
@@ -332,8 +334,93 @@ class SoftmaxOp(GraphOp):
         return shape
 
 
+@irdl_op_definition
+class IdentityOp(ElementwiseUnaryOp):
+    """The input itself (ONNX Identity; also ONNX Dropout in inference mode)."""
+
+    name = "graph.identity"
+
+
+@irdl_op_definition
+class TransposeOp(GraphOp):
+    """Permutes the dimensions: result dim i is input dim perm[i] (ONNX Transpose).
+
+    `perm` is an `array<i64: ...>` permutation of 0..rank-1 (ONNX's default, the reversed
+    dimensions, is made explicit by the importer). Shape: [s[perm[0]], ..., s[perm[r-1]]].
+    """
+
+    name = "graph.transpose"
+    input = operand_def(AnyTensor)
+    perm = prop_def(DenseArrayBase)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue, perm: Sequence[int]):
+        shape = input.type.get_shape()
+        super().__init__(
+            operands=[input],
+            result_types=[TensorType(input.type.element_type, [shape[p] for p in perm])],
+            properties={"perm": DenseArrayBase.from_list(IntegerType(64), list(perm))},
+        )
+
+    @property
+    def permutation(self) -> tuple[int, ...]:
+        return tuple(self.perm.get_values())
+
+    def infer_shape(self) -> tuple[int, ...]:
+        shape = _static_shape(self, "input", self.input.type)
+        perm = self.permutation
+        if sorted(perm) != list(range(len(shape))):
+            raise VerifyException(
+                f"'{self.name}' op perm {list(perm)} is not a permutation of the "
+                f"{len(shape)} dimensions of the input"
+            )
+        return tuple(shape[p] for p in perm)
+
+
+@irdl_op_definition
+class ReshapeOp(GraphOp):
+    """The input's elements, in row-major order, in the result type's shape (ONNX Reshape
+    with a static target shape: the importer resolves 0 and -1 entries).
+
+    The element counts of input and result must be equal.
+    """
+
+    name = "graph.reshape"
+    input = operand_def(AnyTensor)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue, shape: Sequence[int]):
+        super().__init__(
+            operands=[input], result_types=[TensorType(input.type.element_type, shape)]
+        )
+
+    def infer_shape(self) -> tuple[int, ...]:
+        src = _static_shape(self, "input", self.input.type)
+        dst = _static_shape(self, "result", self.result.type)
+        if math.prod(src) != math.prod(dst):
+            raise VerifyException(
+                f"'{self.name}' op cannot reshape {list(src)} ({math.prod(src)} elements) "
+                f"to {list(dst)} ({math.prod(dst)} elements)"
+            )
+        return dst
+
+
 Graph = Dialect(
     "graph",
-    [ConstantOp, AddOp, SubOp, MulOp, ReluOp, MatMulOp, GemmOp, SoftmaxOp],
+    [
+        ConstantOp,
+        AddOp,
+        SubOp,
+        MulOp,
+        ReluOp,
+        IdentityOp,
+        MatMulOp,
+        GemmOp,
+        SoftmaxOp,
+        TransposeOp,
+        ReshapeOp,
+    ],
     [],
 )

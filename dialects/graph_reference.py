@@ -109,6 +109,21 @@ def softmax(op: graph.SoftmaxOp, x: np.ndarray) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def identity(op: graph.IdentityOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Identity: a copy of the input."""
+    return x.copy()
+
+
+def transpose(op: graph.TransposeOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Transpose: result dim i is input dim perm[i]."""
+    return np.ascontiguousarray(np.transpose(x, op.permutation))
+
+
+def reshape(op: graph.ReshapeOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Reshape (static shape): the elements in row-major order, in the result shape."""
+    return x.reshape(op.result.type.get_shape()).copy()
+
+
 REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {
     graph.ConstantOp: constant,
     graph.AddOp: add,
@@ -118,6 +133,9 @@ REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {
     graph.MatMulOp: matmul,
     graph.GemmOp: gemm,
     graph.SoftmaxOp: softmax,
+    graph.IdentityOp: identity,
+    graph.TransposeOp: transpose,
+    graph.ReshapeOp: reshape,
 }
 """Op class -> reference function `(op, *operand_arrays) -> result_array`."""
 

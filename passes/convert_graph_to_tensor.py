@@ -242,6 +242,72 @@ class SoftmaxLowering(RewritePattern):
         rewriter.replace(op, ops, [pointwise([e, total], div_body)])
 
 
+class IdentityLowering(RewritePattern):
+    """Identity is its input: no computation at the tensor level."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: graph.IdentityOp, rewriter: PatternRewriter):
+        rewriter.replace(op, [], [op.input])
+
+
+class TransposeLowering(RewritePattern):
+    """out[i_0, ..., i_r-1] = in[j] with j[perm[k]] = i_k: a permuted indexing map."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: graph.TransposeOp, rewriter: PatternRewriter):
+        perm = op.permutation
+        rank = len(perm)
+        inverse = [0] * rank
+        for k, p in enumerate(perm):
+            inverse[p] = k
+        in_map = AffineMap(rank, 0, tuple(AffineExpr.dimension(inverse[p]) for p in range(rank)))
+        empty = EmptyOp(op.result.type)
+
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            return [s[0]]
+
+        gen = build_generic(
+            [op.input], [empty.result], [in_map, AffineMap.identity(rank)], [PARALLEL] * rank, body
+        )
+        rewriter.replace(op, [empty, gen], [gen.res[0]])
+
+
+def _delinearize(linear: AffineExpr, shape: Sequence[int]) -> list[AffineExpr]:
+    """Row-major indices of the element at `linear` in `shape` (floordiv / mod)."""
+    exprs = []
+    stride = 1
+    for size in reversed(shape):
+        e = linear // stride if stride != 1 else linear
+        exprs.append(e % size if size != 1 else AffineExpr.constant(0))
+        stride *= size
+    return exprs[::-1]
+
+
+class ReshapeLowering(RewritePattern):
+    """out[i] = in[delinearize(linearize(i))]: row-major order is kept, so the input index
+    is the output's linear index split by the input's strides (floordiv / mod maps)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: graph.ReshapeOp, rewriter: PatternRewriter):
+        out_shape = op.result.type.get_shape()
+        rank = len(out_shape)
+        linear: AffineExpr = AffineExpr.constant(0)
+        stride = 1
+        for d in reversed(range(rank)):
+            linear = AffineExpr.dimension(d) * stride + linear
+            stride *= out_shape[d]
+        in_map = AffineMap(rank, 0, tuple(_delinearize(linear, op.input.type.get_shape())))
+        empty = EmptyOp(op.result.type)
+
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            return [s[0]]
+
+        gen = build_generic(
+            [op.input], [empty.result], [in_map, AffineMap.identity(rank)], [PARALLEL] * rank, body
+        )
+        rewriter.replace(op, [empty, gen], [gen.res[0]])
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTensorPass(ModulePass):
     """Lower every graph op to tensor.generic (see the module docstring)."""
@@ -258,6 +324,9 @@ class ConvertGraphToTensorPass(ModulePass):
                     MatMulLowering(),
                     GemmLowering(),
                     SoftmaxLowering(),
+                    IdentityLowering(),
+                    TransposeLowering(),
+                    ReshapeLowering(),
                 ]
             ),
             apply_recursively=False,

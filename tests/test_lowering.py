@@ -178,3 +178,30 @@ def test_returned_input_is_copied_not_aliased():
     x = np.array([[-1.0, 2.0]], dtype=np.float32)
     out = check_all_stages(make_module([(1, 2)], body), [x])
     np.testing.assert_array_equal(out, [[-1.0, 4.0]])
+
+
+@pytest.mark.parametrize(
+    "shape,perm", [((2, 3), (1, 0)), ((2, 3, 4), (2, 0, 1)), ((1, 4, 1), (0, 2, 1))]
+)
+def test_transpose_all_stages(shape, perm):
+    x = rand(np.random.default_rng(1), *shape)
+
+    def body(b: Builder, args):
+        return [b.insert(graph.TransposeOp(args[0], perm)).result]
+
+    out = check_all_stages(make_module([shape], body), [x])
+    np.testing.assert_array_equal(out, np.transpose(x, perm))
+
+
+@pytest.mark.parametrize(
+    "src,dst", [((2, 6), (3, 4)), ((2, 3, 4), (24,)), ((12,), (2, 1, 6)), ((4, 1), (1, 4))]
+)
+def test_reshape_and_identity_all_stages(src, dst):
+    x = rand(np.random.default_rng(2), *src)
+
+    def body(b: Builder, args):
+        r = b.insert(graph.ReshapeOp(args[0], dst)).result
+        return [b.insert(graph.IdentityOp(r)).result]
+
+    out = check_all_stages(make_module([src], body), [x])
+    np.testing.assert_array_equal(out, x.reshape(dst))

@@ -77,3 +77,21 @@
   %c = "graph.constant"() <{value = dense<[1.0, 2.0]> : tensor<2xf32>}> : () -> tensor<3xf32>
   "func.return"() : () -> ()
 }) : () -> ()
+
+// -----
+
+"func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
+^bb0(%a: tensor<2x3xf32>):
+  // expected-error @+1 {{'graph.transpose' op perm [0, 0] is not a permutation of the 2 dimensions of the input}}
+  %r = "graph.transpose"(%a) <{perm = array<i64: 0, 0>}> : (tensor<2x3xf32>) -> tensor<2x2xf32>
+  "func.return"() : () -> ()
+}) : () -> ()
+
+// -----
+
+"func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
+^bb0(%a: tensor<2x3xf32>):
+  // expected-error @+1 {{'graph.reshape' op cannot reshape [2, 3] (6 elements) to [4, 2] (8 elements)}}
+  %r = "graph.reshape"(%a) : (tensor<2x3xf32>) -> tensor<4x2xf32>
+  "func.return"() : () -> ()
+}) : () -> ()

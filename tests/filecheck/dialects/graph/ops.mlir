@@ -10,7 +10,10 @@
   %mm = "graph.matmul"(%r, %w) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
   %g = "graph.gemm"(%r, %w, %c) <{alpha = 5.000000e-01 : f32, beta = 2.000000e+00 : f32, transA = 0 : i64, transB = 0 : i64}> : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   %sm = "graph.softmax"(%g) <{axis = 1 : i64}> : (tensor<2x4xf32>) -> tensor<2x4xf32>
-  "func.return"(%sm) : (tensor<2x4xf32>) -> ()
+  %t = "graph.transpose"(%sm) <{perm = array<i64: 1, 0>}> : (tensor<2x4xf32>) -> tensor<4x2xf32>
+  %rs = "graph.reshape"(%t) : (tensor<4x2xf32>) -> tensor<2x4xf32>
+  %id = "graph.identity"(%rs) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  "func.return"(%id) : (tensor<2x4xf32>) -> ()
 }) : () -> ()
 
 // CHECK:      "graph.constant"() <{value = dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>}> : () -> tensor<4xf32>
@@ -21,3 +24,6 @@
 // CHECK-NEXT: "graph.matmul"
 // CHECK-NEXT: "graph.gemm"(%r, %w, %c) <{alpha = 5.000000e-01 : f32, beta = 2.000000e+00 : f32, transA = 0 : i64, transB = 0 : i64}>
 // CHECK-NEXT: "graph.softmax"(%g) <{axis = 1 : i64}>
+// CHECK-NEXT: "graph.transpose"(%sm) <{perm = array<i64: 1, 0>}> : (tensor<2x4xf32>) -> tensor<4x2xf32>
+// CHECK-NEXT: "graph.reshape"(%t) : (tensor<4x2xf32>) -> tensor<2x4xf32>
+// CHECK-NEXT: "graph.identity"(%rs)
