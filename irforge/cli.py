@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-o", "--output", default=None, help="save the first output as .npy")
 
+    fz = sub.add_parser("fuzz", help="check rewrites and lowerings with hypothesis")
+    fz.add_argument("--pattern", default=None, help="fuzz only this declarative pattern")
+    fz.add_argument("--programs", action="store_true", help="fuzz random programs only")
+    fz.add_argument("--examples", type=int, default=100, help="examples per check")
+    fz.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run")
+
     demo = sub.add_parser("demo", help="compile and run the bundled digits classifier")
     demo.add_argument("--quiet", action="store_true")
     return p
@@ -180,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compile(args)
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "fuzz":
+            from irforge.fuzz import main_fuzz
+
+            return main_fuzz(args)
         if args.command == "demo":
             from irforge.demo import run_demo
 

@@ -38,6 +38,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     UnrankedMemRefType,
     UnrankedTensorType,
+    UnregisteredAttr,
     VectorType,
     bf16,
     f16,
@@ -64,6 +65,7 @@ _FLOAT_TYPES: dict[str, Attribute] = {
     "f128": f128,
     "tf32": tf32,
 }
+_OPAQUE_CLASSES: dict[tuple[str, bool], type[UnregisteredAttr]] = {}
 _SIMPLE_ESCAPES = {"n": b"\n", "t": b"\t", "\\": b"\\", '"': b'"'}
 _ESCAPE_RE = re.compile(r'\\(?:([nt\\"])|([0-9a-fA-F]{2})|(.?))', re.S)
 
@@ -157,11 +159,29 @@ class AttributeBuilder(LiteralBuilder):
         try:
             attr = parser.parse_type() if is_type else parser.parse_attribute()
         except ParseError as e:
-            raise self.error(tok, e.msg, e.span.start) from None
+            attr = self._opaque_unregistered(text, is_type)
+            if attr is None:
+                raise self.error(tok, e.msg, e.span.start) from None
         except Exception as e:  # a dialect's parser or verifier rejected the body
             raise self.error(tok, f"invalid '{text}': {e}") from None
         self._dialect[text] = attr
         return attr
+
+    def _opaque_unregistered(self, text: str, is_type: bool) -> Attribute | None:
+        """`#d<"...">` / `!d<...>` of a dialect that is not loaded, whose body xDSL's
+        parser cannot read (it wants `#d<mnemonic...>`): an UnregisteredAttr named `d`
+        holding the body, if the Context allows unregistered dialects."""
+        name, lt, rest = text[1:].partition("<")
+        if not lt or "." in name or not self.ctx.allow_unregistered:
+            return None
+        if self.ctx.get_optional_dialect(name) is not None:
+            return None
+        # The Context only makes classes for `dialect.name`; this one is keyed by `d` alone.
+        key = (name, is_type)
+        cls = _OPAQUE_CLASSES.get(key)
+        if cls is None:
+            cls = _OPAQUE_CLASSES[key] = UnregisteredAttr.with_name_and_type(name, is_type)
+        return cls(name, is_type, False, rest[:-1])
 
     # -- types
 

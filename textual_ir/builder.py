@@ -18,6 +18,7 @@ from xdsl.irdl import IRDLOperation
 
 from irforge.textual_ir.attributes import AttributeBuilder
 from irforge.textual_ir.literals import DeferredLoc
+from irforge.textual_ir.resources import ResourceBuilder
 
 
 class _Forward(SSAValue):
@@ -48,7 +49,7 @@ def _split_use(tok: Token) -> tuple[str, int]:
     return name[1:], int(index) if sep else 0
 
 
-class IRBuilder(AttributeBuilder):
+class IRBuilder(AttributeBuilder, ResourceBuilder):
     """Callbacks for `generic.lark`; `reset` prepares it for one parse."""
 
     def reset(self, ctx: Context, filename: str, text: str) -> None:
@@ -56,8 +57,11 @@ class IRBuilder(AttributeBuilder):
         self.filename = filename
         self.lines = text.splitlines()
         self.reset_attributes()
+        self.reset_resources()
+        self.metadata = None
         self.scope = _Scope(None)
-        self.positions: list[tuple[Operation, int, int]] = []
+        # (op, line, col, whether the op had no `loc(...)` of its own)
+        self.positions: list[tuple[Operation, int, int, bool]] = []
         self._op_types: dict[str, tuple[type[Operation], frozenset[str]]] = {}
         # ops and block arguments whose `loc(#alias)` is defined later in the file
         self.deferred_locs: list[tuple[Operation | BlockArgument, Token]] = []
@@ -181,8 +185,11 @@ class IRBuilder(AttributeBuilder):
                 raise self.error(tok, f"'{tok}' is not a location")
             owner.location = loc
         if len(ops) == 1 and isinstance(ops[0], ModuleOp):
-            return ops[0]
-        return ModuleOp(ops)
+            module = ops[0]
+        else:
+            module = ModuleOp(ops)
+        self.metadata = self.settle_resources(module)
+        return module
 
     def top_empty(self, c):
         return []
@@ -279,7 +286,7 @@ class IRBuilder(AttributeBuilder):
             for tok, n in results:
                 self._define(tok, tuple(op.results[i : i + n]))
                 i += n
-        self.positions.append((op, first.line, first.column))
+        self.positions.append((op, first.line, first.column, loc is None and deferred is None))
         return op
 
     def op_results(self, c):

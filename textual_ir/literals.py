@@ -1,5 +1,6 @@
-"""Callbacks for the structured builtin literals: `dense<...>`, `array<...>`,
-`strided<...>`, `affine_map<...>`, and locations (`loc(...)`).
+"""Callbacks for the structured builtin literals: `dense<...>`, `dense_resource<...>`,
+`opaque<...>`, `array<...>`, `strided<...>`, `affine_map<...>`, `affine_set<...>`, and
+locations (`loc(...)`).
 
 `LiteralBuilder` is a mixin of `AttributeBuilder`: it uses that class's `error`, `unescape`,
 `_external`, `aliases` and `affine_names`.
@@ -12,11 +13,13 @@ from typing import Any
 from lark import Token
 from xdsl.dialects.builtin import (
     AffineMapAttr,
+    AffineSetAttr,
     AnyFloat,
     BytesAttr,
     CallSiteLoc,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
     FileLineColLoc,
     FusedLoc,
     IndexType,
@@ -26,6 +29,8 @@ from xdsl.dialects.builtin import (
     MemRefType,
     NameLoc,
     NoneAttr,
+    OpaqueAttr,
+    ShapedType,
     StridedLayoutAttr,
     StringAttr,
     TensorType,
@@ -33,7 +38,13 @@ from xdsl.dialects.builtin import (
     VectorType,
 )
 from xdsl.ir import Attribute
-from xdsl.ir.affine import AffineExpr, AffineMap
+from xdsl.ir.affine import (
+    AffineConstraintExpr,
+    AffineConstraintKind,
+    AffineExpr,
+    AffineMap,
+    AffineSet,
+)
 
 from irforge.textual_ir.diagnostics import Diagnostic
 
@@ -72,6 +83,7 @@ class LiteralBuilder:
 
     aliases: dict[str, Attribute]
     affine_names: dict[str, AffineExpr]
+    resource_uses: dict[str, Token]
 
     # dense<...>
 
@@ -184,6 +196,21 @@ class LiteralBuilder:
         except Exception as e:
             raise self.error(kw, f"invalid dense array: {e}") from None
 
+    # dense_resource<handle> : type, opaque<"dialect", "0x..."> : type
+
+    def dense_resource_attr(self, c):
+        kw, handle, t = c
+        if not isinstance(t, ShapedType):
+            raise self.error(kw, f"dense_resource needs a shaped type, got {t}")
+        # The blob comes from the file's `{-# dialect_resources ... #-}` block (usually at
+        # the end); the handle is settled against the Context's storage once it is read.
+        self.resource_uses.setdefault(str(handle), handle)
+        return DenseResourceAttr(StringAttr(str(handle)), t)
+
+    def opaque_attr(self, c):
+        t = c[3] if len(c) > 3 else NoneAttr()
+        return OpaqueAttr(StringAttr(self.unescape(c[1])), StringAttr(self.unescape(c[2])), t)
+
     # strided<[...], offset: ...>
 
     def _stride(self, tok: Token) -> int | None:
@@ -210,6 +237,19 @@ class LiteralBuilder:
     def affine_map_attr(self, c):
         (num_dims, num_syms), exprs = c
         return AffineMapAttr(AffineMap(num_dims, num_syms, tuple(exprs)))
+
+    def affine_set_attr(self, c):
+        (num_dims, num_syms), constraints = c
+        return AffineSetAttr(AffineSet(num_dims, num_syms, tuple(constraints)))
+
+    def c_ge(self, c):
+        return AffineConstraintExpr(AffineConstraintKind.ge, c[0], c[1])
+
+    def c_le(self, c):
+        return AffineConstraintExpr(AffineConstraintKind.le, c[0], c[1])
+
+    def c_eq(self, c):
+        return AffineConstraintExpr(AffineConstraintKind.eq, c[0], c[1])
 
     def a_id(self, c):
         expr = self.affine_names.get(c[0])

@@ -21,9 +21,12 @@ from lark.exceptions import UnexpectedInput
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
+from xdsl.utils.exceptions import VerifyException
 
 from irforge.textual_ir.builder import IRBuilder
+from irforge.textual_ir.deep import call_deep
 from irforge.textual_ir.diagnostics import Diagnostic, at, at_offset, decode_source, from_lark
+from irforge.textual_ir.resources import FileMetadata
 
 _lock = threading.RLock()
 _lark: Lark | None = None
@@ -32,10 +35,10 @@ _terminals: dict[str, str] = {}
 
 _positions: weakref.WeakKeyDictionary[Operation, tuple[int, int]] = weakref.WeakKeyDictionary()
 _sources: weakref.WeakKeyDictionary[Operation, tuple[str, str]] = weakref.WeakKeyDictionary()
-
-# Nesting depth reported as "too deep" when Python's recursion limit is hit while building
-# or hashing deeply nested attributes.
-_MAX_NESTING = 200
+_implicit_locs: weakref.WeakKeyDictionary[Operation, tuple[str, int, int]] = (
+    weakref.WeakKeyDictionary()
+)
+_metadata: weakref.WeakKeyDictionary[Operation, FileMetadata] = weakref.WeakKeyDictionary()
 
 
 def _parser() -> tuple[Lark, IRBuilder]:
@@ -59,12 +62,35 @@ def _parser() -> tuple[Lark, IRBuilder]:
 
 def parse_module(text: str, ctx: Context, filename: str = "<stdin>") -> ModuleOp:
     """Parse generic-form IR: one `builtin.module` op, or a list of ops (and `#a = ...` /
-    `!t = ...` aliases) that are wrapped in an implicit module, as mlir-opt does.
+    `!t = ...` aliases) that are wrapped in an implicit module, as mlir-opt does. A trailing
+    `{-# dialect_resources: ..., external_resources: ... #-}` block is read too (see
+    `irforge.textual_ir.resources`).
 
     Ops are made with `Operation.create` on the class the Context registers for their name;
     unknown names are an error unless `ctx.allow_unregistered`. The module is not verified
-    (see `verify_module`). Raises Diagnostic for any malformed input.
+    (see `verify_module`). Raises Diagnostic for any malformed input, and for input that
+    nests too deeply even for a deep stack (~30,000 levels); an unexpected exception inside
+    the parser becomes a Diagnostic "internal error while parsing" at the current token.
     """
+    try:
+        module, positions, metadata = call_deep(_parse, text, ctx, filename)
+    except RecursionError:
+        raise _too_deep(filename, text) from None
+    for op, line, col, implicit_loc in positions:
+        _positions[op] = (line, col)
+        if implicit_loc:
+            _implicit_locs[op] = (filename, line, col)
+    if module not in _positions:  # an implicit module: mlir-opt gives it FILE:0:0
+        _positions[module] = (1, 1)
+        _implicit_locs[module] = (filename, 0, 0)
+    _sources[module] = (filename, text)
+    if metadata is not None:
+        _metadata[module] = metadata
+    return module
+
+
+def _parse(text: str, ctx: Context, filename: str):
+    """One attempt at parsing (RecursionError escapes, for `call_deep` to retry)."""
     with _lock:
         lark, builder = _parser()
         builder.reset(ctx, filename, text)
@@ -72,27 +98,41 @@ def parse_module(text: str, ctx: Context, filename: str = "<stdin>") -> ModuleOp
         # growing heap again and again while parsing; nothing made here is garbage yet.
         gc_was_enabled = gc.isenabled()
         gc.disable()
+        diag: Diagnostic | None = None
         try:
             module = lark.parse(text)
-            positions = builder.positions
-        except UnexpectedInput as e:
-            raise from_lark(e, filename, text, _terminals) from None
-        except Diagnostic:
+            return module, builder.positions, builder.metadata
+        except (Diagnostic, RecursionError):
             raise
-        except RecursionError:
-            raise _too_deep(filename, text) from None
-        except Exception as e:  # e.g. an xDSL constructor rejecting what the grammar allowed
-            line, col = _failure_position(e)
-            raise at(filename, text, line, col, f"invalid IR: {e}") from None
+        except UnexpectedInput as e:
+            diag = _guarded(lambda: from_lark(e, filename, text, _terminals), filename, text, e)
+        except Exception as e:
+            diag = _guarded(lambda: _from_exception(e, filename, text), filename, text, e)
         finally:
             builder.reset(ctx, filename, "")
             if gc_was_enabled:
                 gc.enable()
-    for op, line, col in positions:
-        _positions[op] = (line, col)
-    _positions.setdefault(module, (1, 1))
-    _sources[module] = (filename, text)
-    return module
+        raise diag
+
+
+def _from_exception(exc: Exception, filename: str, text: str) -> Diagnostic:
+    """An exception that escaped a callback: a constructor of xDSL rejecting what the
+    grammar allowed is invalid IR; anything else is a bug of irforge, reported in place."""
+    line, col = _failure_position(exc)
+    if isinstance(exc, ValueError | VerifyException):
+        message = f"invalid IR: {exc}"
+    else:
+        message = f"internal error while parsing: {type(exc).__name__}: {exc}"
+    return at(filename, text, line, col, message)
+
+
+def _guarded(make, filename: str, text: str, exc: Exception) -> Diagnostic:
+    """`make()`, or a plain Diagnostic if making the precise one fails too."""
+    try:
+        return make()
+    except Exception as e:
+        message = f"internal error while parsing: {type(exc).__name__}: {exc} ({e})"
+        return Diagnostic(filename, 1, 1, message, text.split("\n", 1)[0])
 
 
 def parse_file(source: str | Path | bytes, ctx: Context, filename: str | None = None) -> ModuleOp:
@@ -110,6 +150,24 @@ def parse_file(source: str | Path | bytes, ctx: Context, filename: str | None = 
 def source_position(op: Operation) -> tuple[int, int] | None:
     """(line, col) where `op` starts in the text it was parsed from, if it was parsed."""
     return _positions.get(op)
+
+
+def implicit_location(op: Operation) -> tuple[str, int, int] | None:
+    """(file, line, col) of an op that was parsed without a `loc(...)`: the location
+    mlir-opt would have given it (an implicit module gets FILE:0:0)."""
+    return _implicit_locs.get(op)
+
+
+def external_resources(module: Operation) -> dict[str, dict[str, str | bool]]:
+    """The `external_resources` of the file `module` was parsed from, by group and key
+    (e.g. `{"mlir_reproducer": {"pipeline": "...", "verify_each": True}}`); {} if none."""
+    metadata = _metadata.get(module)
+    return metadata.external_resources if metadata is not None else {}
+
+
+def file_metadata(module: Operation) -> FileMetadata | None:
+    """All the `{-# ... #-}` metadata of the file `module` was parsed from, if any."""
+    return _metadata.get(module)
 
 
 def source_of(module: Operation) -> tuple[str, str] | None:
@@ -131,8 +189,9 @@ def _failure_position(exc: BaseException) -> tuple[int, int]:
 
 
 def _too_deep(filename: str, text: str) -> Diagnostic:
-    """Where brackets first nest deeper than _MAX_NESTING (strings and comments skipped)."""
-    depth = 0
+    """At the bracket where the input reaches its deepest nesting (strings and comments
+    skipped): the input nests too deeply even for the deep stack of `call_deep`."""
+    depth = deepest = deepest_at = 0
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -146,9 +205,10 @@ def _too_deep(filename: str, text: str) -> Diagnostic:
                 break
         elif ch in "([{<":
             depth += 1
-            if depth > _MAX_NESTING:
-                return at_offset(filename, text, i, f"nesting deeper than {_MAX_NESTING} levels")
+            if depth > deepest:
+                deepest, deepest_at = depth, i
         elif ch in ")]}>" and not (ch == ">" and i and text[i - 1] == "-"):
             depth -= 1
         i += 1
-    return at_offset(filename, text, 0, "input nested too deeply")
+    message = f"input nests too deeply ({deepest} levels of brackets)"
+    return at_offset(filename, text, deepest_at, message)
