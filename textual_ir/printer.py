@@ -1,36 +1,145 @@
 """Print IR in MLIR's generic operation form, and verify it with source positions.
 
-Printing goes through xDSL's Printer with `print_generic_format=True`: the output is what
-xDSL's parser and mlir-opt read back, and is deterministic (names come from name hints,
-then numbering in program order).
+Printing goes through xDSL's Printer with `print_generic_format=True`, extended with what
+mlir-opt does by default and xDSL's printer does not:
+
+    #map = affine_map<(d0, d1) -> (d0, d1)>          // aliases, numbered #map, #map1, ...
+    #set = affine_set<(d0) : (d0 >= 0)>
+    "builtin.module"() ({ ... "test.op"() {m = #map} : () -> () ... }) : () -> ()
+    {-#
+      dialect_resources: { builtin: { w0: "0x04000000..." } }   // blobs of dense_resource
+    #-}
+
+Affine maps and integer sets are the attributes MLIR's builtin dialect aliases; types get
+no aliases (MLIR gives builtin types none either). Alias numbers follow the order in which
+the maps first appear in the printed text, so the output is deterministic and xDSL's parser
+reads it back. With `debuginfo=True` every op prints its location; an op parsed without a
+`loc(...)` prints the position it was parsed from, as mlir-opt does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from io import StringIO
+from typing import Any
 
-from xdsl.ir import Operation
+from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
+from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    AffineSetAttr,
+    FileLineColLoc,
+    IntAttr,
+    StringAttr,
+    UnknownLoc,
+)
+from xdsl.ir import Attribute, Operation
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
+from irforge.textual_ir.deep import call_deep
 from irforge.textual_ir.diagnostics import Diagnostic, at
-from irforge.textual_ir.parser import source_of, source_position
+from irforge.textual_ir.parser import implicit_location, source_of, source_position
+from irforge.textual_ir.resources import format_metadata
 
 
-def print_module(module: Operation, *, debuginfo: bool = False) -> str:
-    """The generic form of `module`, ending in a newline; `debuginfo` prints `loc(...)`.
+class _GenericPrinter(Printer):
+    """xDSL's Printer with MLIR's affine aliases, parsed positions as locations, and a
+    record of the resource handles printed."""
 
-    Raises ValueError if the IR nests too deeply for Python's recursion limit.
+    def __init__(self, stream: StringIO, debuginfo: bool, aliases: bool) -> None:
+        super().__init__(stream=stream, print_generic_format=True, print_debuginfo=debuginfo)
+        self._use_aliases = aliases
+        # attribute -> alias name, in order of first use
+        self.alias_names: dict[Attribute, str] = {}
+        self._alias_counts = {"map": 0, "set": 0}
+        self.handles: dict[str, set[str]] = {}
+
+    def print_attribute(self, attribute: Attribute) -> None:
+        if self._use_aliases and isinstance(attribute, AffineMapAttr | AffineSetAttr):
+            name = self.alias_names.get(attribute)
+            if name is None:
+                kind = "map" if isinstance(attribute, AffineMapAttr) else "set"
+                n = self._alias_counts[kind]
+                self._alias_counts[kind] = n + 1
+                name = self.alias_names[attribute] = f"#{kind}{n or ''}"
+            self.print_string(name)
+            return
+        super().print_attribute(attribute)
+
+    def print_operation_type(self, op: Operation) -> None:
+        self.print_function_type(op.operand_types, op.result_types)
+        if self.print_debuginfo:
+            self.print_string(" ")
+            location = op.location
+            if isinstance(location, UnknownLoc) and (found := implicit_location(op)):
+                name, line, col = found
+                location = FileLineColLoc(StringAttr(name), IntAttr(line), IntAttr(col))
+            self.print_attribute(location)
+
+    def print_resource_handle(self, dialect: str, handle: str) -> None:
+        self.handles.setdefault(dialect, set()).add(handle)
+        self.print_string(handle)
+
+
+def print_module(
+    module: Operation,
+    *,
+    debuginfo: bool = False,
+    aliases: bool = True,
+    external_resources: Mapping[str, Mapping[str, Any]] | None = None,
+    ctx: Any = None,
+) -> str:
+    """The generic form of `module`, ending in a newline.
+
+    `aliases`: print affine maps and sets once at the top as `#map = ...`, `#set = ...`
+    and refer to them by name (mlir-opt's default). `debuginfo`: print `loc(...)` after
+    every op (parsed ops without a location print where they were parsed). Blobs of
+    `dense_resource` attributes print in a trailing `{-# dialect_resources ... #-}` block;
+    `external_resources` (group -> key -> str or bool) are printed in it too if given
+    (xDSL's parser cannot read them). `ctx` names the dialects whose resources are looked
+    up (default: builtin only). Raises ValueError if the IR nests too deeply to print
+    even on a deep stack.
     """
-    out = StringIO()
-    printer = Printer(stream=out, print_generic_format=True, print_debuginfo=debuginfo)
     try:
-        printer.print_op(module)
+        return call_deep(_print, module, debuginfo, aliases, external_resources, ctx)
     except RecursionError:
         raise ValueError("IR nests too deeply to print") from None
-    out.write("\n")
+
+
+def _print(module, debuginfo, aliases, external_resources, ctx) -> str:
+    body = StringIO()
+    printer = _GenericPrinter(body, debuginfo, aliases)
+    printer.print_op(module)
+    body.write("\n")
+    out = StringIO()
+    if printer.alias_names:
+        plain = _GenericPrinter(out, False, False)
+        for attr, name in printer.alias_names.items():
+            out.write(f"{name} = ")
+            plain.print_attribute(attr)
+            out.write("\n")
+    out.write(body.getvalue())
+    metadata = format_metadata(_blobs(printer.handles, ctx), external_resources)
+    if metadata:
+        out.write("\n" + metadata)
     return out.getvalue()
+
+
+def _blobs(handles: dict[str, set[str]], ctx: Any) -> dict[str, dict[str, str]]:
+    """dialect -> handle -> blob for the handles printed that have a stored blob."""
+    blobs: dict[str, dict[str, str]] = {}
+    for dialect_name, keys in handles.items():
+        if ctx is not None:
+            dialect = ctx.get_optional_dialect(dialect_name)
+        elif dialect_name == "builtin":
+            from xdsl.dialects.builtin import Builtin as dialect
+        else:
+            dialect = None
+        iface = dialect.get_interface(OpAsmDialectInterface) if dialect is not None else None
+        if iface is not None:
+            blobs[dialect_name] = iface.build_resources(keys)
+    return blobs
 
 
 def _op_error(op: Operation) -> Exception | None:
@@ -58,7 +167,7 @@ def verify_module(module: Operation, filename: str | None = None) -> None:
     names the op. Ops not made by the parser are reported at the module's position.
     """
     try:
-        module.verify()
+        call_deep(module.verify)
         return
     except RecursionError:
         failing, error = module, VerifyException("IR nests too deeply to verify")

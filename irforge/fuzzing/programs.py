@@ -27,6 +27,19 @@ from xdsl.ir import Block, Region, SSAValue
 from irforge.dialects import graph
 
 RTOL, ATOL = 1e-4, 1e-5
+
+
+class Program(tuple):
+    """`(module, inputs)` with a short repr (hypothesis prints failing examples)."""
+
+    def __new__(cls, module: ModuleOp, inputs: list[np.ndarray]):
+        return super().__new__(cls, (module, inputs))
+
+    def __repr__(self) -> str:
+        module, inputs = self
+        ops = [op.name for op in module.walk() if op.name.startswith("graph.")]
+        shapes = [x.shape for x in inputs]
+        return f"Program(inputs={shapes}, ops={ops})"
 _BINARY = [graph.AddOp, graph.SubOp, graph.MulOp]
 
 
@@ -117,7 +130,7 @@ def graph_programs(draw, max_ops: int = 6, max_dim: int = 5):
     module = ModuleOp([fn])
     module.verify()
     inputs = [rng.standard_normal(s).astype(np.float32) for s in arg_shapes]
-    return module, inputs
+    return Program(module, inputs)
 
 
 def check_program(module: ModuleOp, inputs: list[np.ndarray]) -> None:
