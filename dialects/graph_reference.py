@@ -152,3 +152,14 @@ def evaluate(op: Operation, inputs: Sequence[np.ndarray]) -> np.ndarray:
     if len(inputs) != len(op.operands):
         raise ValueError(f"'{op.name}' takes {len(op.operands)} operands, got {len(inputs)}")
     return fn(op, *inputs)
+
+
+def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) -> None:
+    """Give a (plugin's) value-semantics op its NumPy reference `fn(op, *arrays)`, so the
+    interpreters, the lowering tests and the fuzzer can evaluate it.
+
+    Raises ValueError if the op already has one.
+    """
+    if op_type in REFERENCE:
+        raise ValueError(f"'{op_type.name}' already has a reference implementation")
+    REFERENCE[op_type] = fn

@@ -41,11 +41,17 @@ from xdsl.traits import SymbolTable
 from irforge.dialects.graph_reference import numpy_dtype
 from irforge.dialects.loop_interpreter import LoopFunctions
 from irforge.dialects.scalar_interpreter import ScalarFunctions
-from irforge.dialects.tensor_interpreter import GraphFunctions, TensorFunctions, new_buffer
+from irforge.dialects.tensor_interpreter import (
+    GraphFunctions,
+    TensorFunctions,
+    new_buffer,
+    sync_graph_functions,
+)
 
 
 def make_interpreter(module: ModuleOp) -> Interpreter:
     """An interpreter for `module` with the functions of every irforge level registered."""
+    sync_graph_functions()
     interpreter = Interpreter(module, index_bitwidth=64)
     for functions in (
         BuiltinFunctions(),

@@ -136,10 +136,19 @@ class GraphFunctions(InterpreterFunctions):
     """Every graph op with a NumPy reference, delegating to `graph_reference.REFERENCE`."""
 
 
-def _register_graph() -> None:
+_registered: dict[type[Operation], Callable[..., np.ndarray]] = {}
+
+
+def sync_graph_functions() -> None:
+    """Make GraphFunctions cover every entry of REFERENCE, including ones that plugins
+    added after import (cheap when nothing changed)."""
+    if _registered == REFERENCE:
+        return
     for op_type, fn in REFERENCE.items():
         setattr(GraphFunctions, f"run_{op_type.__name__}", impl(op_type)(_graph_impl(fn)))
     register_impls(GraphFunctions)
+    _registered.clear()
+    _registered.update(REFERENCE)
 
 
-_register_graph()
+sync_graph_functions()

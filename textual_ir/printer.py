@@ -31,6 +31,7 @@ from xdsl.dialects.builtin import (
     IntAttr,
     StringAttr,
     UnknownLoc,
+    UnregisteredOp,
 )
 from xdsl.ir import Attribute, Operation
 from xdsl.printer import Printer
@@ -54,6 +55,7 @@ class _GenericPrinter(Printer):
         self.alias_names: dict[Attribute, str] = {}
         self._alias_counts = {"map": 0, "set": 0}
         self.handles: dict[str, set[str]] = {}
+        self._unregistered: list[Operation] = []
 
     def print_attribute(self, attribute: Attribute) -> None:
         if self._use_aliases and isinstance(attribute, AffineMapAttr | AffineSetAttr):
@@ -66,6 +68,27 @@ class _GenericPrinter(Printer):
             self.print_string(name)
             return
         super().print_attribute(attribute)
+
+    def print_op(self, op: Operation) -> None:
+        if isinstance(op, UnregisteredOp):
+            # xDSL's Printer removes and restores `op_name__` around the op: a recursion
+            # error in between would lose it, and printing must be safe to retry.
+            self._print_results(op)
+            self.print_string(f'"{op.op_name.data}"')
+            self._unregistered.append(op)
+            try:
+                self.print_op_with_default_format(op)
+            finally:
+                self._unregistered.pop()
+            return
+        super().print_op(op)
+
+    def print_op_attributes(self, attributes, *, reserved_attr_names=(), print_keyword=False):
+        if self._unregistered and attributes is self._unregistered[-1].attributes:
+            reserved_attr_names = (*reserved_attr_names, "op_name__")
+        return super().print_op_attributes(
+            attributes, reserved_attr_names=reserved_attr_names, print_keyword=print_keyword
+        )
 
     def print_operation_type(self, op: Operation) -> None:
         self.print_function_type(op.operand_types, op.result_types)
