@@ -21,10 +21,19 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 
 from irforge.backends.llvm.runtime import TensorSpec
-from irforge.dialects import make_context
+from irforge.dialects import make_context as _make_dialect_context
 from irforge.passes.registry import DEFAULT_PIPELINE
 
 ModelLike = Any  # onnx.ModelProto | str | os.PathLike | ModuleOp
+
+
+def make_context(allow_unregistered: bool = False) -> Context:
+    """A Context with every irforge dialect and those of installed plugins (the
+    `irforge.plugins` entry points, loaded once)."""
+    from irforge.plugins import load_entry_point_plugins
+
+    load_entry_point_plugins()
+    return _make_dialect_context(allow_unregistered)
 
 
 def parse(text: str, filename: str = "<string>", ctx: Context | None = None) -> ModuleOp:

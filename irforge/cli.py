@@ -89,8 +89,7 @@ def cmd_import(args) -> int:
 
 
 def _lower(args):
-    from irforge.api import import_model, parse
-    from irforge.dialects import make_context
+    from irforge.api import import_model, make_context, parse
     from irforge.passes.manager import PassManager
     from irforge.passes.registry import DEFAULT_PIPELINE
 
@@ -180,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     from irforge.diagnostics import fail, user_errors
 
     try:
+        from irforge.plugins import load_entry_point_plugins
+
+        load_entry_point_plugins()
         if args.command == "import":
             return cmd_import(args)
         if args.command == "compile":

@@ -92,7 +92,7 @@ def list_passes() -> str:
 
 def _process(args, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
-    from irforge.dialects import make_context
+    from irforge.api import make_context
     from irforge.passes.manager import PassFailure, PassManager
     from irforge.textual_ir import Diagnostic, parse_module, print_module, verify_module
 
