@@ -40,6 +40,8 @@ class Program(tuple):
         ops = [op.name for op in module.walk() if op.name.startswith("graph.")]
         shapes = [x.shape for x in inputs]
         return f"Program(inputs={shapes}, ops={ops})"
+
+
 _BINARY = [graph.AddOp, graph.SubOp, graph.MulOp]
 
 

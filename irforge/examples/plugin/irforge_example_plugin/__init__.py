@@ -1,0 +1,24 @@
+"""An example irforge plugin: the `act` dialect, the `convert-act-to-graph` pass and the
+pattern file `act.pat`, registered through the `irforge.plugins` entry point.
+
+irforge calls `register()` once, before it makes a Context or runs a pipeline.
+"""
+
+from __future__ import annotations
+
+
+def register() -> None:
+    from irforge.dialects import register_dialect
+    from irforge.dialects.graph_reference import register_reference
+    from irforge.passes.registry import register_pass
+    from irforge_example_plugin import act
+
+    register_dialect("act", lambda: act.Act)
+    register_reference(act.LeakyReluOp, act.leaky_relu_reference)
+    register_pass("convert-act-to-graph", _convert_pass)
+
+
+def _convert_pass():
+    from irforge_example_plugin.convert_act_to_graph import ConvertActToGraphPass
+
+    return ConvertActToGraphPass
