@@ -119,7 +119,7 @@ def balanced_end(text: str, pos: int) -> int | None:
     return None
 
 
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_STRING = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
 _DIALECT_NAME_BEFORE = re.compile(r"[#!][A-Za-z0-9_$.]+\Z")
 
 
