@@ -14,25 +14,136 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from irforge.passes.instrumentation import PassStatistics, PassTiming
+    from irforge.passes.manager import PassManager
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="irforge-opt", description="Run irforge passes on MLIR generic-form IR."
+        prog="irforge-opt",
+        description="Run irforge passes on MLIR generic-form IR (see docs/passes.md).",
     )
     p.add_argument("input", nargs="?", default="-", help="input .mlir file ('-' for stdin)")
-    p.add_argument("-p", "--passes", dest="pipeline", default="", help="pass pipeline")
+    p.add_argument(
+        "-p",
+        "--passes",
+        "--pass-pipeline",
+        dest="pipeline",
+        default="",
+        help="pass pipeline: 'builtin.module(canonicalize,func.func(cse))' or 'a,b{opt=1}'",
+    )
     p.add_argument("-o", "--output", default="-", help="output file ('-' for stdout)")
-    p.add_argument("--list-passes", action="store_true", help="list the registered passes")
+    p.add_argument(
+        "--list-passes",
+        action="store_true",
+        help="list the registered passes with their options (types and defaults)",
+    )
     p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept unknown ops")
+    p.add_argument(
+        "--verify-each",
+        dest="verify_each",
+        action="store_true",
+        default=True,
+        help="verify the IR after every pass (the default)",
+    )
     p.add_argument(
         "--no-verify-each",
         dest="verify_each",
         action="store_false",
         help="do not verify the IR after every pass",
     )
+    ir = p.add_argument_group("printing IR around passes (to stderr)")
+    ir.add_argument(
+        "--print-ir-before",
+        "--mlir-print-ir-before",
+        dest="print_ir_before",
+        action="append",
+        default=[],
+        metavar="PASS[,PASS]",
+        help="print the IR before these passes",
+    )
+    ir.add_argument(
+        "--print-ir-before-all",
+        "--mlir-print-ir-before-all",
+        dest="print_ir_before_all",
+        action="store_true",
+        help="print the IR before every pass",
+    )
+    ir.add_argument(
+        "--print-ir-after",
+        "--mlir-print-ir-after",
+        dest="print_ir_after",
+        action="append",
+        default=[],
+        metavar="PASS[,PASS]",
+        help="print the IR after these passes",
+    )
+    ir.add_argument(
+        "--print-ir-after-all",
+        "--mlir-print-ir-after-all",
+        dest="print_ir_after_all",
+        action="store_true",
+        help="print the IR after every pass",
+    )
+    ir.add_argument(
+        "--print-ir-after-change",
+        "--mlir-print-ir-after-change",
+        dest="print_ir_after_change",
+        action="store_true",
+        help="print the IR after a pass only if it changed it (alone: after every pass that "
+        "changed it; with --print-ir-after: after those passes)",
+    )
+    ir.add_argument(
+        "--print-ir-after-failure",
+        "--mlir-print-ir-after-failure",
+        dest="print_ir_after_failure",
+        action="store_true",
+        help="print the IR as a failing pass left it",
+    )
+    ir.add_argument(
+        "--print-ir-module-scope",
+        "--mlir-print-ir-module-scope",
+        dest="print_ir_module_scope",
+        action="store_true",
+        help="print the whole module, not only the op a nested pass ran on",
+    )
     p.add_argument(
-        "--print-ir-after-all", action="store_true", help="print the IR after every pass"
+        "--timing",
+        "--mlir-timing",
+        dest="timing",
+        action="store_true",
+        help="print wall time per pass (nested per pipeline), parsing, verification, output",
+    )
+    p.add_argument(
+        "--pass-statistics",
+        "--mlir-pass-statistics",
+        dest="pass_statistics",
+        action="store_true",
+        help="print the statistics counters each pass collected",
+    )
+    p.add_argument(
+        "--mlir-pass-pipeline-crash-reproducer",
+        dest="crash_reproducer",
+        default=None,
+        metavar="FILE",
+        help="where to write the reproducer of a failing pass (default: a file named after "
+        "the input in the temporary directory)",
+    )
+    p.add_argument(
+        "--no-crash-reproducer",
+        dest="no_crash_reproducer",
+        action="store_true",
+        help="do not write a crash reproducer when a pass fails",
+    )
+    p.add_argument(
+        "--run-reproducer",
+        action="store_true",
+        help="run the pipeline stored in the input's mlir_reproducer block",
     )
     p.add_argument(
         "--mlir-print-op-generic",
@@ -79,45 +190,151 @@ def write_output(text: str, path: str) -> None:
         raise
 
 
+def _summary(cls) -> str:
+    """The first sentence of a pass's docstring (not dataclass's generated signature)."""
+    doc = cls.__dict__.get("__doc__") or ""
+    if doc.startswith(f"{cls.__name__}("):
+        return ""
+    first = " ".join(doc.strip().split("\n\n")[0].split())
+    end = first.find(". ")
+    return first if end < 0 else first[: end + 1]
+
+
 def list_passes() -> str:
+    """Every registered pass: name, one-line summary, options with types and defaults."""
+    from irforge.passes.manager import OperationPass
+    from irforge.passes.pipeline import describe_options
     from irforge.passes.registry import available_passes
 
-    lines = []
+    lines = ["Available passes:"]
     for name, factory in sorted(available_passes().items()):
-        cls = factory()
-        doc = (cls.__doc__ or "").strip().splitlines()
-        lines.append(f"  {name:28s} {doc[0] if doc else ''}")
-    return "Available passes:\n" + "\n".join(lines) + "\n"
+        try:
+            cls = factory()
+        except Exception as e:  # a plugin's broken pass should not hide the others
+            lines.append(f"  {name:28s} (failed to load: {type(e).__name__}: {e})")
+            continue
+        summary = _summary(cls)
+        if issubclass(cls, OperationPass) and cls.anchor is not None:
+            summary += f" (runs on {cls.anchor})"
+        lines.append(f"  {name:28s} {summary}".rstrip())
+        lines.extend(f"      {opt}" for opt in describe_options(cls))
+    return "\n".join(lines) + "\n"
 
 
-def _process(args, source: str, filename: str) -> str:
+def _names(values: list[str], flag: str) -> frozenset[str]:
+    from irforge.passes.pipeline import PipelineError
+    from irforge.passes.registry import available_passes
+
+    names = frozenset(n.strip() for v in values for n in v.split(",") if n.strip())
+    known = available_passes()
+    for n in sorted(names):
+        if n not in known:
+            raise PipelineError(
+                f"unknown pass '{n}' in {flag}; available passes: {', '.join(sorted(known))}"
+            )
+    return names
+
+
+@dataclass
+class _Run:
+    """What stays the same across the chunks of one irforge-opt run."""
+
+    pm: PassManager
+    timing: PassTiming | None
+    statistics: PassStatistics | None
+    notes: list[str] = field(default_factory=list)
+
+    def phase(self, name: str):
+        return self.timing.phase(name) if self.timing is not None else nullcontext()
+
+
+def _build_run(args, pipeline: str, verify_each: bool, input_name: str) -> _Run:
+    """The pass manager and instrumentations the flags ask for (PipelineError if bad)."""
+    from irforge.passes.instrumentation import PassStatistics, PassTiming, PrintIR
+    from irforge.passes.manager import PassManager
+    from irforge.passes.reproducer import default_reproducer_path
+
+    before = _names(args.print_ir_before, "--print-ir-before")
+    after = _names(args.print_ir_after, "--print-ir-after")
+    if args.print_ir_before_all:
+        before = "all"
+    if args.print_ir_after_all:
+        after = "all"
+    if args.print_ir_after_change and not after:
+        after = "all"
+    instrumentations: list = []
+    if before or after or args.print_ir_after_failure:
+        instrumentations.append(
+            PrintIR(
+                before,
+                after,
+                only_on_change=args.print_ir_after_change,
+                after_failure=args.print_ir_after_failure,
+                module_scope=args.print_ir_module_scope,
+                debuginfo=args.mlir_print_debuginfo,
+            )
+        )
+    statistics = PassStatistics() if args.pass_statistics else None
+    timing = PassTiming() if args.timing else None
+    # Timing last: its hooks sit closest to the passes, so printing is not pass time.
+    instrumentations += [i for i in (statistics, timing) if i is not None]
+    reproducer = args.crash_reproducer
+    if reproducer is None and not (
+        args.no_crash_reproducer or args.verify_diagnostics or args.run_reproducer
+    ):
+        reproducer = default_reproducer_path(input_name)
+    if args.no_crash_reproducer:
+        reproducer = None
+    pm = PassManager(
+        pipeline,
+        verify_each=verify_each,
+        instrumentations=instrumentations,
+        crash_reproducer=reproducer,
+    )
+    return _Run(pm, timing, statistics)
+
+
+def _process(args, run: _Run, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
-    from irforge.api import make_context
-    from irforge.passes.manager import PassFailure, PassManager
-    from irforge.textual_ir import Diagnostic, parse_module, print_module, verify_module
+    from irforge.dialects import make_context
+    from irforge.passes.manager import PassFailure
+    from irforge.textual_ir import (
+        Diagnostic,
+        parse_module,
+        print_module,
+        source_position,
+        verify_module,
+    )
 
     ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)
-    module = parse_module(source, ctx, filename)
-    verify_module(module, filename)
-    pm = PassManager.from_pipeline(args.pipeline, verify_each=args.verify_each)
-    if args.print_ir_after_all:
-
-        def dump(p, m):
-            sys.stderr.write(f"// -----// IR Dump After {p.name} //----- //\n")
-            sys.stderr.write(print_module(m, debuginfo=args.mlir_print_debuginfo))
-
-        pm.after_pass.append(dump)
+    with run.phase("Parser"):
+        module = parse_module(source, ctx, filename)
+    with run.phase("Verifier"):
+        verify_module(module, filename)
     try:
-        pm.run(ctx, module)
+        run.pm.run(ctx, module)
     except PassFailure as e:
-        # Point at the op that no longer verifies when it came from the source file.
+        if e.reproducer is not None:
+            run.notes.append(
+                f"note: the IR before pass '{e.pass_name}' and its pipeline were written to "
+                f"{e.reproducer}; replay: irforge-opt {e.reproducer} --run-reproducer"
+            )
+        elif e.reproducer_error is not None:
+            run.notes.append(f"note: could not write a crash reproducer: {e.reproducer_error}")
+        # Point at the op that no longer verifies when it came from the source file, else
+        # at the op the failing pass ran on.
         try:
             verify_module(module, filename)
         except Diagnostic as located:
             located.message = f"after pass '{e.pass_name}': {located.message}"
             raise located from e
+        where = source_position(e.op) if e.op is not None else None
+        if where is not None:
+            line = source.split("\n")[where[0] - 1]
+            raise Diagnostic(filename, where[0], where[1], str(e), line) from e
         raise
-    return print_module(module, debuginfo=args.mlir_print_debuginfo)
+    with run.phase("Output"):
+        return print_module(module, debuginfo=args.mlir_print_debuginfo)
 
 
 def _as_diagnostic(err: BaseException, filename: str, source: str):
@@ -129,6 +346,15 @@ def _as_diagnostic(err: BaseException, filename: str, source: str):
     lines = source.split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     return Diagnostic(filename, first + 1, 1, str(err), lines[first] if lines else "")
+
+
+def _reports(run: _Run | None) -> None:
+    if run is None:
+        return
+    if run.statistics is not None:
+        sys.stderr.write(run.statistics.report())
+    if run.timing is not None:
+        sys.stderr.write(run.timing.report())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +369,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(list_passes())
             return 0
         text, filename = _read(args.input)
+        pipeline, verify_each = args.pipeline, args.verify_each
+        if args.run_reproducer:
+            from irforge.passes.reproducer import read_reproducer
+
+            if args.pipeline:
+                raise ValueError("--run-reproducer takes the pipeline from the file: drop -p")
+            text, config = read_reproducer(text, filename)
+            pipeline = config["pipeline"]
+            verify_each = bool(config.get("verify_each", True)) and args.verify_each
+        run = _build_run(args, pipeline, verify_each, filename)
     except user_errors() as e:
         return fail(e, None if args.input == "-" else args.input)
 
@@ -151,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     for first_line, chunk in chunks:
         source = pad(first_line, chunk)
         try:
-            outputs.append(_process(args, source, filename))
+            outputs.append(_process(args, run, source, filename))
             produced = []
         except user_errors() as e:
             produced = [_as_diagnostic(e, filename, source)]
@@ -161,13 +397,20 @@ def main(argv: list[str] | None = None) -> int:
             problems = produced
         for d in problems:
             print(d.format(), file=sys.stderr)
+        if problems:
+            for note in run.notes:
+                print(note, file=sys.stderr)
+        run.notes.clear()
         failed = failed or bool(problems)
     if failed:
+        _reports(run)
         return 1
     try:
-        write_output("// -----\n".join(outputs), args.output)
+        with run.phase("Output"):
+            write_output("// -----\n".join(outputs), args.output)
     except OSError as e:
         return fail(e, args.output)
+    _reports(run)
     return 0
 
 

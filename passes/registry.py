@@ -31,6 +31,8 @@ _PASSES: dict[str, PassFactory] = {
         "irforge.passes.convert_tensor_to_loop", "ConvertTensorToLoopPass"
     ),
     "convert-loop-to-llvm": _lazy("irforge.passes.convert_loop_to_llvm", "ConvertLoopToLLVMPass"),
+    "cse": _lazy("irforge.passes.cleanup", "CSEPass"),
+    "dce": _lazy("irforge.passes.cleanup", "DCEPass"),
 }
 
 # The default lowering from the graph dialect to the llvm dialect.

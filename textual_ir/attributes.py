@@ -11,6 +11,7 @@ bracket-balanced token and handed to xDSL's own parser.
 from __future__ import annotations
 
 import re
+import struct
 
 from lark import Token
 from xdsl.context import Context
@@ -53,7 +54,7 @@ from xdsl.ir import Attribute
 from xdsl.ir.affine import AffineExpr
 
 from irforge.textual_ir.diagnostics import Diagnostic
-from irforge.textual_ir.literals import LiteralBuilder, parse_number
+from irforge.textual_ir.literals import LiteralBuilder, short
 
 _SIGNEDNESS = {"s": Signedness.SIGNED, "u": Signedness.UNSIGNED, "i": Signedness.SIGNLESS}
 _FLOAT_TYPES: dict[str, Attribute] = {
@@ -319,7 +320,7 @@ class AttributeBuilder(LiteralBuilder):
         attr = self._numbers.get(key)
         if attr is not None:
             return attr
-        value = parse_number(tok)
+        value = self._number(tok)
         is_hex = tok.startswith("0x")
         if negative:
             value = -value
@@ -338,13 +339,18 @@ class AttributeBuilder(LiteralBuilder):
             elif isinstance(t, IntegerType | IndexType):
                 if isinstance(value, float):
                     raise self.error(tok, f"expected an integer literal for type {t}, got '{tok}'")
+                width = t.width.data if isinstance(t, IntegerType) else 64
+                if value.bit_length() > width + 1:  # xDSL's exact check would print the value
+                    raise self.error(tok, f"integer literal {short(tok)} is out of range for {t}")
                 attr = IntegerAttr(value, t)
             else:
                 raise self.error(tok, f"a number cannot have type {t}")
         except Diagnostic:
             raise
         except Exception as e:
-            raise self.error(tok, f"invalid number '{tok}' for type {t}: {e}") from None
+            if isinstance(e, struct.error | OverflowError):
+                raise self.error(tok, f"number {short(tok)} is out of range for {t}") from None
+            raise self.error(tok, f"invalid number {short(tok)} for type {t}: {e}") from None
         self._numbers[key] = attr
         return attr
 

@@ -60,8 +60,9 @@ class IRBuilder(AttributeBuilder, ResourceBuilder):
         self.reset_resources()
         self.metadata = None
         self.scope = _Scope(None)
-        # (op, line, col, whether the op had no `loc(...)` of its own)
-        self.positions: list[tuple[Operation, int, int, bool]] = []
+        # (op, line, col, whether the op had no `loc(...)` of its own); block arguments
+        # without a `loc(...)` are listed too, for `implicit_location`
+        self.positions: list[tuple[Operation | BlockArgument, int, int, bool]] = []
         self._op_types: dict[str, tuple[type[Operation], frozenset[str]]] = {}
         # ops and block arguments whose `loc(#alias)` is defined later in the file
         self.deferred_locs: list[tuple[Operation | BlockArgument, Token]] = []
@@ -396,6 +397,8 @@ class IRBuilder(AttributeBuilder, ResourceBuilder):
             arg = block.insert_arg(t, len(block.args), None if deferred else loc)
             if deferred:
                 self.deferred_locs.append((arg, loc.token))
+            elif loc is None:
+                self.positions.append((arg, tok.line, tok.column, True))
             self._define(tok, (arg,))
         return block
 

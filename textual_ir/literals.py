@@ -8,6 +8,7 @@ locations (`loc(...)`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lark import Token
@@ -70,12 +71,28 @@ class DeferredLoc:
         self.token = token
 
 
+# Decimal integer literals longer than this are out of range for any integer type irforge
+# meets (i4096 has 1234 digits); Python's own limit on int(str) is 4300 digits.
+MAX_INT_DIGITS = 4000
+
+
 def parse_number(tok: Token) -> int | float:
+    """The value of a NUMBER token. Raises ValueError for a decimal integer of more than
+    MAX_INT_DIGITS digits, or a float literal beyond the range of f64."""
     if tok.startswith("0x"):
-        return int(tok, 16)
+        return int(tok, 16)  # linear time: hex needs no digit limit
     if "." in tok:
-        return float(tok)
+        value = float(tok)
+        if math.isinf(value):
+            raise ValueError(f"float literal {short(tok)} is out of range for f64")
+        return value
+    if len(tok) > MAX_INT_DIGITS:
+        raise ValueError(f"integer literal of {len(tok)} digits is out of range")
     return int(tok)
+
+
+def short(tok: str) -> str:
+    return f"'{tok}'" if len(tok) <= 24 else f"'{tok[:21]}...'"
 
 
 class LiteralBuilder:
@@ -87,11 +104,17 @@ class LiteralBuilder:
 
     # dense<...>
 
+    def _number(self, tok: Token) -> int | float:
+        try:
+            return parse_number(tok)
+        except ValueError as e:
+            raise self.error(tok, str(e)) from None
+
     def dense_num(self, c):
-        return parse_number(c[0])
+        return self._number(c[0])
 
     def dense_neg_num(self, c):
-        return -parse_number(c[1])
+        return -self._number(c[1])
 
     def true_value(self, c):
         return True

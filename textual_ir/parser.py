@@ -6,7 +6,12 @@ built on first use and shared; a lock makes parses one at a time (the builder ha
 
 Each parsed op's source position is kept in a weak side table (`source_position`), and the
 text of each parsed module in another, so that `verify_module` can point at the op that
-failed verification.
+failed verification. Ops and block arguments parsed without a `loc(...)` are recorded too
+(`implicit_location`), so that `print_module(debuginfo=True)` prints where they were parsed,
+and the file's `{-# ... #-}` metadata is kept per module (`external_resources`).
+
+Recursion happens only in xDSL code (hashing nested attributes): a parse that overflows
+Python's recursion limit is retried on a deep stack (`deep.call_deep`).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ from lark import Lark
 from lark.exceptions import UnexpectedInput
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
+from xdsl.ir import BlockArgument, Operation
 from xdsl.utils.exceptions import VerifyException
 
 from irforge.textual_ir.builder import IRBuilder
 from irforge.textual_ir.deep import call_deep
 from irforge.textual_ir.diagnostics import Diagnostic, at, at_offset, decode_source, from_lark
 from irforge.textual_ir.resources import FileMetadata
+
+# Switch the cyclic GC off while parsing (see `_parse`); benchmarks turn it off to compare.
+DISABLE_GC = True
 
 _lock = threading.RLock()
 _lark: Lark | None = None
@@ -35,7 +43,7 @@ _terminals: dict[str, str] = {}
 
 _positions: weakref.WeakKeyDictionary[Operation, tuple[int, int]] = weakref.WeakKeyDictionary()
 _sources: weakref.WeakKeyDictionary[Operation, tuple[str, str]] = weakref.WeakKeyDictionary()
-_implicit_locs: weakref.WeakKeyDictionary[Operation, tuple[str, int, int]] = (
+_implicit_locs: weakref.WeakKeyDictionary[Operation | BlockArgument, tuple[str, int, int]] = (
     weakref.WeakKeyDictionary()
 )
 _metadata: weakref.WeakKeyDictionary[Operation, FileMetadata] = weakref.WeakKeyDictionary()
@@ -76,10 +84,11 @@ def parse_module(text: str, ctx: Context, filename: str = "<stdin>") -> ModuleOp
         module, positions, metadata = call_deep(_parse, text, ctx, filename)
     except RecursionError:
         raise _too_deep(filename, text) from None
-    for op, line, col, implicit_loc in positions:
-        _positions[op] = (line, col)
+    for node, line, col, implicit_loc in positions:
+        if isinstance(node, Operation):
+            _positions[node] = (line, col)
         if implicit_loc:
-            _implicit_locs[op] = (filename, line, col)
+            _implicit_locs[node] = (filename, line, col)
     if module not in _positions:  # an implicit module: mlir-opt gives it FILE:0:0
         _positions[module] = (1, 1)
         _implicit_locs[module] = (filename, 0, 0)
@@ -97,7 +106,8 @@ def _parse(text: str, ctx: Context, filename: str):
         # IR is full of reference cycles (parent links), so the cyclic GC would rescan the
         # growing heap again and again while parsing; nothing made here is garbage yet.
         gc_was_enabled = gc.isenabled()
-        gc.disable()
+        if DISABLE_GC:
+            gc.disable()
         diag: Diagnostic | None = None
         try:
             module = lark.parse(text)
@@ -105,9 +115,9 @@ def _parse(text: str, ctx: Context, filename: str):
         except (Diagnostic, RecursionError):
             raise
         except UnexpectedInput as e:
-            diag = _guarded(lambda: from_lark(e, filename, text, _terminals), filename, text, e)
+            diag = _guarded(from_lark, e, filename, text, _terminals)
         except Exception as e:
-            diag = _guarded(lambda: _from_exception(e, filename, text), filename, text, e)
+            diag = _guarded(_from_exception, e, filename, text)
         finally:
             builder.reset(ctx, filename, "")
             if gc_was_enabled:
@@ -126,10 +136,11 @@ def _from_exception(exc: Exception, filename: str, text: str) -> Diagnostic:
     return at(filename, text, line, col, message)
 
 
-def _guarded(make, filename: str, text: str, exc: Exception) -> Diagnostic:
-    """`make()`, or a plain Diagnostic if making the precise one fails too."""
+def _guarded(make, exc: Exception, filename: str, text: str, *more) -> Diagnostic:
+    """`make(exc, filename, text, *more)`, or a plain Diagnostic if making the precise one
+    fails too."""
     try:
-        return make()
+        return make(exc, filename, text, *more)
     except Exception as e:
         message = f"internal error while parsing: {type(exc).__name__}: {exc} ({e})"
         return Diagnostic(filename, 1, 1, message, text.split("\n", 1)[0])
@@ -152,10 +163,10 @@ def source_position(op: Operation) -> tuple[int, int] | None:
     return _positions.get(op)
 
 
-def implicit_location(op: Operation) -> tuple[str, int, int] | None:
-    """(file, line, col) of an op that was parsed without a `loc(...)`: the location
-    mlir-opt would have given it (an implicit module gets FILE:0:0)."""
-    return _implicit_locs.get(op)
+def implicit_location(node: Operation | BlockArgument) -> tuple[str, int, int] | None:
+    """(file, line, col) of an op or block argument parsed without a `loc(...)`: the
+    location mlir-opt would have given it (an implicit module gets FILE:0:0)."""
+    return _implicit_locs.get(node)
 
 
 def external_resources(module: Operation) -> dict[str, dict[str, str | bool]]:

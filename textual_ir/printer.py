@@ -33,7 +33,7 @@ from xdsl.dialects.builtin import (
     UnknownLoc,
     UnregisteredOp,
 )
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, BlockArgument, Operation
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
 from xdsl.utils.exceptions import VerifyException
@@ -94,11 +94,23 @@ class _GenericPrinter(Printer):
         self.print_function_type(op.operand_types, op.result_types)
         if self.print_debuginfo:
             self.print_string(" ")
-            location = op.location
-            if isinstance(location, UnknownLoc) and (found := implicit_location(op)):
-                name, line, col = found
-                location = FileLineColLoc(StringAttr(name), IntAttr(line), IntAttr(col))
-            self.print_attribute(location)
+            self._print_location(op)
+
+    def print_block_argument(self, arg: BlockArgument, print_type: bool = True) -> None:
+        self.print_ssa_value(arg)
+        if print_type:
+            self.print_string(": ")
+            self.print_attribute(arg.type)
+            if self.print_debuginfo:
+                self.print_string(" ")
+                self._print_location(arg)
+
+    def _print_location(self, node: Operation | BlockArgument) -> None:
+        location = node.location
+        if isinstance(location, UnknownLoc) and (found := implicit_location(node)):
+            name, line, col = found
+            location = FileLineColLoc(StringAttr(name), IntAttr(line), IntAttr(col))
+        self.print_attribute(location)
 
     def print_resource_handle(self, dialect: str, handle: str) -> None:
         self.handles.setdefault(dialect, set()).add(handle)

@@ -6,10 +6,18 @@
   %r = "graph.add"(%x, %b) : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   "func.return"(%r) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
+// Affine maps print once at the top as aliases (#map, #map1, ...), as mlir-opt prints them.
+// CHECK-DAG:   #[[$ID2:map[0-9]*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$ROW:map[0-9]*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG:   #[[$COL0:map[0-9]*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-DAG:   #[[$MM_A:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG:   #[[$MM_B:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG:   #[[$MM_C:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG:   #[[$MM_BT:map[0-9]*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 // CHECK-LABEL: sym_name = "add_broadcast"
 // CHECK:       "tensor.empty"() : () -> tensor<4x8xf32>
 // CHECK:       "tensor.generic"
-// CHECK-SAME:  affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-SAME:  indexing_maps = [#[[$ID2]], #[[$ROW]], #[[$ID2]]]
 // CHECK-SAME:  iterator_types = ["parallel", "parallel"]
 // CHECK:       "arith.addf"
 // CHECK:       "tensor.yield"
@@ -23,7 +31,7 @@
 }) : () -> ()
 // CHECK-LABEL: sym_name = "mul_size_one"
 // CHECK:       "tensor.generic"
-// CHECK-SAME:  affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-SAME:  indexing_maps = [#[[$ID2]], #[[$COL0]], #[[$ID2]]]
 // CHECK:       "arith.mulf"
 
 // Matmul: a zero fill, then a reduction over (i, j, k).
@@ -36,7 +44,7 @@
 // CHECK:       "tensor.generic"
 // CHECK:       "arith.constant"() <{value = 0.000000e+00 : f32}>
 // CHECK:       "tensor.generic"
-// CHECK-SAME:  affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-SAME:  indexing_maps = [#[[$MM_A]], #[[$MM_B]], #[[$MM_C]]]
 // CHECK-SAME:  iterator_types = ["parallel", "parallel", "reduction"]
 // CHECK:       "arith.mulf"
 // CHECK:       "arith.addf"
@@ -50,7 +58,7 @@
 // CHECK-LABEL: sym_name = "gemm"
 // CHECK:       "tensor.generic"
 // CHECK:       "tensor.generic"
-// CHECK-SAME:  affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-SAME:  indexing_maps = [#[[$MM_A]], #[[$MM_BT]], #[[$MM_C]]]
 // CHECK:       "tensor.generic"
 // CHECK:       "arith.constant"() <{value = 5.000000e-01 : f32}>
 // CHECK:       "arith.mulf"

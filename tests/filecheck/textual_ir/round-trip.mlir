@@ -16,7 +16,8 @@
   "func.return"(%y) : (!vec) -> ()
 }) {map = #id} : () -> ()
 
-// CHECK:      "builtin.module"() ({
+// CHECK:      #map = affine_map<(d0) -> (d0)>
+// CHECK-NEXT: "builtin.module"() ({
 // CHECK-NEXT:   "func.func"() <{sym_name = "f", function_type = (tensor<4xf32>, i32) -> tensor<4xf32>}> ({
 // CHECK-NEXT:   ^bb0(%x: tensor<4xf32>, %n: i32):
 // CHECK-NEXT:     %c = "arith.cmpi"(%n, %n) <{predicate = 0 : i64}> : (i32, i32) -> i1
@@ -26,5 +27,5 @@
 // CHECK-NEXT:     "func.return"(%r) : (tensor<4xf32>) -> ()
 // CHECK-NEXT:   ^done(%y: tensor<4xf32>):
 // CHECK-NEXT:     "func.return"(%y) : (tensor<4xf32>) -> ()
-// CHECK-NEXT:   }) {map = affine_map<(d0) -> (d0)>} : () -> ()
+// CHECK-NEXT:   }) {map = #map} : () -> ()
 // CHECK-NEXT: }) : () -> ()

@@ -12,6 +12,9 @@
   "func.return"(%r) : (tensor<4xf32>) -> ()
 }) : () -> ()
 
+// The maps are printed once, as aliases, at the top.
+// CHECK-DAG:   #[[$ID2:map[0-9]*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$BCAST:map[0-9]*]] = affine_map<(d0, d1) -> (0, d1)>
 // CHECK-LABEL: sym_name = "row_sum"
 // CHECK:       %e = "tensor.empty"() : () -> tensor<4xf32>
 // CHECK-NEXT:  %r = "tensor.generic"(%x, %e)
@@ -40,4 +43,4 @@
 
 // CHECK-LABEL: sym_name = "fill_and_broadcast"
 // CHECK:       operandSegmentSizes = array<i32: 0, 1>
-// CHECK:       (0, d1)
+// CHECK:       indexing_maps = [#[[$BCAST]], #[[$ID2]]]
