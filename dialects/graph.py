@@ -407,6 +407,9 @@ class ReshapeOp(GraphOp):
         return dst
 
 
+# The op families in their own files; imported here, after the base classes they use.
+from irforge.dialects import graph_math, graph_nn, graph_shape  # noqa: E402
+
 Graph = Dialect(
     "graph",
     [
@@ -421,6 +424,9 @@ Graph = Dialect(
         SoftmaxOp,
         TransposeOp,
         ReshapeOp,
+        *graph_math.OPS,
+        *graph_nn.OPS,
+        *graph_shape.OPS,
     ],
     [],
 )

@@ -163,3 +163,14 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
     if op_type in REFERENCE:
         raise ValueError(f"'{op_type.name}' already has a reference implementation")
     REFERENCE[op_type] = fn
+
+
+# The references of the op families (dialects/graph_{math,nn,shape}.py) live beside them.
+def _add_families() -> None:
+    from irforge.dialects import graph_math_reference, graph_nn_reference, graph_shape_reference
+
+    for family in (graph_math_reference, graph_nn_reference, graph_shape_reference):
+        REFERENCE.update(family.REFERENCE)
+
+
+_add_families()

@@ -473,3 +473,15 @@ SUPPORTED_OPS: dict[str, _Builder] = {
     "Sub": _binary(graph.SubOp),
 }
 """ONNX operator (default domain) -> the function that imports one node of it."""
+
+
+def _add_families() -> None:
+    from irforge.frontends import onnx_math, onnx_nn, onnx_shape
+
+    for family in (onnx_math, onnx_nn, onnx_shape):
+        clash = SUPPORTED_OPS.keys() & family.CONVERTERS.keys()
+        assert not clash, f"ONNX ops imported twice: {sorted(clash)}"
+        SUPPORTED_OPS.update(family.CONVERTERS)
+
+
+_add_families()

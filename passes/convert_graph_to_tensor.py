@@ -315,6 +315,8 @@ class ConvertGraphToTensorPass(ModulePass):
     name = "convert-graph-to-tensor"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from irforge.passes import lower_graph_math, lower_graph_nn, lower_graph_shape
+
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
                 [
@@ -327,6 +329,9 @@ class ConvertGraphToTensorPass(ModulePass):
                     IdentityLowering(),
                     TransposeLowering(),
                     ReshapeLowering(),
+                    *lower_graph_math.PATTERNS,
+                    *lower_graph_nn.PATTERNS,
+                    *lower_graph_shape.PATTERNS,
                 ]
             ),
             apply_recursively=False,

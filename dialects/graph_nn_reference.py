@@ -1,0 +1,11 @@
+"""NumPy reference semantics of the graph dialect's nn ops (dialects/graph_nn.py),
+following the ONNX operator specifications; merged into graph_reference.REFERENCE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.ir import Operation
+
+REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {}
