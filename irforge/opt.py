@@ -311,8 +311,12 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
         module = parse_module(source, ctx, filename)
     with run.phase("Verifier"):
         verify_module(module, filename)
+
+    def input_copy():  # for the crash reproducer, only after a failure
+        return parse_module(source, make_context(allow_unregistered=ctx.allow_unregistered))
+
     try:
-        run.pm.run(ctx, module)
+        run.pm.run(ctx, module, input_copy=input_copy)
     except PassFailure as e:
         if e.reproducer is not None:
             run.notes.append(

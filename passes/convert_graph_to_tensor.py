@@ -44,6 +44,7 @@ from xdsl.pattern_rewriter import (
 
 from irforge.dialects import graph
 from irforge.dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
+from irforge.passes.patterns.legality import ConversionTarget
 
 BodyFn = Callable[[Builder, Sequence[SSAValue]], Sequence[SSAValue]]
 
@@ -308,6 +309,10 @@ class ReshapeLowering(RewritePattern):
         rewriter.replace(op, [empty, gen], [gen.res[0]])
 
 
+# What may remain: everything but the graph dialect (func, arith, tensor, ... pass through).
+TARGET = ConversionTarget(illegal_dialects={"graph"})
+
+
 @dataclass(frozen=True)
 class ConvertGraphToTensorPass(ModulePass):
     """Lower every graph op to tensor.generic (see the module docstring)."""
@@ -336,7 +341,4 @@ class ConvertGraphToTensorPass(ModulePass):
             ),
             apply_recursively=False,
         ).rewrite_module(op)
-        left = [o for o in op.walk() if o.dialect_name() == "graph"]
-        if left:
-            names = sorted({o.name for o in left})
-            raise ValueError(f"no lowering to the tensor dialect for: {', '.join(names)}")
+        TARGET.check(op, self.name, reason=": no lowering to the tensor dialect")

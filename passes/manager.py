@@ -21,7 +21,9 @@ In both cases, as in MLIR, the pass must neither erase nor replace the op it run
 After each pass, the op it ran on is verified (`verify_each`); a pass that raises or
 leaves IR that does not verify becomes a `PassFailure` naming the pass (and the op, when
 nested). With `crash_reproducer` set, the manager also writes the IR as it was before the
-failing pass with the pipeline that reproduces the failure (see `irforge.passes.reproducer`).
+failing pass with the pipeline that reproduces the failure (see `irforge.passes.reproducer`):
+a run that succeeds takes no snapshots; after a failure the IR before the failing pass is
+recomputed from a copy of the input.
 """
 
 from __future__ import annotations
@@ -144,35 +146,49 @@ class PassManager:
     def add_instrumentation(self, instrumentation: PassInstrumentation) -> None:
         self.instrumentations.append(instrumentation)
 
-    def run(self, ctx: Context, module: Operation) -> None:
+    def run(
+        self,
+        ctx: Context,
+        module: Operation,
+        *,
+        input_copy: Callable[[], Operation] | None = None,
+    ) -> None:
         """Run the pipeline on `module`. Raises PassFailure naming the pass that raised or
-        broke the IR, PipelineError if the root anchor is not `module`'s name."""
+        broke the IR, PipelineError if the root anchor is not `module`'s name.
+
+        With `crash_reproducer` set, `input_copy` returns a fresh copy of `module` as it is
+        now (irforge-opt re-parses its input); by default the module is cloned first.
+        """
         if module.name != self.pipeline.anchor:
             raise PipelineError(
                 f"the pipeline is anchored on '{self.pipeline.anchor}' but runs on a "
                 f"'{module.name}' op"
             )
-        self._run_pipeline(self.pipeline, ctx, module, root=True)
+        if self.crash_reproducer is None:
+            input_copy = None
+        elif input_copy is None:
+            snapshot = module.clone()
+            input_copy = snapshot.clone
+        try:
+            self._run_pipeline(self.pipeline, ctx, module)
+        except PassFailure as failure:
+            if input_copy is not None and failure.reproducer is None and failure.pass_:
+                self._write_reproducer(failure, ctx, input_copy)
+            raise
 
     # -- running
 
-    def _run_pipeline(self, opm: OpPassManager, ctx: Context, op: Operation, root=False):
+    def _run_pipeline(self, opm: OpPassManager, ctx: Context, op: Operation):
         for inst in self.instrumentations:
             inst.before_pipeline(opm, op)
         try:
             for entry in opm.entries:
-                snapshot = op.clone() if root and self.crash_reproducer else None
-                try:
-                    if isinstance(entry, OpPassManager):
-                        for child in anchored_ops(op, entry.anchor):
-                            _check_isolated(child, entry)
-                            self._run_pipeline(entry, ctx, child)
-                    else:
-                        self._run_pass(entry, ctx, op)
-                except PassFailure as failure:
-                    if snapshot is not None and failure.reproducer is None:
-                        self._write_reproducer(failure, entry, snapshot)
-                    raise
+                if isinstance(entry, OpPassManager):
+                    for child in anchored_ops(op, entry.anchor):
+                        _check_isolated(child, entry)
+                        self._run_pipeline(entry, ctx, child)
+                else:
+                    self._run_pass(entry, ctx, op)
         finally:
             for inst in reversed(self.instrumentations):
                 inst.after_pipeline(opm, op)
@@ -219,12 +235,39 @@ class PassManager:
         for hook in self.after_pass:
             hook(p, op)
 
-    def _write_reproducer(self, failure: PassFailure, entry, snapshot: Operation) -> None:
+    def _write_reproducer(
+        self, failure: PassFailure, ctx: Context, input_copy: Callable[[], Operation]
+    ) -> None:
+        """Write the IR before the failing root entry and the pipeline from there to the
+        failing pass. That IR is recomputed only now, by running the entries before it on
+        a copy of the input, so that a run that succeeds pays for no snapshots."""
         from irforge.passes.reproducer import write_reproducer
 
-        pipeline = OpPassManager(self.pipeline.anchor, [_prefix(entry, failure.pass_)])
+        root = self.pipeline
+        index = next(
+            (
+                i
+                for i, e in enumerate(root.entries)
+                if e is failure.pass_
+                or (isinstance(e, OpPassManager) and any(q is failure.pass_ for q in e.passes()))
+            ),
+            None,
+        )
+        if index is None:  # raised by a pass manager inside a pass: not one of ours
+            return
+        failing = _prefix(root.entries[index], failure.pass_)
         try:
-            write_reproducer(self.crash_reproducer, snapshot, pipeline, self.verify_each)
+            module = input_copy()
+            replay = PassManager(OpPassManager(root.anchor, root.entries[:index]))
+            replay.verify_each = self.verify_each
+            replay.run(ctx, module)
+            pipeline = OpPassManager(root.anchor, [failing])
+        except Exception:
+            # The passes before did not run the same way again: reproduce from the input.
+            module = input_copy()
+            pipeline = OpPassManager(root.anchor, [*root.entries[:index], failing])
+        try:
+            write_reproducer(self.crash_reproducer, module, pipeline, self.verify_each)
             failure.reproducer = self.crash_reproducer
         except (OSError, ValueError) as e:
             failure.reproducer_error = f"{type(e).__name__}: {e}"

@@ -162,7 +162,9 @@ class _Parser:
                 continue
             if self.peek() == "":
                 return out
-            if self.peek() == ")" and not top:
+            if self.peek() == ")":
+                if top:
+                    raise self.error("bad pipeline: unbalanced ')'")
                 return out
             raise self.error(f"bad pipeline: expected ',' or the end, found {self.peek()!r}")
 
@@ -383,8 +385,12 @@ def describe_options(cls: type[ModulePass]) -> list[str]:
     out = []
     for fname, hint, default in option_fields(cls):
         text = f"{fname.replace('_', '-')}: {type_name(hint)}"
-        if default is not dataclasses.MISSING:
-            text += f" = {option_value_text(default) if default is not None else 'None'}"
+        if default is None:
+            text += " = None"
+        elif default == ():
+            text += " = (empty)"
+        elif default is not dataclasses.MISSING:
+            text += f" = {option_value_text(default)}"
         else:
             text += " (required)"
         out.append(text)

@@ -16,10 +16,14 @@ before the failing pass, then MLIR's reproducer block
 
 `irforge-opt PATH --run-reproducer` reads the pipeline back and replays the failure.
 
-The snapshot is taken before each entry of the root pipeline. When the failing pass sits
-in a nested pipeline (`func.func(a, b)`), the snapshot is the module before that nested
-pipeline started and the pipeline is cut right after the failing pass (`func.func(a, b)`
-if `b` failed): replaying it redoes exactly the work up to the failure.
+The IR is the module before the failing entry of the root pipeline. To keep successful
+runs free of snapshots, it is recomputed after the failure: the entries before the failing
+one run again on a copy of the input (irforge-opt re-parses its input file). When the
+failing pass sits in a nested pipeline (`func.func(a, b)`), the IR is the module before
+that nested pipeline started and the pipeline is cut right after the failing pass
+(`func.func(a, b)` if `b` failed): replaying it redoes exactly the work up to the failure.
+Should the entries before not run the same way again, the reproducer holds the input and
+the whole pipeline up to the failing pass.
 
 Reading the block: `read_reproducer` extracts the `mlir_reproducer` settings with a small
 scanner of the `{-# ... #-}` block. Interim: unless the textual IR parser reads file

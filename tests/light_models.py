@@ -117,7 +117,7 @@ def randomize_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     inputs = [i for i in g.input if i.name in used]
     del g.input[:]
     g.input.extend(inputs)
-    m.ir_version = min(m.ir_version, 10)
+    m.ir_version = max(4, min(m.ir_version, 10))  # 4+: initializers need not be inputs
     return m
 
 
@@ -135,7 +135,11 @@ def logits_model(model: onnx.ModelProto) -> onnx.ModelProto:
     idx = list(g.node).index(soft)
     del g.node[idx]
     del g.output[:]
-    g.output.append(helper.make_tensor_value_info(logits, onnx.TensorProto.FLOAT, None))
+    inferred = onnx.shape_inference.infer_shapes(m).graph.value_info
+    info = next((vi for vi in inferred if vi.name == logits), None)
+    if info is None:
+        raise ValueError(f"cannot infer the shape of the logits '{logits}'")
+    g.output.append(info)
     return m
 
 

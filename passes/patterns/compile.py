@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from xdsl.context import Context
+from xdsl.dialects.builtin import NoneType
 from xdsl.ir import Attribute, Operation, OpResult, SSAValue
 from xdsl.irdl import IRDLOperation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
@@ -80,21 +81,24 @@ def _graph_inference(op: Operation) -> list[Attribute]:
 
 
 def _inference_for(cls: type[Operation]) -> TypeInference | None:
+    if not _BUILTIN_INFERENCE:
+        from irforge.dialects.graph import GraphOp
+
+        _BUILTIN_INFERENCE.append(True)
+        _INFERENCE.setdefault(GraphOp, _graph_inference)
     for k in cls.__mro__:
         fn = _INFERENCE.get(k)
         if fn is not None:
             return fn
-    if not _INFERENCE:
-        from irforge.dialects.graph import GraphOp
-
-        _INFERENCE[GraphOp] = _graph_inference
-        return _inference_for(cls)
     if issubclass(cls, IRDLOperation):
         from xdsl.traits import SameOperandsAndResultType
 
         if cls.has_trait(SameOperandsAndResultType):
             return lambda op: [op.operands[0].type] * len(op.results)
     return None
+
+
+_BUILTIN_INFERENCE: list[bool] = []
 
 
 # ---- expressions ----
@@ -139,7 +143,7 @@ def compile_expr(e: Any, pattern: str, where: str = "a constraint") -> Fn:
         inner = compile_expr(e.item, pattern, where)
         return lambda env: not inner(env)
     if isinstance(e, Cmp):
-        lhs, rhs, op = compile_expr(e.lhs, pattern, where), compile_expr(e.rhs, pattern, where)
+        lhs, rhs = compile_expr(e.lhs, pattern, where), compile_expr(e.rhs, pattern, where)
         op = _CMP[e.op]
         return lambda env: op(lhs(env), rhs(env))
     if isinstance(e, And):
@@ -181,6 +185,7 @@ class _MatchCompiler:
         self.seen: set[str] = {ROOT}
 
     def op(self, node: Op, is_root: bool) -> Matcher:
+        """A matcher of `node`; the root's name is checked by the caller."""
         name, n = node.name, len(node.operands)
         subs = [self.operand(o) for o in node.operands]
         checks = [self.attr(k, v) for k, v in node.attrs]
@@ -335,25 +340,25 @@ class _RewriteCompiler:
             infer = _inference_for(cls)
             if infer is None:
                 raise self.err(
-                    f"cannot infer the result type of '{n.name}': give it one with "
-                    "'-> TYPE'",
+                    f"cannot infer the result type of '{n.name}': give it one with '-> TYPE'",
                     n,
                 )
             types = None
         create = cls.create
+        prop_order = [(k, d.default_value) for k, d in op_def.properties.items()] if op_def else []
+        placeholders = [NoneType()] * (len(op_def.results) if op_def is not None else 1)
 
         def build(env: Env, b: RewriteBuilder) -> SSAValue:
             args = [o(env, b) for o in operands]
             p = {k: f(env) for k, f in props}
+            if prop_order:  # the op definition's order, defaults filled (stable printing)
+                p = {k: p[k] if k in p else d for k, d in prop_order if k in p or d is not None}
             a = {k: f(env) for k, f in attrs}
             if infer is None:
                 op = create(operands=args, result_types=types(env), properties=p, attributes=a)
             else:
                 # A detached op with placeholder result types; its own shape rule fills them.
-                op = create(
-                    operands=args, result_types=[args[0].type] if args else [], properties=p,
-                    attributes=a,
-                )
+                op = create(operands=args, result_types=placeholders, properties=p, attributes=a)
                 for r, t in zip(list(op.results), infer(op)):
                     if r.type != t:
                         Rewriter.replace_value_with_new_type(r, t)
@@ -389,7 +394,11 @@ class CompiledPattern(RewritePattern):
         match_root = mc.op(pattern.match, is_root=True)
         checks = [compile_expr(w, pattern.name) for w in pattern.where]
 
+        root = pattern.root
+
         def match(op: Operation) -> Env | None:
+            if op.name != root:
+                return None
             env: Env = {ROOT_OP: op}
             if op.results:
                 env[ROOT] = op.results[0]
@@ -417,8 +426,7 @@ class CompiledPattern(RewritePattern):
         if value is None or value.type != op.results[0].type:
             got = "nothing" if value is None else str(value.type)
             raise PatternApplicationError(
-                f"pattern '{self.name}' replaced a value of type {op.results[0].type} "
-                f"with {got}"
+                f"pattern '{self.name}' replaced a value of type {op.results[0].type} with {got}"
             )
         return b.ops, value
 

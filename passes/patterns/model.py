@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 ROOT = "root"
 """The name always bound to the matched root op's (first) result."""
@@ -207,8 +207,8 @@ class Op:
                 yield from o.walk()
 
 
-Expr = Union[Var, Lit, Call, Cmp, And, Or, Not, List]
-Node = Union[Op, Var, Call]
+Expr = Var | Lit | Call | Cmp | And | Or | Not | List
+Node = Op | Var | Call
 
 
 def _expr(v: Any) -> Expr:
@@ -366,9 +366,7 @@ def _check(p: Pattern) -> None:
         for sub in _walk_expr(n):
             if isinstance(sub, Var):
                 if sub.name == WILDCARD:
-                    raise PatternError(
-                        f"pattern '{p.name}': '_' can only appear in the match", sub
-                    )
+                    raise PatternError(f"pattern '{p.name}': '_' can only appear in the match", sub)
                 if sub.name not in kinds:
                     raise PatternError(f"pattern '{p.name}': '{sub.name}' is not bound", sub)
     if not isinstance(p.rewrite, (Op, Var, Call)):

@@ -14,7 +14,7 @@ attribute names and literals (see model.py). Registering a name twice raises Val
 unless `replace=True`.
 
 Builtins (always available): type, shape, rank, numel, element_type, one_use,
-is_constant, is_splat, is_finite_constant, constant_value, compose, inverse_perm,
+is_constant, is_splat, is_finite_constant, is_finite, constant_value, compose, inverse_perm,
 is_identity_perm, splat, len.
 """
 
@@ -244,6 +244,12 @@ def _is_finite_constant(v: SSAValue) -> bool:
         return bool(np.isfinite(s))
     arr = constant_array(v)
     return arr is not None and bool(np.all(np.isfinite(arr)))
+
+
+@native_constraint("is_finite")
+def _is_finite(x: float) -> bool:
+    """A number (e.g. a float attribute) that is neither infinite nor NaN."""
+    return bool(np.isfinite(x))
 
 
 @native_function("constant_value")
