@@ -19,6 +19,9 @@ from xdsl.builder import Builder, InsertPoint
 from xdsl.dialects.builtin import (
     AffineMapAttr,
     ArrayAttr,
+    DenseArrayBase,
+    FloatAttr,
+    IntegerType,
     StringAttr,
     TensorType,
 )
@@ -35,6 +38,7 @@ from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
+    operand_def,
     prop_def,
     region_def,
     result_def,
@@ -259,6 +263,93 @@ class EmptyOp(IRDLOperation):
             raise VerifyException(f"'{self.name}' op result must have a static shape")
 
 
+@irdl_op_definition
+class PadOp(IRDLOperation):
+    """The input surrounded by a constant: `low[i]` elements before and `high[i]` after it
+    along each dimension i (compare MLIR's `tensor.pad`).
+
+    Properties: `low` and `high`, `array<i64: ...>` of one non-negative entry per
+    dimension; `value`, the padding element (a float attribute of the element type, e.g.
+    `0xFF800000 : f32` for -inf). Result shape: `shape[i] + low[i] + high[i]`.
+
+        %p = "tensor.pad"(%x) <{low = array<i64: 0, 1>, high = array<i64: 0, 2>,
+            value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<2x6xf32>
+
+    Why an op rather than a generic: a generic cannot express a read that is out of bounds
+    for some points of its domain (its indexing maps must stay inside the operands), so
+    convolution and pooling read a padded copy instead. Unlike MLIR's op, the padding value
+    is a property, not a region: the windowed ops only ever pad with a constant (0 for
+    convolution and average pooling, -inf for max pooling, 0 for LRN's channel window).
+    convert-tensor-to-loop bufferizes it as an allocation, a fill loop nest and a loop nest
+    copying the input into the interior.
+    """
+
+    name = "tensor.pad"
+    input = operand_def(AnyTensor)
+    low = prop_def(DenseArrayBase)
+    high = prop_def(DenseArrayBase)
+    value = prop_def(FloatAttr)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self, input: SSAValue, low: Sequence[int], high: Sequence[int], value: float = 0.0
+    ):
+        shape = input.type.get_shape()
+        elem = input.type.element_type
+        padded = [s + lo + hi for s, lo, hi in zip(shape, low, high)]
+        super().__init__(
+            operands=[input],
+            result_types=[TensorType(elem, padded)],
+            properties={
+                "low": DenseArrayBase.from_list(IntegerType(64), list(low)),
+                "high": DenseArrayBase.from_list(IntegerType(64), list(high)),
+                "value": FloatAttr(value, elem),
+            },
+        )
+
+    @property
+    def low_pads(self) -> tuple[int, ...]:
+        return tuple(self.low.get_values())
+
+    @property
+    def high_pads(self) -> tuple[int, ...]:
+        return tuple(self.high.get_values())
+
+    def verify_(self) -> None:
+        src, res = self.input.type, self.result.type
+        shape = src.get_shape()
+        if any(d < 0 for d in shape):
+            raise VerifyException(f"'{self.name}' op operand must have a static shape")
+        low, high = self.low_pads, self.high_pads
+        for what, pads in (("low", low), ("high", high)):
+            if len(pads) != len(shape):
+                raise VerifyException(
+                    f"'{self.name}' op {what} has {len(pads)} entries, expected one per "
+                    f"dimension of the operand ({len(shape)})"
+                )
+            if any(p < 0 for p in pads):
+                raise VerifyException(
+                    f"'{self.name}' op {what} pads must be non-negative, got {list(pads)}"
+                )
+        if res.element_type != src.element_type:
+            raise VerifyException(
+                f"'{self.name}' op result element type {res.element_type} differs from the "
+                f"operand's {src.element_type}"
+            )
+        if self.value.type != src.element_type:
+            raise VerifyException(
+                f"'{self.name}' op padding value type {self.value.type} differs from the "
+                f"element type {src.element_type}"
+            )
+        want = [s + lo + hi for s, lo, hi in zip(shape, low, high)]
+        if list(res.get_shape()) != want:
+            raise VerifyException(
+                f"'{self.name}' op result shape {list(res.get_shape())} does not match the "
+                f"padded shape {want}"
+            )
+
+
 def build_generic(
     ins: Sequence[SSAValue],
     outs: Sequence[SSAValue],
@@ -278,4 +369,4 @@ def build_generic(
     return GenericOp(ins, outs, Region(block), indexing_maps, iterator_types)
 
 
-Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp], [])
+Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp, PadOp], [])

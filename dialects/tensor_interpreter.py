@@ -11,6 +11,7 @@ Tensors are NumPy arrays, never mutated: every op returns new arrays. Scalars in
   so a reduction accumulates into it, in row-major order of the domain.
 - `tensor.empty`: a new array of the type's shape, filled with NaN for float element types
   (zero otherwise), so that a generic reading an uninitialized output shows up as NaN.
+- `tensor.pad`: `numpy.pad` with the constant padding value.
 - graph ops: the NumPy reference (`graph_reference.REFERENCE`), so a module mixing levels
   runs as one program.
 
@@ -123,6 +124,13 @@ class TensorFunctions(InterpreterFunctions):
         t = op.result.type
         assert isinstance(t, TensorType)
         return (new_buffer(tuple(t.get_shape()), t.element_type),)
+
+    @impl(tensor.PadOp)
+    def run_pad(
+        self, interpreter: Interpreter, op: tensor.PadOp, args: PythonValues
+    ) -> PythonValues:
+        widths = list(zip(op.low_pads, op.high_pads))
+        return (np.pad(args[0], widths, constant_values=op.value.value.data),)
 
 
 def _graph_impl(fn: Callable[..., np.ndarray]):

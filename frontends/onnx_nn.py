@@ -2,10 +2,255 @@
 
 `CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label) -> SSAValue`
 (see frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
+
+Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization (inference
+mode), LRN and Dropout (inference mode: the identity). `auto_pad` (NOTSET, VALID,
+SAME_UPPER, SAME_LOWER) becomes explicit pads here: for SAME_*, the output size is
+ceil(input / stride) and the total padding `(out - 1) * stride + (kernel - 1) * dilation
++ 1 - input` (at least 0) is split evenly, the odd element going to the end (SAME_UPPER)
+or to the beginning (SAME_LOWER).
+
+Declined, with an ONNXImportError naming the node: training-mode BatchNormalization and
+Dropout, their extra outputs (running statistics, mask) and MaxPool's `Indices` when a
+later node or the graph uses them, BatchNormalization with `spatial = 0` (opsets 7-8).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
-CONVERTERS: dict[str, Callable] = {}
+import numpy as np
+from xdsl.ir import SSAValue
+
+from irforge.dialects import graph_nn
+
+AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
+
+
+def _error(message: str) -> Exception:
+    from irforge.frontends.onnx import ONNXImportError  # onnx.py imports this module
+
+    return ONNXImportError(message)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ints(attrs: dict, name: str, count: int, default: int, label: str) -> list[int] | None:
+    """An INTS attribute with `count` entries, or None if absent."""
+    if name not in attrs:
+        return None
+    values = [int(v) for v in attrs[name]]
+    if len(values) != count:
+        raise _error(
+            f"{label}: {name} has {len(values)} entries, expected {count} for "
+            f"{count if name != 'pads' else count // 2} spatial dimensions"
+        )
+    return values
+
+
+def _spatial_input(x: SSAValue, label: str) -> tuple[int, ...]:
+    shape = tuple(x.type.get_shape())
+    if len(shape) < 3:
+        raise _error(
+            f"{label}: the input must have rank >= 3 ([N, C, D1, ...]), got shape {list(shape)}"
+        )
+    return shape
+
+
+def resolve_pads(
+    label: str,
+    attrs: dict,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
+) -> list[int]:
+    """Explicit ONNX pads `[begins..., ends...]` from `auto_pad` and `pads` (see the module
+    docstring). Raises ONNXImportError for an unknown auto_pad or pads given with it."""
+    k = len(spatial)
+    auto_pad = _text(attrs.get("auto_pad", "NOTSET")) or "NOTSET"
+    if auto_pad not in AUTO_PADS:
+        raise _error(f"{label}: auto_pad '{auto_pad}' is not one of {', '.join(AUTO_PADS)}")
+    pads = _ints(attrs, "pads", 2 * k, 0, label)
+    if auto_pad == "NOTSET":
+        return pads if pads is not None else [0] * (2 * k)
+    if pads is not None and any(pads):
+        raise _error(f"{label}: pads and auto_pad = {auto_pad} cannot be used together")
+    if auto_pad == "VALID":
+        return [0] * (2 * k)
+    begins, ends = [], []
+    for n, kk, s, d in zip(spatial, kernel, strides, dilations):
+        out = math.ceil(n / s)
+        total = max(0, (out - 1) * s + (kk - 1) * d + 1 - n)
+        small, large = total // 2, total - total // 2
+        begins.append(small if auto_pad == "SAME_UPPER" else large)
+        ends.append(large if auto_pad == "SAME_UPPER" else small)
+    return begins + ends
+
+
+def _used_outputs(imp, label: str) -> list[str]:
+    """The names of the current node's outputs beyond the first that something uses, when
+    the importer can tell (it knows the node and the graph); else []."""
+    uses = getattr(imp, "used_extra_outputs", None)
+    return list(uses()) if callable(uses) else []
+
+
+def _single_output(imp, label: str, what: str) -> None:
+    used = _used_outputs(imp, label)
+    if used:
+        raise _error(
+            f"{label}: output{'s' if len(used) > 1 else ''} {', '.join(map(repr, used))} "
+            f"({what}) {'are' if len(used) > 1 else 'is'} used; irforge imports only the "
+            "first output of this operator"
+        )
+
+
+def _conv(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    x, w = ops[0], ops[1]
+    b = ops[2] if len(ops) > 2 else None
+    shape = _spatial_input(x, label)
+    wshape = tuple(w.type.get_shape())
+    k = len(shape) - 2
+    if len(wshape) != len(shape):
+        raise _error(
+            f"{label}: weight W of shape {list(wshape)} must have the input's rank "
+            f"{len(shape)} ([M, C/group, K1, ...])"
+        )
+    kernel = list(wshape[2:])
+    given = _ints(attrs, "kernel_shape", k, 1, label)
+    if given is not None and given != kernel:
+        raise _error(
+            f"{label}: kernel_shape {given} differs from the spatial shape {kernel} of W"
+        )
+    strides = _ints(attrs, "strides", k, 1, label) or [1] * k
+    dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
+    pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
+    op = graph_nn.ConvOp(
+        x,
+        w,
+        b,
+        strides=strides,
+        pads=pads,
+        dilations=dilations,
+        group=int(attrs.get("group", 1)),
+    )
+    return imp.emit(op, label)
+
+
+def _pool_window(imp, x: SSAValue, attrs: dict, label: str, dilations_from: int):
+    shape = _spatial_input(x, label)
+    k = len(shape) - 2
+    if "kernel_shape" not in attrs:
+        raise _error(f"{label}: the kernel_shape attribute is required")
+    kernel = _ints(attrs, "kernel_shape", k, 1, label)
+    strides = _ints(attrs, "strides", k, 1, label) or [1] * k
+    dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
+    if imp.opset < dilations_from and "dilations" in attrs:
+        raise _error(f"{label}: dilations needs opset {dilations_from} or newer")
+    pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
+    ceil_mode = int(attrs.get("ceil_mode", 0))
+    return dict(
+        kernel_shape=kernel,
+        strides=strides,
+        pads=pads,
+        dilations=dilations,
+        ceil_mode=ceil_mode,
+    )
+
+
+def _max_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    _single_output(imp, label, "Indices")
+    window = _pool_window(imp, ops[0], attrs, label, 10)
+    return imp.emit(graph_nn.MaxPoolOp(ops[0], **window), label)
+
+
+def _average_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    window = _pool_window(imp, ops[0], attrs, label, 19)
+    op = graph_nn.AveragePoolOp(
+        ops[0], **window, count_include_pad=int(attrs.get("count_include_pad", 0))
+    )
+    return imp.emit(op, label)
+
+
+def _global_pool(cls: type) -> Callable:
+    def build(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+        _spatial_input(ops[0], label)
+        return imp.emit(cls(ops[0]), label)
+
+    return build
+
+
+def _constant_value(value: SSAValue | None) -> np.ndarray | None:
+    """The array a graph.constant holds, or None for anything else."""
+    from irforge.dialects import graph
+    from irforge.dialects.graph_reference import dense_to_numpy
+
+    if value is not None and isinstance(value.owner, graph.ConstantOp):
+        return dense_to_numpy(value.owner.value)
+    return None
+
+
+def _batch_norm(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    if int(attrs.get("training_mode", 0)):
+        raise _error(
+            f"{label}: BatchNormalization with training_mode = 1 computes batch statistics; "
+            "irforge imports inference mode only"
+        )
+    if imp.opset < 9 and int(attrs.get("spatial", 1)) == 0:
+        raise _error(
+            f"{label}: BatchNormalization with spatial = 0 (per-activation statistics) is "
+            "not supported"
+        )
+    _single_output(imp, label, "training statistics")
+    if len(ops) != 5 or any(v is None for v in ops):
+        raise _error(f"{label}: BatchNormalization needs X, scale, B, mean and var")
+    x = ops[0]
+    if len(x.type.get_shape()) < 2:
+        raise _error(f"{label}: the input must have rank >= 2, got {x.type}")
+    op = graph_nn.BatchNormOp(*ops, epsilon=float(attrs.get("epsilon", 1e-5)))
+    return imp.emit(op, label)
+
+
+def _lrn(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    if "size" not in attrs:
+        raise _error(f"{label}: the size attribute is required")
+    op = graph_nn.LRNOp(
+        ops[0],
+        int(attrs["size"]),
+        alpha=float(attrs.get("alpha", 1e-4)),
+        beta=float(attrs.get("beta", 0.75)),
+        bias=float(attrs.get("bias", 1.0)),
+    )
+    return imp.emit(op, label)
+
+
+def _dropout(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    """Inference-mode Dropout is the identity (ONNX Dropout: "If training_mode is false
+    ... output is a copy of input")."""
+    training = ops[2] if len(ops) > 2 else None
+    if training is not None:
+        value = _constant_value(training)
+        if value is None or value.size != 1:
+            raise _error(
+                f"{label}: Dropout's training_mode input must be a constant scalar for irforge "
+                "to know it is inference mode"
+            )
+        if value.reshape(()).item():
+            raise _error(f"{label}: Dropout with training_mode = true is not supported")
+    _single_output(imp, label, "mask")
+    return ops[0]
+
+
+CONVERTERS: dict[str, Callable] = {
+    "AveragePool": _average_pool,
+    "BatchNormalization": _batch_norm,
+    "Conv": _conv,
+    "Dropout": _dropout,
+    "GlobalAveragePool": _global_pool(graph_nn.GlobalAveragePoolOp),
+    "GlobalMaxPool": _global_pool(graph_nn.GlobalMaxPoolOp),
+    "LRN": _lrn,
+    "MaxPool": _max_pool,
+}

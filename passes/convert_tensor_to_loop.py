@@ -6,6 +6,8 @@ Bufferization (one pass with the lowering, as the skeleton needs no more):
   returns nothing;
 - `arith.constant` of a dense tensor becomes a `memref.global` plus `memref.get_global`;
 - `tensor.empty` becomes `loop.alloc`, freed by `loop.dealloc` before the return;
+- `tensor.pad` becomes a `loop.alloc` of the padded shape, a loop nest storing the padding
+  value everywhere, and a loop nest copying the input into the interior (offset by `low`);
 - a `tensor.generic` writes into the buffer of its `outs` operand when that tensor has no
   other use and the buffer is a local allocation; otherwise into a fresh buffer, copied
   from the `outs` first if the body reads it;
@@ -60,7 +62,7 @@ from xdsl.ir.affine import (
 from xdsl.passes import ModulePass
 
 from irforge.dialects import loop
-from irforge.dialects.tensor import EmptyOp, GenericOp, YieldOp
+from irforge.dialects.tensor import EmptyOp, GenericOp, PadOp, YieldOp
 
 
 def memref_of(t: Attribute) -> Attribute:
@@ -191,6 +193,21 @@ class _FunctionLowering:
         for res, buf in zip(op.res, out_bufs):
             self.vmap[res] = buf
 
+    def pad(self, op: PadOp) -> None:
+        src = self.vmap[op.input]
+        dst = self.alloc(memref_of(op.result.type))
+        value = op.value
+        b, ivs = self.loop_nest(op.result.type.get_shape())
+        b.insert(loop.StoreOp(b.insert(arith.ConstantOp(value)).result, dst, ivs))
+        b, ivs = self.loop_nest(op.input.type.get_shape())
+        v = b.insert(loop.LoadOp(src, ivs)).result
+        idx = [
+            iv if lo == 0 else b.insert(arith.AddiOp(iv, self.index(lo))).result
+            for iv, lo in zip(ivs, op.low_pads)
+        ]
+        b.insert(loop.StoreOp(v, dst, idx))
+        self.vmap[op.result] = dst
+
     def ret(self, op: func.ReturnOp) -> None:
         outs = self.block.args[self.n_inputs :]
         returned = [self.vmap[v] for v in op.arguments]
@@ -216,13 +233,16 @@ class _FunctionLowering:
                 self.vmap[op.result] = self.alloc(memref_of(op.result.type))
             elif isinstance(op, GenericOp):
                 self.generic(op)
+            elif isinstance(op, PadOp):
+                self.pad(op)
             elif isinstance(op, func.ReturnOp):
                 self.ret(op)
             else:
                 if any(isinstance(r.type, TensorType) for r in op.results):
                     raise ValueError(
                         f"convert-tensor-to-loop: cannot bufferize '{op.name}' (only "
-                        "tensor.generic, tensor.empty and dense arith.constant produce tensors)"
+                        "tensor.generic, tensor.empty, tensor.pad and dense arith.constant produce "
+                        "tensors)"
                     )
                 for r, nr in zip(
                     op.results, self.b.insert(op.clone(value_mapper=self.vmap)).results

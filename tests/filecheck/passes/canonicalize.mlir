@@ -172,11 +172,22 @@
 
 "func.func"() <{sym_name = "reshape_noop", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
+  %a = "graph.reshape"(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  "func.return"(%a) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "reshape_noop"
+// CHECK-NOT:   "graph.reshape"
+// CHECK:       "func.return"(%x)
+
+// -----
+
+"func.func"() <{sym_name = "reshape_roundtrip", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<4x8xf32>):
   %a = "graph.reshape"(%x) : (tensor<4x8xf32>) -> tensor<2x16xf32>
   %b = "graph.reshape"(%a) : (tensor<2x16xf32>) -> tensor<4x8xf32>
   "func.return"(%b) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "reshape_noop"
+// CHECK-LABEL: sym_name = "reshape_roundtrip"
 // reshape(reshape(x)) back to x's own shape: nothing left.
 // CHECK-NOT:   "graph.reshape"
 // CHECK:       "func.return"(%x)
