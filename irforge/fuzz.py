@@ -39,6 +39,7 @@ def _run_hypothesis(
     """Run `check` on `examples` draws of `strategy`; the last (shrunk) failure, if any."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hseed
+    from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
     last: list[Failure] = []
 
@@ -54,6 +55,8 @@ def _run_hypothesis(
         text, inputs = describe(case)
         try:
             check(case)
+        except UnsatisfiedAssumption:
+            raise
         except Exception as e:
             last.append(Failure("", text, inputs, f"{type(e).__name__}: {e}"))
             raise
@@ -62,6 +65,8 @@ def _run_hypothesis(
         prop = hseed(seed)(prop)
     try:
         prop()
+    except Unsatisfiable:
+        return None  # no valid case at all: the caller decides what that means
     except Exception:
         return last[-1] if last else Failure("", "", [], "hypothesis failed without a case")
     return None
@@ -115,9 +120,9 @@ def main_fuzz(args) -> int:
     if run_patterns:
         from irforge.fuzzing.patterns import fuzz_patterns
 
-        for name, failure in fuzz_patterns(args.pattern, args.examples, args.seed):
+        for name, failure, fired in fuzz_patterns(args.pattern, args.examples, args.seed):
             if failure is None:
-                print(f"ok: pattern {name}")
+                print(f"ok: pattern {name} ({fired} rewritten instances checked)")
                 continue
             failures += 1
             seed = f" --seed {args.seed}" if args.seed is not None else ""

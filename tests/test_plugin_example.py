@@ -96,3 +96,10 @@ def test_pass_lowers_to_native_code(env, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), np.where(x >= 0, x, 0.1 * x), rtol=1e-6)
+
+
+def test_fuzz_checks_the_plugin_patterns(env):
+    out = run(env, "irforge", "fuzz", "--examples", "10", "--seed", "0")
+    assert out.returncode == 0, out.stderr
+    for name in ("leaky_relu_zero_alpha", "leaky_relu_unit_alpha", "leaky_relu_of_relu"):
+        assert f"ok: pattern act/{name} (10 rewritten instances checked)" in out.stdout

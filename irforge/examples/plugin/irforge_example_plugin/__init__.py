@@ -6,16 +6,20 @@ irforge calls `register()` once, before it makes a Context or runs a pipeline.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def register() -> None:
     from irforge.dialects import register_dialect
     from irforge.dialects.graph_reference import register_reference
+    from irforge.passes.patterns import register_pattern_set
     from irforge.passes.registry import register_pass
     from irforge_example_plugin import act
 
     register_dialect("act", lambda: act.Act)
     register_reference(act.LeakyReluOp, act.leaky_relu_reference)
     register_pass("convert-act-to-graph", _convert_pass)
+    register_pattern_set("act", Path(__file__).with_name("act.pat"))
 
 
 def _convert_pass():

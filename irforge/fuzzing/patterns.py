@@ -1,0 +1,353 @@
+"""Instances of declarative patterns, generated from their match DAGs, for fuzzing.
+
+For a pattern, `pattern_instances(pattern)` is a hypothesis strategy of programs whose
+body is the pattern's match DAG: a required result shape is pushed from the root down
+through each op's shape rule (elementwise ops with ONNX broadcasting, transpose, reshape,
+matmul, gemm; other ops are treated as shape-preserving), attributes written as literals in
+the pattern are honoured and the others drawn at random, and each leaf becomes a function
+argument or a constant. The `where` clause steers the leaves: `x is splat V` makes x a splat
+constant of V, `is_finite_constant(x)` / `x is constant` make x a random constant; other
+leaves are sometimes constants or splats of 0 and 1 as well, so that patterns guarded
+against them are exercised too. A transpose's perm is sometimes the identity or the inverse
+of its operand's perm.
+
+`check_instance(pattern, program)` applies the pattern once at the instance's root (no
+folding, no other pattern) and checks that it fired, that the IR verifies, and that the
+reference semantics before and after agree (rtol 1e-5, atol 1e-6, NaN equal to NaN).
+Instances the pattern does not match are rejected with hypothesis's `assume`, so only
+rewrites are counted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+from xdsl.builder import Builder, InsertPoint
+from xdsl.dialects import func
+from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
+from xdsl.ir import Block, Region, SSAValue
+
+from irforge.dialects import graph
+from irforge.fuzzing.programs import Program, _factorizations
+
+RTOL, ATOL = 1e-5, 1e-6
+
+
+class NotAnInstance(Exception):
+    """The drawn shapes or attributes do not make valid IR for this DAG."""
+
+
+def _leaf_hints(pattern) -> dict[str, tuple[str, float | None]]:
+    """Leaf name -> ("splat", value) or ("constant", None), read off the where clause."""
+    from irforge.passes.patterns.model import Call, Lit, Var
+
+    hints: dict[str, tuple[str, float | None]] = {}
+
+    def visit(node) -> None:
+        if isinstance(node, Call) and node.args and isinstance(node.args[0], Var):
+            name = node.args[0].name
+            if node.fn == "is_splat":
+                value = (
+                    node.args[1].value
+                    if len(node.args) > 1 and isinstance(node.args[1], Lit)
+                    else None
+                )
+                hints[name] = ("splat", value)
+            elif node.fn in ("is_finite_constant", "is_constant"):
+                hints.setdefault(name, ("constant", None))
+        for child in getattr(node, "items", ()) or ():
+            visit(child)
+        for child in getattr(node, "args", ()) or ():
+            visit(child)
+        for attr in ("lhs", "rhs", "item"):
+            if hasattr(node, attr):
+                visit(getattr(node, attr))
+
+    for w in pattern.where:
+        visit(w)
+    return hints
+
+
+def _literal_attrs(node) -> dict:
+    from irforge.passes.patterns.model import Lit
+
+    return {k: v.value for k, v in node.attrs if isinstance(v, Lit)}
+
+
+class _Builder:
+    """Builds one instance of a match DAG with drawn shapes, attributes and leaves."""
+
+    def __init__(self, draw, pattern):
+        self.draw = draw
+        self.hints = _leaf_hints(pattern)
+        self.rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        self.block = Block()
+        self.b = Builder(InsertPoint.at_end(self.block))
+        self.leaves: dict[str, SSAValue] = {}
+        self.inputs: list[np.ndarray] = []
+
+    def constant(self, shape, value: float | None = None) -> SSAValue:
+        from irforge.frontends.onnx import dense_f32
+
+        data = (
+            np.full(shape, value, np.float32)
+            if value is not None
+            else self.rng.standard_normal(shape).astype(np.float32)
+        )
+        return self.b.insert(graph.ConstantOp(dense_f32(data))).result
+
+    def leaf(self, name: str, shape: tuple[int, ...]) -> SSAValue:
+        if name in self.leaves and name != "_":
+            return self.leaves[name]
+        kind, value = self.hints.get(name, (None, None))
+        if kind == "splat":
+            v = self.constant(shape, value if value is not None else 0.0)
+        elif kind == "constant" or self.draw(st.integers(0, 9)) < 2:
+            v = self.constant(shape)
+        elif self.draw(st.integers(0, 9)) < 1:
+            v = self.constant(shape, float(self.draw(st.sampled_from([0.0, 1.0]))))
+        else:
+            v = self.block.insert_arg(TensorType(Float32Type(), shape), len(self.block.args))
+            self.inputs.append(self.rng.standard_normal(shape).astype(np.float32))
+        if name != "_":
+            self.leaves[name] = v
+        return v
+
+    def node(self, node, shape: tuple[int, ...]) -> SSAValue:
+        from irforge.passes.patterns.model import Op, Var
+
+        if isinstance(node, Var):
+            return self.leaf(node.name, shape)
+        if not isinstance(node, Op):
+            raise NotAnInstance(f"cannot generate {node!r}")
+        rule = _RULES.get(node.name, _same_shape)
+        try:
+            value = rule(self, node, shape)
+        except (ValueError, IndexError) as e:
+            raise NotAnInstance(str(e)) from e
+        if node.bind and node.bind not in self.leaves:
+            self.leaves[node.bind] = value
+        return value
+
+    def suffix_shape(self, shape) -> tuple[int, ...]:
+        """`shape` or a shape that broadcasts to it (a suffix with some dims set to 1)."""
+        if self.draw(st.booleans()):
+            return tuple(shape)
+        k = self.draw(st.integers(0, len(shape)))
+        return tuple(d if self.draw(st.booleans()) else 1 for d in shape[len(shape) - k :])
+
+
+def _binary(bld: _Builder, node, shape):
+    cls = {"graph.add": graph.AddOp, "graph.sub": graph.SubOp, "graph.mul": graph.MulOp}[node.name]
+    full = bld.draw(st.integers(0, 1))
+    shapes = [tuple(shape), bld.suffix_shape(shape)]
+    if full:
+        shapes.reverse()
+    a, c = (bld.node(o, s) for o, s in zip(node.operands, shapes, strict=True))
+    return bld.b.insert(cls(a, c)).result
+
+
+def _same_shape(bld: _Builder, node, shape):
+    """Ops whose operands have the result's shape (unary ops, plugin ops by default);
+    numeric attributes written as literals in the pattern are set on the op."""
+    from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+
+    operands = [bld.node(o, shape) for o in node.operands]
+    cls = _op_class(node.name)
+    if node.name == "graph.softmax":
+        axis = bld.draw(st.integers(-len(shape), len(shape) - 1))
+        return bld.b.insert(cls(*operands, axis=axis)).result
+    op = cls(*operands)
+    for key, value in _literal_attrs(node).items():
+        old = op.properties.get(key)
+        if isinstance(old, FloatAttr):
+            op.properties[key] = FloatAttr(float(value), old.type)
+        elif isinstance(old, IntegerAttr):
+            op.properties[key] = IntegerAttr(int(value), old.type)
+    return bld.b.insert(op).result
+
+
+def _transpose(bld: _Builder, node, shape):
+    from irforge.passes.patterns.model import Op
+
+    rank = len(shape)
+    inner = node.operands[0]
+    choice = bld.draw(st.integers(0, 2))
+    perm = list(bld.draw(st.permutations(range(rank))))
+    if choice == 0:
+        perm = list(range(rank))
+    pending = None
+    if choice == 1 and isinstance(inner, Op) and inner.name == "graph.transpose":
+        pending = perm  # the inner perm is chosen as the inverse of this one, below
+    # result dim i is operand dim perm[i]: operand dim perm[i] has size shape[i]
+    operand_shape = [0] * rank
+    for i, p in enumerate(perm):
+        operand_shape[p] = shape[i]
+    if pending is not None:
+        inv = [0] * rank
+        for i, p in enumerate(perm):
+            inv[p] = i
+        x_shape = [0] * rank
+        for i, p in enumerate(inv):
+            x_shape[p] = operand_shape[i]
+        x = bld.node(inner.operands[0], tuple(x_shape))
+        operand = bld.b.insert(graph.TransposeOp(x, inv)).result
+    else:
+        operand = bld.node(inner, tuple(operand_shape))
+    return bld.b.insert(graph.TransposeOp(operand, perm)).result
+
+
+def _reshape(bld: _Builder, node, shape):
+    src = bld.draw(st.sampled_from(_factorizations(math.prod(shape))))
+    operand = bld.node(node.operands[0], tuple(src))
+    return bld.b.insert(graph.ReshapeOp(operand, shape)).result
+
+
+def _matmul(bld: _Builder, node, shape):
+    if len(shape) != 2:
+        raise NotAnInstance("matmul needs a rank-2 result")
+    k = bld.draw(st.integers(1, 4))
+    a = bld.node(node.operands[0], (shape[0], k))
+    b = bld.node(node.operands[1], (k, shape[1]))
+    return bld.b.insert(graph.MatMulOp(a, b)).result
+
+
+def _gemm(bld: _Builder, node, shape):
+    if len(shape) != 2:
+        raise NotAnInstance("gemm needs a rank-2 result")
+    lit = _literal_attrs(node)
+    m, n = shape
+    k = bld.draw(st.integers(1, 4))
+    ta = int(lit.get("transA", bld.draw(st.integers(0, 1))))
+    tb = int(lit.get("transB", bld.draw(st.integers(0, 1))))
+    alpha = float(lit.get("alpha", bld.draw(st.sampled_from([1.0, 0.5, -2.0]))))
+    beta = float(lit.get("beta", bld.draw(st.sampled_from([1.0, 0.0, 2.0]))))
+    a = bld.node(node.operands[0], (k, m) if ta else (m, k))
+    b = bld.node(node.operands[1], (n, k) if tb else (k, n))
+    c = None
+    if len(node.operands) > 2:
+        c_shape = bld.draw(st.sampled_from([(m, n), (n,), (1,), (1, n), (m, 1)]))
+        c = bld.node(node.operands[2], c_shape)
+    op = graph.GemmOp(a, b, c, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb)
+    return bld.b.insert(op).result
+
+
+_RULES = {
+    "graph.add": _binary,
+    "graph.sub": _binary,
+    "graph.mul": _binary,
+    "graph.transpose": _transpose,
+    "graph.reshape": _reshape,
+    "graph.matmul": _matmul,
+    "graph.gemm": _gemm,
+}
+
+
+def _op_class(name: str):
+    from irforge.dialects import make_context
+
+    cls = make_context().get_optional_op(name)
+    if cls is None:
+        raise NotAnInstance(f"unknown op '{name}'")
+    return cls
+
+
+@st.composite
+def pattern_instances(draw, pattern):
+    """Programs (`irforge.fuzzing.programs.Program`) whose body is an instance of the
+    pattern's match DAG (see the module docstring)."""
+    bld = _Builder(draw, pattern)
+    needs_rank2 = any(o.name in ("graph.matmul", "graph.gemm") for o in pattern.match_ops())
+    rank = 2 if needs_rank2 else draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
+    try:
+        root = bld.node(pattern.match, shape)
+    except NotAnInstance:
+        assume(False)
+    bld.b.insert(func.ReturnOp(root))
+    fn = func.FuncOp("main", (bld.block.arg_types, [root.type]), Region(bld.block))
+    module = ModuleOp([fn])
+    try:
+        module.verify()
+    except Exception:
+        assume(False)
+    return Program(module, bld.inputs)
+
+
+def check_instance(pattern, program) -> bool:
+    """Apply `pattern` alone to the program; assert it verifies and keeps the semantics.
+
+    Calls hypothesis's `assume(False)` when the pattern does not fire on this instance.
+    """
+    from xdsl.pattern_rewriter import PatternRewriter
+
+    from irforge.dialects.reference import run_reference
+    from irforge.passes.patterns import compile_pattern
+
+    module, inputs = program
+    module = module.clone()
+    (before,) = run_reference(module, inputs)
+    # Apply once, at the instance's root (the returned value's op): a wrong pattern may
+    # also never converge, which is not what this check is about.
+    ret = next(op for op in module.walk() if isinstance(op, func.ReturnOp))
+    root = ret.operands[0].owner
+    rewriter = PatternRewriter(root)
+    compile_pattern(pattern).match_and_rewrite(root, rewriter)
+    assume(rewriter.has_done_action)
+    module.verify()
+    (after,) = run_reference(module, inputs)
+    assert after.shape == before.shape, f"shape {before.shape} became {after.shape}"
+    np.testing.assert_allclose(after, before, rtol=RTOL, atol=ATOL, equal_nan=True)
+    return True
+
+
+def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = ""):
+    """Fuzz one pattern: (Failure or None, number of rewritten instances checked).
+
+    A pattern that no generated instance triggers is a failure too.
+    """
+    from irforge.fuzz import Failure, _run_hypothesis
+    from irforge.textual_ir import print_module
+
+    label = label or pattern.name
+    fired = [0]
+
+    def describe(case):
+        module, inputs = case
+        return print_module(module), inputs
+
+    def check(case):
+        fired[0] += check_instance(pattern, case)
+
+    failure = _run_hypothesis(pattern_instances(pattern), check, examples, seed, describe)
+    if failure is not None:
+        failure.what = f"pattern {label} does not keep the program's meaning"
+    elif fired[0] == 0:
+        failure = Failure(
+            f"pattern {label}",
+            "",
+            [],
+            "no generated instance triggered it: the generator cannot reach it",
+        )
+    return failure, fired[0]
+
+
+def fuzz_patterns(name: str | None, examples: int, seed: int | None):
+    """Yield (set/pattern name, Failure or None, instances rewritten) for every registered
+    pattern (or only the one called `name`; KeyError if there is none)."""
+    from irforge.passes.patterns import all_patterns
+
+    found = False
+    for set_name, pset in sorted(all_patterns().items()):
+        for pattern in pset:
+            if name is not None and pattern.name != name:
+                continue
+            found = True
+            label = f"{set_name}/{pattern.name}"
+            failure, fired = fuzz_pattern(pattern, examples, seed, label)
+            yield label, failure, fired
+    if name is not None and not found:
+        raise KeyError(f"no registered pattern named '{name}'")
