@@ -306,6 +306,9 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
         verify_module,
     )
 
+    from irforge.passes.patterns.legality import register_locator
+
+    register_locator(source_position)  # illegal-op reports after convert-X-to-Y name lines
     ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)
     with run.phase("Parser"):
         module = parse_module(source, ctx, filename)
