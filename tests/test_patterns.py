@@ -395,8 +395,11 @@ def test_constant_folding_respects_the_limit_and_nan(ctx):
 # ---- legality ----
 
 
-def test_legality_reports_every_illegal_op_with_its_position(ctx):
+def test_legality_reports_every_illegal_op_with_its_position(ctx, monkeypatch):
+    from irforge.passes.patterns import legality
     from irforge.textual_ir import source_position
+
+    monkeypatch.setattr(legality, "_LOCATORS", [])  # irforge-opt registers one globally
 
     text = """"func.func"() <{sym_name = "main",
     function_type = (tensor<4xf32>) -> tensor<4xf32>}> ({
