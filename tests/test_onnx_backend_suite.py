@@ -33,8 +33,12 @@ def _snake(op_type: str) -> str:
 
 
 backend_test = onnx.backend.test.BackendTest(SuiteBackend, __name__)
+# ONNX names its node tests after the op in snake case (test_batch_normalization...) or
+# in lower case (test_maxpool_..., test_globalaveragepool_...), with a few abbreviations.
+_ALIASES = {"BatchNormalization": ["batchnorm"], "LeakyRelu": ["leakyrelu"]}
 for op in SUPPORTED_OPS:
-    backend_test.include(rf"^test_{_snake(op)}(_.*)?_cpu$")
+    for name in {_snake(op), op.lower(), *_ALIASES.get(op, [])}:
+        backend_test.include(rf"^test_{name}(_.*)?_cpu$")
 # Model tests download data or run slow reference evaluations: covered elsewhere.
 backend_test.exclude(r"(test_bvlc_|test_densenet|test_inception|test_resnet|test_shufflenet)")
 backend_test.exclude(r"(test_squeezenet|test_vgg|test_zfnet|_expanded_)")
