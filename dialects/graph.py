@@ -407,26 +407,33 @@ class ReshapeOp(GraphOp):
         return dst
 
 
-# The op families in their own files; imported here, after the base classes they use.
-from irforge.dialects import graph_math, graph_nn, graph_shape  # noqa: E402
+CORE_OPS = [
+    ConstantOp,
+    AddOp,
+    SubOp,
+    MulOp,
+    ReluOp,
+    IdentityOp,
+    MatMulOp,
+    GemmOp,
+    SoftmaxOp,
+    TransposeOp,
+    ReshapeOp,
+]
 
-Graph = Dialect(
-    "graph",
-    [
-        ConstantOp,
-        AddOp,
-        SubOp,
-        MulOp,
-        ReluOp,
-        IdentityOp,
-        MatMulOp,
-        GemmOp,
-        SoftmaxOp,
-        TransposeOp,
-        ReshapeOp,
-        *graph_math.OPS,
-        *graph_nn.OPS,
-        *graph_shape.OPS,
-    ],
-    [],
-)
+_dialect: Dialect | None = None
+
+
+def __getattr__(name: str):
+    """`Graph`, the dialect, is built on first use: its op families (graph_math.py,
+    graph_nn.py, graph_shape.py) import this module's base classes, so they cannot be
+    imported while this module is still initializing, whichever is imported first."""
+    global _dialect
+    if name != "Graph":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _dialect is None:
+        from irforge.dialects import graph_math, graph_nn, graph_shape
+
+        ops = [*CORE_OPS, *graph_math.OPS, *graph_nn.OPS, *graph_shape.OPS]
+        _dialect = Dialect("graph", ops, [])
+    return _dialect

@@ -165,6 +165,10 @@ class _WindowOp(GraphOp):
             attr = self.properties.get(name)
             if attr is None:
                 continue
+            if not isinstance(attr.elt_type, IntegerType):
+                raise VerifyException(
+                    f"'{self.name}' op {name} must be an array of integers, got {attr}"
+                )
             values = attr.get_values()
             if len(values) != count:
                 raise VerifyException(
@@ -173,9 +177,7 @@ class _WindowOp(GraphOp):
                 )
             if any(v < low for v in values):
                 what = "positive" if low else "non-negative"
-                raise VerifyException(
-                    f"'{self.name}' op {name} must be {what}, got {list(values)}"
-                )
+                raise VerifyException(f"'{self.name}' op {name} must be {what}, got {list(values)}")
         win = self.window()
         out = win.output_shape(shape[2:])
         if any(o < 1 for o in out):
@@ -207,7 +209,8 @@ class ConvOp(_WindowOp):
     `group` splits the input channels and the output channels into `group` equal groups;
     output channel `m` sees the input channels of its group, `(m // (M/group)) * (C/group)
     + c` for `c < C/group` (group = C = M is a depthwise convolution). The kernel shape
-    is the weights' spatial shape. Result: [N, M, O1..Ok], Oi as in `Window`.
+    is the weights' spatial shape. Result: [N, M, O1..Ok] with
+    `Oi = floor((Di + pad_begin_i + pad_end_i - dilation_i * (Ki - 1) - 1) / stride_i) + 1`.
     """
 
     name = "graph.conv"
@@ -318,21 +321,17 @@ class _PoolOp(_WindowOp):
     def infer_shape(self) -> tuple[int, ...]:
         if self.ceil_mode.value.data not in (0, 1):
             raise VerifyException(f"'{self.name}' op ceil_mode must be 0 or 1")
-        x = _static_shape(self, "input", self.input.type)
-        if len(x) >= 3 and len(self.kernel_shape.get_values()) != len(x) - 2:
-            raise VerifyException(
-                f"'{self.name}' op kernel_shape has {len(self.kernel_shape.get_values())} "
-                f"entries, expected {len(x) - 2} for input shape {list(x)}"
-            )
         x, win = self._check_window()
         return (*x[:2], *win.output_shape(x[2:]))
 
 
 @irdl_op_definition
 class MaxPoolOp(_PoolOp):
-    """The maximum of each window (ONNX MaxPool, the `Y` output); padding never wins.
+    """The maximum of each window (ONNX MaxPool, the `Y` output); padding reads as -inf.
 
-    Result: [N, C, O1..Ok], Oi as in `Window` (ceil_mode included).
+    Result: [N, C, O1..Ok], Oi as for graph.conv with `kernel_shape`; with `ceil_mode = 1`
+    the division rounds up, less one if the last window would then start in the end
+    padding (windows may read past the end pads; those elements do not count).
     """
 
     name = "graph.max_pool"
@@ -340,7 +339,7 @@ class MaxPoolOp(_PoolOp):
 
 @irdl_op_definition
 class AveragePoolOp(_PoolOp):
-    """The mean of each window (ONNX AveragePool).
+    """The mean of each window (ONNX AveragePool); result shape as for graph.max_pool.
 
     With `count_include_pad = 0` (the default) the divisor is the number of window
     elements inside the input; with 1 it also counts the explicit `pads`, but not the
@@ -387,16 +386,13 @@ class _GlobalPoolOp(GraphOp):
     def __init__(self, input: SSAValue):
         shape = input.type.get_shape()
         out = [*shape[:2], *([1] * (len(shape) - 2))]
-        super().__init__(
-            operands=[input], result_types=[TensorType(input.type.element_type, out)]
-        )
+        super().__init__(operands=[input], result_types=[TensorType(input.type.element_type, out)])
 
     def infer_shape(self) -> tuple[int, ...]:
         x = _static_shape(self, "input", self.input.type)
         if len(x) < 3:
             raise VerifyException(
-                f"'{self.name}' op input must have rank >= 3 ([N, C, D1, ...]), got shape "
-                f"{list(x)}"
+                f"'{self.name}' op input must have rank >= 3 ([N, C, D1, ...]), got shape {list(x)}"
             )
         return (*x[:2], *([1] * (len(x) - 2)))
 
@@ -454,8 +450,7 @@ class BatchNormOp(GraphOp):
         x = _static_shape(self, "input", self.input.type)
         if len(x) < 2:
             raise VerifyException(
-                f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape "
-                f"{list(x)}"
+                f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape {list(x)}"
             )
         for what in ("scale", "bias", "mean", "var"):
             s = _static_shape(self, what, getattr(self, what).type)
@@ -517,8 +512,7 @@ class LRNOp(GraphOp):
         x = _static_shape(self, "input", self.input.type)
         if len(x) < 2:
             raise VerifyException(
-                f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape "
-                f"{list(x)}"
+                f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape {list(x)}"
             )
         if self.size.value.data < 1:
             raise VerifyException(

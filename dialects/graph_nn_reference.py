@@ -102,9 +102,7 @@ def average_pool(op: graph_nn.AveragePoolOp, x: np.ndarray) -> np.ndarray:
 def global_average_pool(op: graph_nn.GlobalAveragePoolOp, x: np.ndarray) -> np.ndarray:
     """ONNX GlobalAveragePool (opset 1): the mean over the spatial dims, kept as size 1."""
     axes = tuple(range(2, x.ndim))
-    return (np.sum(x, axis=axes, keepdims=True) / np.float32(np.prod(x.shape[2:]))).astype(
-        x.dtype
-    )
+    return (np.sum(x, axis=axes, keepdims=True) / np.float32(np.prod(x.shape[2:]))).astype(x.dtype)
 
 
 def global_max_pool(op: graph_nn.GlobalMaxPoolOp, x: np.ndarray) -> np.ndarray:

@@ -86,6 +86,21 @@ def _log(x: float) -> float:
     return -_INF if x == 0.0 else math.nan
 
 
+def _log1p(x: float) -> float:
+    if x > -1.0:
+        return math.log1p(x)
+    return -_INF if x == -1.0 else math.nan
+
+
+def _expm1(x: float) -> float:
+    return math.expm1(x) if x < 709.0 else (x if x != x else _INF)
+
+
+def _powf(a: float, b: float) -> float:
+    with np.errstate(all="ignore"):  # C pow's special cases, inf/NaN instead of exceptions
+        return float(np.power(np.float64(a), np.float64(b)))
+
+
 def _sqrt(x: float) -> float:
     return math.sqrt(x) if x >= 0.0 else math.nan
 
@@ -120,6 +135,9 @@ _FLOAT_OPS: dict[type[Operation], Callable[..., float]] = {
     mathd.AbsFOp: abs,
     mathd.TanhOp: math.tanh,
     mathd.ErfOp: math.erf,
+    mathd.Log1pOp: _log1p,
+    mathd.ExpM1Op: _expm1,
+    mathd.PowFOp: _powf,
     mathd.FmaOp: lambda a, b, c: a * b + c,  # f32 inputs: exact product, one binary64 add
 }
 """Float-valued ops: op class -> the Python function of its operands (before rounding)."""

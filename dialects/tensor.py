@@ -350,6 +350,65 @@ class PadOp(IRDLOperation):
             )
 
 
+@irdl_op_definition
+class InsertSliceOp(IRDLOperation):
+    """`dest` with the block starting at `offsets` replaced by `source` (compare MLIR's
+    `tensor.insert_slice` with unit strides).
+
+    Properties: `offsets`, `array<i64: ...>` of one non-negative entry per dimension, with
+    `offsets[i] + source.shape[i] <= dest.shape[i]`. The result has the type of `dest`.
+
+        %r = "tensor.insert_slice"(%a, %d) <{offsets = array<i64: 0, 3>}>
+            : (tensor<2x2xf32>, tensor<2x5xf32>) -> tensor<2x5xf32>
+
+    Why an op: a generic writes every element of its outputs, so joining tensors (ONNX
+    Concat) would need reads out of bounds of some inputs. A chain of insert_slices into a
+    `tensor.empty` writes each part in place. convert-tensor-to-loop bufferizes it into
+    the buffer of `dest` when that tensor has no other use (else a copy of it) and a loop
+    nest copying `source` to the offset.
+    """
+
+    name = "tensor.insert_slice"
+    source = operand_def(AnyTensor)
+    dest = operand_def(AnyTensor)
+    offsets = prop_def(DenseArrayBase)
+    result = result_def(AnyTensor)
+    traits = traits_def(Pure())
+
+    def __init__(self, source: SSAValue, dest: SSAValue, offsets: Sequence[int]):
+        super().__init__(
+            operands=[source, dest],
+            result_types=[dest.type],
+            properties={"offsets": DenseArrayBase.from_list(IntegerType(64), list(offsets))},
+        )
+
+    @property
+    def offset_values(self) -> tuple[int, ...]:
+        return tuple(self.offsets.get_values())
+
+    def verify_(self) -> None:
+        src, dst = self.source.type, self.dest.type
+        if any(d < 0 for d in (*src.get_shape(), *dst.get_shape())):
+            raise VerifyException(f"'{self.name}' op operands must have static shapes")
+        if src.element_type != dst.element_type or self.result.type != dst:
+            raise VerifyException(
+                f"'{self.name}' op source {src}, dest {dst} and result {self.result.type} "
+                "must have one element type, and the result the type of dest"
+            )
+        offsets, shape, full = self.offset_values, src.get_shape(), dst.get_shape()
+        if not len(offsets) == len(shape) == len(full):
+            raise VerifyException(
+                f"'{self.name}' op offsets {list(offsets)}, source {src} and dest {dst} must "
+                "have one rank"
+            )
+        for d, (o, n, m) in enumerate(zip(offsets, shape, full)):
+            if o < 0 or o + n > m:
+                raise VerifyException(
+                    f"'{self.name}' op dimension {d}: offset {o} + source size {n} exceeds "
+                    f"dest size {m}"
+                )
+
+
 def build_generic(
     ins: Sequence[SSAValue],
     outs: Sequence[SSAValue],
@@ -369,4 +428,4 @@ def build_generic(
     return GenericOp(ins, outs, Region(block), indexing_maps, iterator_types)
 
 
-Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp, PadOp], [])
+Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp, PadOp, InsertSliceOp], [])

@@ -12,6 +12,7 @@ Tensors are NumPy arrays, never mutated: every op returns new arrays. Scalars in
 - `tensor.empty`: a new array of the type's shape, filled with NaN for float element types
   (zero otherwise), so that a generic reading an uninitialized output shows up as NaN.
 - `tensor.pad`: `numpy.pad` with the constant padding value.
+- `tensor.insert_slice`: a copy of `dest` with `source` assigned at its offsets.
 - graph ops: the NumPy reference (`graph_reference.REFERENCE`), so a module mixing levels
   runs as one program.
 
@@ -131,6 +132,14 @@ class TensorFunctions(InterpreterFunctions):
     ) -> PythonValues:
         widths = list(zip(op.low_pads, op.high_pads))
         return (np.pad(args[0], widths, constant_values=op.value.value.data),)
+
+    @impl(tensor.InsertSliceOp)
+    def run_insert_slice(
+        self, interpreter: Interpreter, op: tensor.InsertSliceOp, args: PythonValues
+    ) -> PythonValues:
+        out = np.array(args[1], copy=True)
+        out[tuple(slice(o, o + n) for o, n in zip(op.offset_values, args[0].shape))] = args[0]
+        return (out,)
 
 
 def _graph_impl(fn: Callable[..., np.ndarray]):

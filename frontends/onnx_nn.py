@@ -11,8 +11,10 @@ ceil(input / stride) and the total padding `(out - 1) * stride + (kernel - 1) * 
 or to the beginning (SAME_LOWER).
 
 Declined, with an ONNXImportError naming the node: training-mode BatchNormalization and
-Dropout, their extra outputs (running statistics, mask) and MaxPool's `Indices` when a
-later node or the graph uses them, BatchNormalization with `spatial = 0` (opsets 7-8).
+Dropout, BatchNormalization with `spatial = 0` (opsets 7-8). Each converter returns the
+node's first output only: the extra outputs (BatchNormalization's running statistics,
+Dropout's mask, MaxPool's Indices) stay unbound, so a model that uses one fails to import
+at that use, naming it, and a model that leaves them unused imports.
 """
 
 from __future__ import annotations
@@ -91,23 +93,6 @@ def resolve_pads(
     return begins + ends
 
 
-def _used_outputs(imp, label: str) -> list[str]:
-    """The names of the current node's outputs beyond the first that something uses, when
-    the importer can tell (it knows the node and the graph); else []."""
-    uses = getattr(imp, "used_extra_outputs", None)
-    return list(uses()) if callable(uses) else []
-
-
-def _single_output(imp, label: str, what: str) -> None:
-    used = _used_outputs(imp, label)
-    if used:
-        raise _error(
-            f"{label}: output{'s' if len(used) > 1 else ''} {', '.join(map(repr, used))} "
-            f"({what}) {'are' if len(used) > 1 else 'is'} used; irforge imports only the "
-            "first output of this operator"
-        )
-
-
 def _conv(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     x, w = ops[0], ops[1]
     b = ops[2] if len(ops) > 2 else None
@@ -122,9 +107,7 @@ def _conv(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     kernel = list(wshape[2:])
     given = _ints(attrs, "kernel_shape", k, 1, label)
     if given is not None and given != kernel:
-        raise _error(
-            f"{label}: kernel_shape {given} differs from the spatial shape {kernel} of W"
-        )
+        raise _error(f"{label}: kernel_shape {given} differs from the spatial shape {kernel} of W")
     strides = _ints(attrs, "strides", k, 1, label) or [1] * k
     dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
     pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
@@ -162,7 +145,6 @@ def _pool_window(imp, x: SSAValue, attrs: dict, label: str, dilations_from: int)
 
 
 def _max_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
-    _single_output(imp, label, "Indices")
     window = _pool_window(imp, ops[0], attrs, label, 10)
     return imp.emit(graph_nn.MaxPoolOp(ops[0], **window), label)
 
@@ -204,7 +186,6 @@ def _batch_norm(imp, ops: list, attrs: dict, label: str) -> SSAValue:
             f"{label}: BatchNormalization with spatial = 0 (per-activation statistics) is "
             "not supported"
         )
-    _single_output(imp, label, "training statistics")
     if len(ops) != 5 or any(v is None for v in ops):
         raise _error(f"{label}: BatchNormalization needs X, scale, B, mean and var")
     x = ops[0]
@@ -240,7 +221,6 @@ def _dropout(imp, ops: list, attrs: dict, label: str) -> SSAValue:
             )
         if value.reshape(()).item():
             raise _error(f"{label}: Dropout with training_mode = true is not supported")
-    _single_output(imp, label, "mask")
     return ops[0]
 
 

@@ -8,6 +8,9 @@ Bufferization (one pass with the lowering, as the skeleton needs no more):
 - `tensor.empty` becomes `loop.alloc`, freed by `loop.dealloc` before the return;
 - `tensor.pad` becomes a `loop.alloc` of the padded shape, a loop nest storing the padding
   value everywhere, and a loop nest copying the input into the interior (offset by `low`);
+- `tensor.insert_slice` writes into the buffer of `dest` when that tensor has no other use
+  and the buffer is a local allocation (else into a copy), with a loop nest copying the
+  source to its offsets;
 - a `tensor.generic` writes into the buffer of its `outs` operand when that tensor has no
   other use and the buffer is a local allocation; otherwise into a fresh buffer, copied
   from the `outs` first if the body reads it;
@@ -62,7 +65,7 @@ from xdsl.ir.affine import (
 from xdsl.passes import ModulePass
 
 from irforge.dialects import loop
-from irforge.dialects.tensor import EmptyOp, GenericOp, PadOp, YieldOp
+from irforge.dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
 
 
 def memref_of(t: Attribute) -> Attribute:
@@ -208,6 +211,22 @@ class _FunctionLowering:
         b.insert(loop.StoreOp(v, dst, idx))
         self.vmap[op.result] = dst
 
+    def insert_slice(self, op: InsertSliceOp) -> None:
+        dst = self.vmap[op.dest]
+        if not (self.is_local(dst) and op.dest.has_one_use()):
+            fresh = self.alloc(dst.type)
+            self.copy(dst, fresh)
+            dst = fresh
+        src = self.vmap[op.source]
+        b, ivs = self.loop_nest(op.source.type.get_shape())
+        v = b.insert(loop.LoadOp(src, ivs)).result
+        idx = [
+            iv if o == 0 else b.insert(arith.AddiOp(iv, self.index(o))).result
+            for iv, o in zip(ivs, op.offset_values)
+        ]
+        b.insert(loop.StoreOp(v, dst, idx))
+        self.vmap[op.result] = dst
+
     def ret(self, op: func.ReturnOp) -> None:
         outs = self.block.args[self.n_inputs :]
         returned = [self.vmap[v] for v in op.arguments]
@@ -235,14 +254,16 @@ class _FunctionLowering:
                 self.generic(op)
             elif isinstance(op, PadOp):
                 self.pad(op)
+            elif isinstance(op, InsertSliceOp):
+                self.insert_slice(op)
             elif isinstance(op, func.ReturnOp):
                 self.ret(op)
             else:
                 if any(isinstance(r.type, TensorType) for r in op.results):
                     raise ValueError(
                         f"convert-tensor-to-loop: cannot bufferize '{op.name}' (only "
-                        "tensor.generic, tensor.empty, tensor.pad and dense arith.constant produce "
-                        "tensors)"
+                        "tensor.generic, tensor.empty, tensor.pad, tensor.insert_slice and dense "
+                        "arith.constant produce tensors)"
                     )
                 for r, nr in zip(
                     op.results, self.b.insert(op.clone(value_mapper=self.vmap)).results

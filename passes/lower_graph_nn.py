@@ -44,7 +44,6 @@ from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import (
     BytesAttr,
     DenseIntOrFPElementsAttr,
-    Float32Type,
     TensorType,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -53,7 +52,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 
 from irforge.dialects import graph, graph_nn
 from irforge.dialects.graph_nn import Window
-from irforge.dialects.graph_reference import dense_to_numpy
+from irforge.dialects.graph_reference import dense_to_numpy, numpy_dtype
 from irforge.dialects.tensor import PARALLEL, REDUCTION, EmptyOp, PadOp, build_generic
 from irforge.passes.convert_graph_to_tensor import _constant, _fill
 
@@ -63,9 +62,8 @@ def _dim(i: int) -> AffineExpr:
 
 
 def _dense(array: np.ndarray, elem: Attribute) -> arith.ConstantOp:
-    """An `arith.constant` holding `array` (float32) as a dense tensor."""
-    assert isinstance(elem, Float32Type), "the nn lowerings handle f32 tensors"
-    data = np.ascontiguousarray(array, dtype="<f4")
+    """An `arith.constant` holding `array` as a dense tensor of element type `elem`."""
+    data = np.ascontiguousarray(array, dtype=numpy_dtype(elem).newbyteorder("<"))
     t = TensorType(elem, data.shape)
     return arith.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(data.tobytes())), t)
 
@@ -156,9 +154,7 @@ class ConvLowering(RewritePattern):
             prod = b.insert(arith.MulfOp(s[0], s[1])).result
             return [b.insert(arith.AddfOp(s[2], prod)).result]
 
-        gen = build_generic(
-            [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, body
-        )
+        gen = build_generic([padded, op.weight], [acc], [in_map, w_map, out_map], iterators, body)
         ops.append(gen)
         rewriter.replace(op, ops, [gen.res[0]])
 
@@ -191,9 +187,7 @@ def _window_reduce(
     def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
         return [b.insert(combine(s[2], s[0])).result]
 
-    gen = build_generic(
-        [padded, kernel.result], [acc], [in_map, k_map, out_map], iterators, body
-    )
+    gen = build_generic([padded, kernel.result], [acc], [in_map, k_map, out_map], iterators, body)
     ops += [kernel, gen]
     return gen.res[0]
 
@@ -339,8 +333,8 @@ class BatchNormLowering(RewritePattern):
         params = [op.scale, op.bias, op.mean, op.var]
         arrays = [_constant_array(v) for v in params]
         if all(a is not None for a in arrays):
-            scale, bias, mean, var = (a.astype(np.float32) for a in arrays)
-            a = scale / np.sqrt(var + np.float32(eps))
+            scale, bias, mean, var = arrays
+            a = scale / np.sqrt(var + var.dtype.type(eps))
             shift = bias - mean * a
             consts = [_dense(a, elem), _dense(shift, elem)]
             ops += consts
@@ -367,6 +361,11 @@ class BatchNormLowering(RewritePattern):
         gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
         ops += [empty, gen]
         rewriter.replace(op, ops, [gen.res[0]])
+        # The folded parameters' constants are dead now, and the walker has passed them:
+        # erase them here, or each would become a global of unused weights.
+        for v in {v.owner for v in params if _constant_array(v) is not None}:
+            if not any(r.uses for r in v.results):
+                rewriter.erase(v)
 
 
 class LRNLowering(RewritePattern):

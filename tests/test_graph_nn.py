@@ -245,6 +245,81 @@ def test_dropout_is_identity(opset):
     check(model, {"x": x})
 
 
+@pytest.mark.parametrize(
+    "op_type,attrs,extra",
+    [("Dropout", {}, "mask"), ("MaxPool", {"kernel_shape": [2, 2]}, "indices")],
+)
+def test_used_extra_output_is_declined(op_type, attrs, extra):
+    """Only the first output is imported: a model reading the second one fails to import,
+    naming it; the same node with the second output unused imports."""
+    x = rand(1, 2, 4, 4)
+    used = one_node(op_type, {"x": x}, outputs=("y", extra), **attrs)
+    with pytest.raises(ONNXImportError, match=extra):
+        import_onnx(used)
+    unused = one_node(op_type, {"x": x}, outputs=("y", extra), **attrs)
+    unused.graph.output.pop()
+    check(unused, {"x": x}, native=False)
+
+
+def test_dropout_training_mode_is_declined():
+    x = rand(2, 3)
+    model = one_node("Dropout", {"x": x}, opset=13)
+    model.graph.node[0].input.extend(["", "training"])
+    model.graph.node.insert(
+        0,
+        helper.make_node(
+            "Constant", [], ["training"], value=numpy_helper.from_array(np.array(True))
+        ),
+    )
+    # Declined by the Dropout converter, or earlier if the importer refuses bool constants.
+    with pytest.raises(ONNXImportError, match="training_mode|element type bool"):
+        import_onnx(model)
+
+
+def test_small_cnn_end_to_end():
+    """The nn ops composed as in the light models (AlexNet/Inception-style blocks)."""
+    rng = np.random.default_rng(11)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(8, 3, 5, 5), "b1": w(8), "w2": w(8, 4, 3, 3), "w3": w(6, 8, 1, 1)}
+    inits.update({f"bn_{k}": v for k, v in _bn_params(8).items()})
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], strides=[2, 2], pads=[2] * 4),
+        helper.make_node(
+            "BatchNormalization",
+            ["c1", "bn_scale", "bn_bias", "bn_mean", "bn_var"],
+            ["n1"],
+            epsilon=1e-5,
+        ),
+        helper.make_node("Relu", ["n1"], ["r1"]),
+        helper.make_node(
+            "MaxPool", ["r1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1]
+        ),
+        helper.make_node("LRN", ["p1"], ["l1"], size=5, alpha=1e-4, beta=0.75, bias=2.0),
+        helper.make_node("Conv", ["l1", "w2"], ["c2"], group=2, pads=[1] * 4),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Dropout", ["r2"], ["d2"], ratio=0.5),
+        helper.make_node("Conv", ["d2", "w3"], ["c3"]),
+        helper.make_node(
+            "AveragePool", ["c3"], ["a3"], kernel_shape=[3, 3], pads=[1] * 4, strides=[1, 1]
+        ),
+        helper.make_node("GlobalAveragePool", ["a3"], ["y"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 17, 17])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 6, 1, 1])],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)])
+    model.ir_version = 10
+    x = rand(2, 3, 17, 17)
+    check(model, {"x": x})
+
+
 # --------------------------------------------------------------------------- import errors
 
 
