@@ -8,4 +8,38 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {}
+from irforge.dialects import graph_shape
+
+
+def slice_(op: graph_shape.SliceOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Slice (normalized): element i_k of dimension k is input index start_k + i_k *
+    step_k."""
+    sizes = op.result.type.get_shape()
+    index = [
+        start + step * np.arange(size)
+        for start, step, size in zip(op.start_values, op.step_values, sizes)
+    ]
+    return x[np.ix_(*index)].copy() if index else x.copy()
+
+
+def concat(op: graph_shape.ConcatOp, *xs: np.ndarray) -> np.ndarray:
+    """ONNX Concat: the inputs joined along `axis`."""
+    return np.concatenate(xs, axis=op.normalized_axis())
+
+
+def expand(op: graph_shape.ExpandOp, x: np.ndarray) -> np.ndarray:
+    """ONNX Expand: `x` broadcast to the result shape."""
+    return np.broadcast_to(x, op.result.type.get_shape()).copy()
+
+
+def where(op: graph_shape.WhereOp, c: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ONNX Where with a float condition: `x` where `c != 0` (NaN counts as true), else `y`."""
+    return np.where(c != 0, x, y)
+
+
+REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {
+    graph_shape.SliceOp: slice_,
+    graph_shape.ConcatOp: concat,
+    graph_shape.ExpandOp: expand,
+    graph_shape.WhereOp: where,
+}

@@ -328,10 +328,21 @@ def test_softmax_before_opset_13():
     assert sm.normalized_axis() == 1
     (sm,) = ops_of(import_onnx(model({"axis": -1}, [2, 3, 5])), graph.SoftmaxOp)
     assert sm.normalized_axis() == 2
-    with pytest.raises(ONNXImportError, match="Softmax node 'sm': Softmax of opset 11 with axis=1"):
-        import_onnx(model({}, [2, 3, 5]))
-    with pytest.raises(ONNXImportError, match="axis=0"):
-        import_onnx(model({"axis": 0}, [2, 5]))
+    (sm,) = ops_of(import_onnx(model({}, [2, 3, 1, 1])), graph.SoftmaxOp)
+    assert sm.normalized_axis() == 1  # trailing ones: the same as opset 13
+    # Otherwise the opset-11 operator normalizes the flattened trailing dimensions.
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    for axis in ({}, {"axis": 0}):
+        m = model(axis, [2, 3, 4])
+        module = import_onnx(m)
+        assert [op.name for op in module.walk() if op.name.startswith("graph.")] == [
+            "graph.reshape",
+            "graph.softmax",
+            "graph.reshape",
+        ]
+        np.testing.assert_allclose(evaluate(module, x)[0], run_ort(m, x=x)[0], rtol=1e-6)
+    with pytest.raises(ONNXImportError, match="Softmax node 'sm': axis 3 is out of range"):
+        import_onnx(model({"axis": 3}, [2, 5, 1]))
 
 
 def test_softmax_opset_13_any_axis():
