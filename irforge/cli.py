@@ -88,42 +88,56 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _lower(args):
+def _lower(args, timing=None):
+    """Import (or parse) the model and run the lowering pipeline; `timing`, a
+    PassTiming, gets an Import row and one row per pass."""
+    from contextlib import nullcontext
+
     from irforge.api import import_model, make_context, parse
     from irforge.passes.manager import PassManager
     from irforge.passes.registry import DEFAULT_PIPELINE
 
+    phase = timing.phase if timing is not None else (lambda name: nullcontext())
     ctx = make_context()
-    if args.model.endswith(".mlir"):
-        with open(args.model, encoding="utf-8") as f:
-            module = parse(f.read(), args.model, ctx)
-    else:
-        module = import_model(args.model, _shapes(args.input_shape))
-    PassManager.from_pipeline(args.pipeline or DEFAULT_PIPELINE).run(ctx, module)
+    with phase("Import"):
+        if args.model.endswith(".mlir"):
+            with open(args.model, encoding="utf-8") as f:
+                module = parse(f.read(), args.model, ctx)
+        else:
+            module = import_model(args.model, _shapes(args.input_shape))
+    instrumentations = [timing] if timing is not None else []
+    pm = PassManager(args.pipeline or DEFAULT_PIPELINE, instrumentations=instrumentations)
+    pm.run(ctx, module)
     return module
 
 
 def cmd_compile(args) -> int:
-    import time
+    """Lower the model; print the llvm-dialect IR (--emit mlir) or LLVM IR (--emit llvm).
+    `--timing` prints MLIR's execution time table: import, each pass, the LLVM phase."""
+    from contextlib import nullcontext
 
     from irforge.api import print_ir
     from irforge.opt import write_output
 
-    t0 = time.perf_counter()
-    module = _lower(args)
-    t1 = time.perf_counter()
+    timing = None
+    if args.timing:
+        from irforge.passes.instrumentation import PassTiming
+
+        timing = PassTiming()
+    phase = timing.phase if timing is not None else (lambda name: nullcontext())
+    module = _lower(args, timing)
     if args.emit == "mlir":
-        text = print_ir(module)
+        with phase("Output"):
+            text = print_ir(module)
     else:
         from irforge.backends.llvm import emit_llvm_ir
 
-        text = emit_llvm_ir(module, opt_level=args.opt_level)
-    t2 = time.perf_counter()
-    write_output(text, args.output)
-    if args.timing:
-        sys.stderr.write(
-            f"import + lowering: {t1 - t0:.3f} s\n{args.emit} emission: {t2 - t1:.3f} s\n"
-        )
+        with phase(f"LLVM (translate, O{args.opt_level})"):
+            text = emit_llvm_ir(module, opt_level=args.opt_level)
+    with phase("Write"):
+        write_output(text, args.output)
+    if timing is not None:
+        sys.stderr.write(timing.report())
     return 0
 
 

@@ -149,3 +149,13 @@ def test_malformed_files_give_one_line_errors(tmp_path: Path, capsys, content):
     assert irforge_main(["compile", str(p)]) == 1
     err = capsys.readouterr().err
     assert "error" in err and "Traceback" not in err
+
+
+def test_compile_timing_table_has_every_phase(tmp_path: Path, capsys):
+    out = tmp_path / "d.ll"
+    args = ["compile", str(model_path()), "--input-shape", "input=1x64", "--timing"]
+    assert irforge_main([*args, "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    for row in ("Import", "canonicalize", "convert-graph-to-tensor", "convert-tensor-to-loop"):
+        assert row in err
+    assert "convert-loop-to-llvm" in err and "LLVM (translate, O3)" in err and "Total" in err
