@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -175,3 +176,124 @@ def test_import_is_light():
         "assert callable(b.compile_module)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- large constants: kept out of the JIT's LLVM module ------------------------------------
+
+N_BIG = 32768  # 128 KiB of f32: above the default threshold of 64 KiB
+
+
+def big_weights_text(w: np.ndarray) -> str:
+    """o[i] = a[i] * w[i] + s[i] + b[1]: `w` dense (128 KiB), `s` a splat (128 KiB once
+    expanded), `b` small (stays in the module)."""
+    t = f"memref<{N_BIG}xf32>"
+
+    def glob(name: str, typ: str, value: str) -> str:
+        return (
+            f'"memref.global"() <{{sym_name = "{name}", sym_visibility = "private", '
+            f"type = {typ}, initial_value = {value}, constant}}> : () -> ()"
+        )
+
+    hexed = "0x" + w.astype("<f4").tobytes().hex().upper()
+    return f"""builtin.module {{
+{glob("w", t, f'dense<"{hexed}"> : tensor<{N_BIG}xf32>')}
+{glob("s", t, f"dense<0.5> : tensor<{N_BIG}xf32>")}
+{glob("b", "memref<2xf32>", "dense<[1.0, 3.0]> : tensor<2xf32>")}
+func.func @main(%a: {t}, %o: {t}) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant {N_BIG} : index
+  %w = memref.get_global @w : {t}
+  %s = memref.get_global @s : {t}
+  %b = memref.get_global @b : memref<2xf32>
+  %b1 = "loop.load"(%b, %c1) : (memref<2xf32>, index) -> f32
+  "loop.for"(%c0, %n, %c1) ({{
+  ^bb0(%i: index):
+    %x = "loop.load"(%a, %i) : ({t}, index) -> f32
+    %y = "loop.load"(%w, %i) : ({t}, index) -> f32
+    %z = "loop.load"(%s, %i) : ({t}, index) -> f32
+    %p = arith.mulf %x, %y : f32
+    %q = arith.addf %p, %z : f32
+    %r = arith.addf %q, %b1 : f32
+    "loop.store"(%r, %o, %i) : (f32, {t}, index) -> ()
+    "loop.yield"() : () -> ()
+  }}) : (index, index, index) -> ()
+  func.return
+}}
+}}"""
+
+
+@pytest.fixture(scope="module")
+def big_weights():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(N_BIG).astype(np.float32)
+    return w, big_weights_text(w)
+
+
+BIG_IO = ([("a", (N_BIG,), np.float32)], [("o", (N_BIG,), np.float32)])
+
+
+def test_large_globals_stay_out_of_the_jit_module(big_weights):
+    w, text = big_weights
+    a = np.random.default_rng(1).standard_normal(N_BIG).astype(np.float32)
+    expected = a * w + np.float32(0.5) + np.float32(3.0)
+
+    f = compile_module(lowered(text), "main", *BIG_IO)
+    jm = f.jit_module
+    assert sorted(jm.external_data) == ["s", "w"]  # `b` is small: it stays inline
+    for buf in jm.external_data.values():
+        assert buf.dtype == np.uint8 and buf.nbytes == 4 * N_BIG
+        assert buf.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(jm.external_data["w"].view(np.float32), w)
+    np.testing.assert_array_equal(jm.external_data["s"].view(np.float32), 0.5)
+    ir_text = str(jm.module)
+    assert len(ir_text) < 20000, "the weights went through LLVM IR"
+    decl = rf"^@w = external (local_unnamed_addr )?constant \[{4 * N_BIG} x i8\], align 64$"
+    assert re.search(decl, ir_text, re.M)
+    assert "@b = external" not in ir_text  # small: folded or inline
+
+    embedded = compile_module(lowered(text), "main", *BIG_IO, external_threshold=0)
+    assert embedded.jit_module.external_data == {}
+    assert len(str(embedded.jit_module.module)) > 4 * 4 * N_BIG  # escaped bytes
+
+    out = f(a)
+    np.testing.assert_array_equal(out, embedded(a))
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
+
+    # A threshold above the globals' size keeps them inline too.
+    inline = compile_module(lowered(text), "main", *BIG_IO, external_threshold=4 * N_BIG)
+    assert inline.jit_module.external_data == {}
+
+
+def test_large_global_buffers_live_as_long_as_the_code(big_weights):
+    import gc
+    import weakref
+
+    w, text = big_weights
+
+    def make():
+        f = compile_module(lowered(text), "main", *BIG_IO)
+        return f, weakref.ref(f.jit_module.external_data["w"].base)
+
+    f, alive = make()
+    gc.collect()
+    junk = [np.full(N_BIG, np.nan, np.float32) for _ in range(64)]  # reuse freed memory
+    assert alive() is not None
+    a = np.ones(N_BIG, np.float32)
+    np.testing.assert_allclose(f(a), w + np.float32(3.5), rtol=1e-6, atol=1e-6)
+    del f, junk
+    gc.collect()
+    assert alive() is None  # and freed with it
+
+
+def test_emit_embeds_large_globals_unless_asked(big_weights):
+    _, text = big_weights
+    module = lowered(text)
+    full = emit_llvm_ir(module)
+    assert f'@"w" = internal unnamed_addr constant [{4 * N_BIG} x i8] c"' in full
+    assert len(emit_object(module)) > 2 * 4 * N_BIG  # self-contained
+    data: dict = {}
+    split = emit_llvm_ir(module, external_data=data)
+    assert sorted(data) == ["s", "w"] and len(split) < 20000
+    with pytest.raises(ValueError, match="external_data"):
+        translate_module(module, external_threshold=1)

@@ -52,15 +52,27 @@ def compile_module(
     opt_level: int = 3,
     cpu: str | None = None,
     features: str | None = None,
+    *,
+    external_threshold: int = 65536,
 ) -> NativeFunction:
     """JIT-compile an llvm-dialect module and return its function `entry` as a callable.
 
     `inputs`/`outputs` are (name, shape, dtype) triples in argument order (inputs first).
     `cpu`/`features` default to the host's. Raises KeyError if `entry` is not defined,
     RuntimeError if LLVM rejects the module, NotImplementedError for untranslatable ops.
+
+    Dense globals (weights) of more than `external_threshold` bytes are not put into the
+    LLVM module: the code reads them from buffers the returned function keeps alive
+    (0 embeds every global; see `jit.jit_compile`).
     """
     from irforge.backends.llvm.jit import jit_compile
     from irforge.backends.llvm.runtime import NativeFunction
 
-    jm = jit_compile(llvm_module_op, opt_level=opt_level, cpu=cpu, features=features)
+    jm = jit_compile(
+        llvm_module_op,
+        opt_level=opt_level,
+        cpu=cpu,
+        features=features,
+        external_threshold=external_threshold,
+    )
     return NativeFunction(jm, entry, inputs, outputs)

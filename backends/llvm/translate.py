@@ -7,6 +7,10 @@ or gets wrong for irforge is done here:
 - dense `llvm.mlir.global`s: an `!llvm.array<N x i8>` global whose value is a dense
   attribute is emitted as the attribute's raw bytes (splats expanded), aligned as the
   global says; uninitialized internal globals are zero-filled;
+- optionally (`external_threshold`, used by the JIT), such a global larger than the
+  threshold is emitted as an external declaration and its bytes go to a NumPy buffer
+  instead, so that a model's weights never pass through LLVM IR text, LLVM's parser,
+  optimizer and code generator (see `jit.jit_compile`);
 - intrinsics get LLVM's type suffix (`llvm.exp.f32`, `llvm.fma.v8f32`), so one intrinsic
   can be used at several types in a module;
 - `llvm.call_intrinsic` accepts fast-math flags; GEP is emitted without a pointer bitcast;
@@ -18,9 +22,10 @@ Raises NotImplementedError for an op neither this module nor xDSL translates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 import llvmlite.ir as ir
+import numpy as np
 from xdsl.backend.llvm import convert as _xconvert
 from xdsl.backend.llvm.convert_op import convert_op
 from xdsl.backend.llvm.convert_type import convert_type
@@ -67,16 +72,49 @@ def _flags(op: Operation) -> list[str]:
     return sorted(f.value for f in attr.data) if attr is not None else []
 
 
-def _dense_bytes(value: DenseIntOrFPElementsAttr, nbytes: int) -> bytes:
+def _check_dense(value: DenseIntOrFPElementsAttr, nbytes: int) -> bytes:
+    """The attribute's raw bytes (no copy): either `nbytes` of them or one splat element."""
     raw = value.data.data
-    if len(raw) == nbytes:
+    if len(raw) == nbytes or (raw and nbytes % len(raw) == 0 and len(value) == 1):
         return raw
-    if raw and nbytes % len(raw) == 0 and len(value) == 1:  # a splat
-        return raw * (nbytes // len(raw))
     raise ValueError(f"dense value of {len(raw)} bytes for a global of {nbytes} bytes")
 
 
-def _convert_global(op: llvm.GlobalOp, module: ir.Module) -> None:
+def _dense_bytes(value: DenseIntOrFPElementsAttr, nbytes: int) -> bytes:
+    raw = _check_dense(value, nbytes)
+    return raw if len(raw) == nbytes else raw * (nbytes // len(raw))
+
+
+EXTERNAL_ALIGN = 64
+"""Alignment (bytes) of the buffers that hold externalized globals."""
+
+
+def aligned_buffer(nbytes: int, align: int = EXTERNAL_ALIGN) -> np.ndarray:
+    """An uninitialized uint8 array of `nbytes` whose data address is a multiple of `align`
+    (a view of a slightly larger allocation, which it keeps alive)."""
+    base = np.empty(nbytes + align, np.uint8)
+    start = -base.ctypes.data % align
+    return base[start : start + nbytes]
+
+
+def _dense_buffer(value: DenseIntOrFPElementsAttr, nbytes: int, align: int) -> np.ndarray:
+    """The global's bytes in a fresh aligned buffer: one copy from the attribute's storage,
+    splats expanded in place."""
+    raw = np.frombuffer(_check_dense(value, nbytes), np.uint8)
+    buf = aligned_buffer(nbytes, max(align, EXTERNAL_ALIGN))
+    if raw.size == nbytes:
+        buf[:] = raw
+    elif nbytes:
+        buf.reshape(-1, raw.size)[:] = raw
+    return buf
+
+
+def _convert_global(
+    op: llvm.GlobalOp,
+    module: ir.Module,
+    external_threshold: int = 0,
+    external_data: MutableMapping[str, np.ndarray] | None = None,
+) -> None:
     ty = convert_type(op.global_type)
     g = ir.GlobalVariable(module, ty, name=op.sym_name.data, addrspace=op.addr_space.value.data)
     g.linkage = op.linkage.linkage.data
@@ -89,6 +127,19 @@ def _convert_global(op: llvm.GlobalOp, module: ir.Module) -> None:
         and isinstance(ty.element, ir.IntType)
         and ty.element.width == 8
     )
+    if (
+        external_data is not None
+        and 0 < external_threshold < ty.count
+        and isinstance(value, DenseIntOrFPElementsAttr)
+        and is_bytes
+        and g.addrspace == 0
+    ):
+        # A declaration: the JIT maps the symbol to the buffer (which the caller keeps
+        # alive as long as the code). Its alignment is kept, so LLVM may still rely on it.
+        external_data[g.name] = _dense_buffer(value, ty.count, g.align or 1)
+        g.linkage = "external"
+        g.align = max(g.align or 1, EXTERNAL_ALIGN)
+        return
     if isinstance(value, DenseIntOrFPElementsAttr) and is_bytes:
         g.initializer = _ByteArray(ty, bytearray(_dense_bytes(value, ty.count)))
     elif isinstance(value, StringAttr):
@@ -230,13 +281,30 @@ def _convert_body(op: llvm.FuncOp, fn: ir.Function) -> None:
 
 
 def translate_module(
-    module: ModuleOp, *, triple: str | None = None, data_layout: str = ""
+    module: ModuleOp,
+    *,
+    triple: str | None = None,
+    data_layout: str = "",
+    external_threshold: int = 0,
+    external_data: MutableMapping[str, np.ndarray] | None = None,
 ) -> ir.Module:
     """An llvmlite `ir.Module` for an llvm-dialect `builtin.module`.
 
     `triple` defaults to the module's `llvm.target_triple` attribute, then to the host's.
+
+    With `external_threshold` > 0, every dense byte-array global of more than that many
+    bytes is emitted without its initializer, as an external declaration of the same
+    name, type, constness and alignment (at least 64), and its bytes are stored in
+    `external_data[name]` as a 64-byte-aligned uint8 array (required then). Whoever runs
+    the code must make each such symbol resolve to its array (`jit.jit_compile` does).
+    0 (the default) keeps every initializer in the module.
+
     Raises NotImplementedError for an op that cannot be translated.
     """
+    if external_threshold < 0:
+        raise ValueError(f"external_threshold must be >= 0, got {external_threshold}")
+    if external_threshold and external_data is None:
+        raise ValueError("external_threshold > 0 needs an external_data mapping to fill")
     out = ir.Module()
     attr = module.attributes.get("llvm.target_triple")
     if isinstance(attr, StringAttr):
@@ -252,7 +320,7 @@ def translate_module(
     funcs: list[llvm.FuncOp] = []
     for op in module.ops:
         if isinstance(op, llvm.GlobalOp):
-            _convert_global(op, out)
+            _convert_global(op, out, external_threshold, external_data)
         elif isinstance(op, llvm.FuncOp):
             funcs.append(op)
         else:
