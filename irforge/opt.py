@@ -298,6 +298,7 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
     from irforge.dialects import make_context
     from irforge.passes.manager import PassFailure
+    from irforge.passes.patterns.legality import register_locator
     from irforge.textual_ir import (
         Diagnostic,
         parse_module,
@@ -305,8 +306,6 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
         source_position,
         verify_module,
     )
-
-    from irforge.passes.patterns.legality import register_locator
 
     register_locator(source_position)  # illegal-op reports after convert-X-to-Y name lines
     ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)

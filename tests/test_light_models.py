@@ -1,6 +1,6 @@
 """The onnx package's light model graphs compile to native code and match ONNX Runtime.
 
-Weights are replaced by seeded random values of a sensible scale (tests/light_models.py)
+Weights are replaced by seeded random values of a sensible scale (irforge/examples/light_models.py)
 because the shipped ones are all 0.02; the logits before the final Softmax are compared
 with ONNX Runtime's on the same modified model: max |irforge - ORT| <= 1e-3 * max |logit|.
 The unmodified models are also checked against their shipped `*_output_0.pb`.
@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import irforge
-from tests import light_models as lm
+from irforge.examples import light_models as lm
 
 DEFAULT = ["resnet50", "squeezenet"]
 PARAMS = [pytest.param(n, marks=() if n in DEFAULT else pytest.mark.slow, id=n) for n in lm.NAMES]

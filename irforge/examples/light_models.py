@@ -1,4 +1,5 @@
-"""The onnx package's light model graphs (onnx/backend/test/data/light), made meaningful.
+"""The onnx package's light model graphs (onnx/backend/test/data/light), made meaningful
+for tests and benchmarks.
 
 Their weights are all one constant (every ConstantOfShape and float initializer holds 0.02),
 so their outputs are uniform whatever the input. `randomize_weights` replaces every weight
