@@ -115,7 +115,8 @@ def randomize_weights(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
     del g.initializer[:]
     g.initializer.extend(old)
     g.initializer.extend(numpy_helper.from_array(v, name=k) for k, v in new_inits.items())
-    inputs = [i for i in g.input if i.name in used]
+    weights = {t.name for t in g.initializer}  # weights listed as inputs too (IR < 4)
+    inputs = [i for i in g.input if i.name in used and i.name not in weights]
     del g.input[:]
     g.input.extend(inputs)
     m.ir_version = max(4, min(m.ir_version, 10))  # 4+: initializers need not be inputs
