@@ -21,7 +21,12 @@ Other rules:
 
 - `func.func` -> `llvm.func` (void result; memref args are `ptr`). Public functions get
   `noalias` and `dereferenceable(<bytes>)` on pointer args, and `readonly` on args the body
-  never writes (the runtime passes distinct buffers and checks their shapes).
+  never writes (the runtime passes distinct buffers and checks their shapes). Private
+  functions (internal linkage; e.g. the nests outline-loop-nests makes) get
+  `dereferenceable` and `readonly` the same way, and keep the `llvm.*` argument attributes
+  of their `func.func` (`llvm.noalias` only where the caller passes distinct buffers).
+  A `passthrough` attribute of the `func.func` (`["noinline"]`) goes to the `llvm.func`.
+  `func.call` -> `llvm.call`.
 - `memref.global` -> internal `llvm.mlir.global` of type `!llvm.array<N x i8>` whose value is
   the dense attribute itself (translated byte for byte by `irforge.backends.llvm`), align 64;
   `memref.get_global` -> `llvm.mlir.addressof`.
@@ -309,8 +314,16 @@ class _FuncLowering:
         self.region.add_block(self.entry)
         self.lower_block(src)
         props: dict[str, Attribute | None] = {"no_unwind": UnitAttr()}
+        passthrough = f.attributes.get("passthrough")
+        if isinstance(passthrough, ArrayAttr):
+            props["passthrough"] = passthrough
         if public:
             props["arg_attrs"] = ArrayAttr([_arg_attrs(a) for a in src.args])
+        else:
+            given = f.arg_attrs.data if f.arg_attrs is not None else [None] * len(src.args)
+            props["arg_attrs"] = ArrayAttr(
+                [_arg_attrs(a, noalias=False, given=g) for a, g in zip(src.args, given)]
+            )
         return llvm.FuncOp(
             f.sym_name.data, lftype, linkage=linkage, body=self.region, other_props=props
         )
@@ -343,12 +356,20 @@ def _int_attr(value: int, t: Attribute) -> IntegerAttr:
     return IntegerAttr(value, IntegerType(width))
 
 
-def _arg_attrs(arg: SSAValue) -> DictionaryAttr:
+def _arg_attrs(
+    arg: SSAValue, noalias: bool = True, given: DictionaryAttr | None = None
+) -> DictionaryAttr:
+    """The attributes of a pointer argument: `noalias` (when asked), `dereferenceable`,
+    `readonly` when the body only loads from it, plus the `llvm.*` ones in `given`."""
     t = arg.type
+    attrs: dict[str, Attribute] = {}
+    if given is not None:
+        attrs.update((k, v) for k, v in given.data.items() if k.startswith("llvm."))
     if not isinstance(t, MemRefType):
-        return DictionaryAttr({})
+        return DictionaryAttr(attrs)
     nbytes = _math.prod(t.get_shape()) * element_bytes(t.element_type)
-    attrs: dict[str, Attribute] = {"llvm.noalias": UnitAttr()}
+    if noalias:
+        attrs["llvm.noalias"] = UnitAttr()
     if nbytes:
         attrs["llvm.dereferenceable"] = IntegerAttr(nbytes, 64)
     if all(isinstance(u.operation, loop.LoadOp) for u in arg.uses):

@@ -31,13 +31,15 @@ _PASSES: dict[str, PassFactory] = {
         "irforge.passes.convert_tensor_to_loop", "ConvertTensorToLoopPass"
     ),
     "convert-loop-to-llvm": _lazy("irforge.passes.convert_loop_to_llvm", "ConvertLoopToLLVMPass"),
+    "outline-loop-nests": _lazy("irforge.passes.outline_loop_nests", "OutlineLoopNestsPass"),
     "cse": _lazy("irforge.passes.cleanup", "CSEPass"),
     "dce": _lazy("irforge.passes.cleanup", "DCEPass"),
 }
 
 # The default lowering from the graph dialect to the llvm dialect.
 DEFAULT_PIPELINE = (
-    "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,convert-loop-to-llvm"
+    "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,outline-loop-nests,"
+    "convert-loop-to-llvm"
 )
 
 

@@ -15,7 +15,8 @@ or gets wrong for irforge is done here:
   can be used at several types in a module;
 - `llvm.call_intrinsic` accepts fast-math flags; GEP is emitted without a pointer bitcast;
 - fast-math flags are printed in a fixed order, so the same module gives the same text;
-- argument attributes `llvm.readonly`/`llvm.writeonly`, function attribute `nounwind`.
+- argument attributes `llvm.readonly`/`llvm.writeonly`, function attribute `nounwind`, and
+  the bare names in `passthrough` (`noinline`).
 
 Raises NotImplementedError for an op neither this module nor xDSL translates.
 """
@@ -158,6 +159,10 @@ def _declare_func(op: llvm.FuncOp, module: ir.Module) -> None:
     fn = module.get_global(op.sym_name.data)
     if op.no_unwind is not None:
         fn.attributes.add("nounwind")
+    if op.passthrough is not None:
+        for attr in op.passthrough.data:
+            if isinstance(attr, StringAttr):  # a bare attribute name ("noinline")
+                fn.attributes.add(attr.data)
     if op.linkage.linkage.data != "external" and op.body.blocks:
         fn.linkage = op.linkage.linkage.data
     if op.arg_attrs is None:
