@@ -32,6 +32,7 @@ _PASSES: dict[str, PassFactory] = {
     ),
     "convert-loop-to-llvm": _lazy("irforge.passes.convert_loop_to_llvm", "ConvertLoopToLLVMPass"),
     "outline-loop-nests": _lazy("irforge.passes.outline_loop_nests", "OutlineLoopNestsPass"),
+    "tensor-fuse-elementwise": _lazy("irforge.passes.fuse_elementwise", "FuseElementwisePass"),
     "cse": _lazy("irforge.passes.cleanup", "CSEPass"),
     "dce": _lazy("irforge.passes.cleanup", "DCEPass"),
 }
