@@ -17,19 +17,19 @@ _EXTRA_DIALECTS: dict[str, Callable[[], Dialect]] = {}
 
 
 def _graph() -> Dialect:
-    from irforge.dialects.graph import Graph
+    from .graph import Graph
 
     return Graph
 
 
 def _tensor() -> Dialect:
-    from irforge.dialects.tensor import Tensor
+    from .tensor import Tensor
 
     return Tensor
 
 
 def _loop() -> Dialect:
-    from irforge.dialects.loop import Loop
+    from .loop import Loop
 
     return Loop
 

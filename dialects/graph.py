@@ -432,7 +432,7 @@ def __getattr__(name: str):
     if name != "Graph":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if _dialect is None:
-        from irforge.dialects import graph_math, graph_nn, graph_shape
+        from . import graph_math, graph_nn, graph_shape
 
         ops = [*CORE_OPS, *graph_math.OPS, *graph_nn.OPS, *graph_shape.OPS]
         _dialect = Dialect("graph", ops, [])

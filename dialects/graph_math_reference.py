@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from irforge.dialects import graph_math as gm
+from . import graph_math as gm
 
 _erf64 = np.vectorize(math.erf, otypes=[np.float64])
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from irforge.dialects import graph_nn
-from irforge.dialects.graph_nn import Window
+from . import graph_nn
+from .graph_nn import Window
 
 
 def _pad_spatial(x: np.ndarray, win: Window, value: float, extra=None) -> np.ndarray:

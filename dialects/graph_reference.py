@@ -23,7 +23,7 @@ import numpy as np
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IndexType, IntegerType
 from xdsl.ir import Attribute, Operation
 
-from irforge.dialects import graph
+from . import graph
 
 
 def numpy_dtype(element_type: Attribute) -> np.dtype:
@@ -167,7 +167,7 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
 
 # The references of the op families (dialects/graph_{math,nn,shape}.py) live beside them.
 def _add_families() -> None:
-    from irforge.dialects import graph_math_reference, graph_nn_reference, graph_shape_reference
+    from . import graph_math_reference, graph_nn_reference, graph_shape_reference
 
     for family in (graph_math_reference, graph_nn_reference, graph_shape_reference):
         REFERENCE.update(family.REFERENCE)

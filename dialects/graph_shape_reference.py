@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from irforge.dialects import graph_shape
+from . import graph_shape
 
 
 def slice_(op: graph_shape.SliceOp, x: np.ndarray) -> np.ndarray:

@@ -35,9 +35,9 @@ from xdsl.interpreter import (
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import InterpretationError
 
-from irforge.dialects import loop
-from irforge.dialects.graph_reference import dense_to_numpy
-from irforge.dialects.tensor_interpreter import new_buffer
+from . import loop
+from .graph_reference import dense_to_numpy
+from .tensor_interpreter import new_buffer
 
 
 def _check_bounds(op_name: str, buf: np.ndarray, indices: tuple[int, ...]) -> None:

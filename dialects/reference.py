@@ -38,10 +38,10 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute
 from xdsl.traits import SymbolTable
 
-from irforge.dialects.graph_reference import numpy_dtype
-from irforge.dialects.loop_interpreter import LoopFunctions
-from irforge.dialects.scalar_interpreter import ScalarFunctions
-from irforge.dialects.tensor_interpreter import (
+from .graph_reference import numpy_dtype
+from .loop_interpreter import LoopFunctions
+from .scalar_interpreter import ScalarFunctions
+from .tensor_interpreter import (
     GraphFunctions,
     TensorFunctions,
     new_buffer,

@@ -40,7 +40,7 @@ from xdsl.ir import Attribute, Operation
 from xdsl.utils.comparisons import to_signed
 from xdsl.utils.exceptions import InterpretationError
 
-from irforge.dialects.graph_reference import dense_to_numpy
+from .graph_reference import dense_to_numpy
 
 _F32 = struct.Struct("<f")
 _F32_MAX = 3.4028235677973366e38  # largest binary64 that rounds to a finite binary32

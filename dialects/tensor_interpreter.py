@@ -43,8 +43,8 @@ from xdsl.ir import Attribute, Operation
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.utils.exceptions import InterpretationError
 
-from irforge.dialects import tensor
-from irforge.dialects.graph_reference import REFERENCE, numpy_dtype
+from . import tensor
+from .graph_reference import REFERENCE, numpy_dtype
 
 Point = tuple[int, ...]
 

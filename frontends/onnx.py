@@ -65,7 +65,7 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.dialects import graph
+from ..dialects import graph
 
 __all__ = [
     "MIN_OPSET",
@@ -470,7 +470,7 @@ class _Importer:
         if value in self._arrays:
             return self._arrays[value]
         if isinstance(value.owner, graph.ConstantOp):
-            from irforge.dialects.graph_reference import dense_to_numpy
+            from ..dialects.graph_reference import dense_to_numpy
 
             return dense_to_numpy(value.owner.value)
         return None
@@ -774,7 +774,7 @@ SUPPORTED_OPS: dict[str, _Builder] = {
 
 
 def _add_families() -> None:
-    from irforge.frontends import onnx_math, onnx_nn, onnx_shape
+    from . import onnx_math, onnx_nn, onnx_shape
 
     for family in (onnx_math, onnx_nn, onnx_shape):
         clash = SUPPORTED_OPS.keys() & family.CONVERTERS.keys()
@@ -828,6 +828,6 @@ if __name__ == "__main__":  # python -m irforge.frontends.onnx docs/onnx.md
     import sys
 
     # Through the package's module, so that converters name their real modules.
-    from irforge.frontends import onnx as _package_module
+    from . import onnx as _package_module
 
     _package_module._write_pages(sys.argv[1:])

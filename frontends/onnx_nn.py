@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from xdsl.ir import SSAValue
 
-from irforge.dialects import graph_nn
+from ..dialects import graph_nn
 
 AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 
 
 def _error(message: str) -> Exception:
-    from irforge.frontends.onnx import ONNXImportError  # onnx.py imports this module
+    from .onnx import ONNXImportError  # onnx.py imports this module
 
     return ONNXImportError(message)
 
@@ -167,8 +167,8 @@ def _global_pool(cls: type) -> Callable:
 
 def _constant_value(value: SSAValue | None) -> np.ndarray | None:
     """The array a graph.constant holds, or None for anything else."""
-    from irforge.dialects import graph
-    from irforge.dialects.graph_reference import dense_to_numpy
+    from ..dialects import graph
+    from ..dialects.graph_reference import dense_to_numpy
 
     if value is not None and isinstance(value.owner, graph.ConstantOp):
         return dense_to_numpy(value.owner.value)

@@ -31,11 +31,11 @@ import numpy as np
 from onnx import TensorProto, helper
 from xdsl.ir import SSAValue
 
-from irforge.dialects import graph, graph_shape
+from ..dialects import graph, graph_shape
 
 
 def _error(message: str) -> Exception:
-    from irforge.frontends.onnx import ONNXImportError  # onnx.py imports this module
+    from .onnx import ONNXImportError  # onnx.py imports this module
 
     return ONNXImportError(message)
 

@@ -34,7 +34,7 @@ from xdsl.ir import Operation
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriter, RewritePattern
 from xdsl.traits import HasCanonicalizationPatternsTrait
 
-from irforge.passes.manager import OperationPass
+from .manager import OperationPass
 
 
 class XdslCanonicalization(RewritePattern):
@@ -80,8 +80,8 @@ class CanonicalizePass(OperationPass):
     max_iterations: int = 10
 
     def apply_op(self, ctx: Context, op: Operation) -> None:
-        from irforge.passes.constant_fold import GraphConstantFold
-        from irforge.passes.patterns import apply_patterns, pattern_set
+        from .constant_fold import GraphConstantFold
+        from .patterns import apply_patterns, pattern_set
 
         patterns = [
             *pattern_set("graph-canonicalize").compiled(ctx),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.ir import Operation
 
-from irforge.passes.manager import OperationPass
-from irforge.passes.statistics import bump
+from .manager import OperationPass
+from .statistics import bump
 
 
 def _count(op: Operation) -> int:

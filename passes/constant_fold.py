@@ -26,8 +26,8 @@ from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, IntegerTy
 from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
-from irforge.dialects import graph
-from irforge.dialects.graph_reference import REFERENCE, dense_to_numpy
+from ..dialects import graph
+from ..dialects.graph_reference import REFERENCE, dense_to_numpy
 
 DEFAULT_LIMIT = 1_000_000
 

@@ -42,9 +42,9 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from irforge.dialects import graph
-from irforge.dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
-from irforge.passes.patterns.legality import ConversionTarget
+from ..dialects import graph
+from ..dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
+from .patterns.legality import ConversionTarget
 
 BodyFn = Callable[[Builder, Sequence[SSAValue]], Sequence[SSAValue]]
 
@@ -320,7 +320,7 @@ class ConvertGraphToTensorPass(ModulePass):
     name = "convert-graph-to-tensor"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from irforge.passes import lower_graph_math, lower_graph_nn, lower_graph_shape
+        from . import lower_graph_math, lower_graph_nn, lower_graph_shape
 
         PatternRewriteWalker(
             GreedyRewritePatternApplier(

@@ -80,7 +80,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from irforge.dialects import loop
+from ..dialects import loop
 
 PTR = llvm.LLVMPointerType()
 _CONTRACT = frozenset({FastMathFlag.ALLOW_CONTRACT})

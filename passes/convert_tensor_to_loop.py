@@ -64,8 +64,8 @@ from xdsl.ir.affine import (
 )
 from xdsl.passes import ModulePass
 
-from irforge.dialects import loop
-from irforge.dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
+from ..dialects import loop
+from ..dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
 
 
 def memref_of(t: Attribute) -> Attribute:

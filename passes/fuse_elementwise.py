@@ -62,7 +62,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from irforge.dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
+from ..dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
 
 
 def _is_permutation(amap: AffineMap) -> bool:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from xdsl.ir import Operation
     from xdsl.passes import ModulePass
 
-    from irforge.passes.manager import PassFailure
-    from irforge.passes.pipeline import OpPassManager
+    from .manager import PassFailure
+    from .pipeline import OpPassManager
 
 
 class PassInstrumentation:
@@ -96,7 +96,7 @@ class PrintIR(PassInstrumentation):
         return which == "all" or p.name in which
 
     def _text(self, op: Operation) -> str:
-        from irforge.textual_ir import print_module
+        from ..textual_ir import print_module
 
         if self.module_scope:
             while op.parent_op() is not None:
@@ -277,7 +277,7 @@ class PassStatistics(PassInstrumentation):
             self._pipeline = pipeline
 
     def before_pass(self, p: ModulePass, op: Operation) -> None:
-        from irforge.passes.statistics import collecting
+        from .statistics import collecting
 
         self._active = collecting()
         self._counter = self._active.__enter__()
@@ -303,7 +303,7 @@ class PassStatistics(PassInstrumentation):
         return dict(self.counts.get(id(p), {}))
 
     def report(self) -> str:
-        from irforge.passes.pipeline import OpPassManager
+        from .pipeline import OpPassManager
 
         lines = [_banner("Pass statistics report")]
 

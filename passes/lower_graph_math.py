@@ -55,11 +55,11 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from irforge.dialects import graph
-from irforge.dialects import graph_math as gm
-from irforge.dialects.graph_reference import dense_to_numpy
-from irforge.dialects.tensor import PARALLEL, REDUCTION, build_generic
-from irforge.passes.convert_graph_to_tensor import _elementwise, _fill
+from ..dialects import graph
+from ..dialects import graph_math as gm
+from ..dialects.graph_reference import dense_to_numpy
+from ..dialects.tensor import PARALLEL, REDUCTION, build_generic
+from .convert_graph_to_tensor import _elementwise, _fill
 
 
 class Scalar:

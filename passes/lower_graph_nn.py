@@ -50,11 +50,11 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from irforge.dialects import graph, graph_nn
-from irforge.dialects.graph_nn import Window
-from irforge.dialects.graph_reference import dense_to_numpy, numpy_dtype
-from irforge.dialects.tensor import PARALLEL, REDUCTION, EmptyOp, PadOp, build_generic
-from irforge.passes.convert_graph_to_tensor import _constant, _fill
+from ..dialects import graph, graph_nn
+from ..dialects.graph_nn import Window
+from ..dialects.graph_reference import dense_to_numpy, numpy_dtype
+from ..dialects.tensor import PARALLEL, REDUCTION, EmptyOp, PadOp, build_generic
+from .convert_graph_to_tensor import _constant, _fill
 
 
 def _dim(i: int) -> AffineExpr:

@@ -34,9 +34,9 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from irforge.dialects import graph_shape
-from irforge.dialects.tensor import PARALLEL, EmptyOp, InsertSliceOp, build_generic
-from irforge.passes.convert_graph_to_tensor import broadcast_map
+from ..dialects import graph_shape
+from ..dialects.tensor import PARALLEL, EmptyOp, InsertSliceOp, build_generic
+from .convert_graph_to_tensor import broadcast_map
 
 
 def _copy(x: SSAValue, in_map: AffineMap, result_type) -> list[Operation]:

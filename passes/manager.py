@@ -39,8 +39,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
-from irforge.passes.instrumentation import PassInstrumentation
-from irforge.passes.pipeline import OpPassManager, PipelineError, parse_pipeline
+from .instrumentation import PassInstrumentation
+from .pipeline import OpPassManager, PipelineError, parse_pipeline
 
 __all__ = [
     "OpPassManager",
@@ -241,7 +241,7 @@ class PassManager:
         """Write the IR before the failing root entry and the pipeline from there to the
         failing pass. That IR is recomputed only now, by running the entries before it on
         a copy of the input, so that a run that succeeds pays for no snapshots."""
-        from irforge.passes.reproducer import write_reproducer
+        from .reproducer import write_reproducer
 
         root = self.pipeline
         index = next(
@@ -330,7 +330,7 @@ def _check_isolated(op: Operation, opm: OpPassManager) -> None:
 def run_pipeline(module: ModuleOp, pipeline: str, ctx: Context | None = None) -> ModuleOp:
     """Run a pipeline string on `module` in place and return it (see PassManager)."""
     if ctx is None:
-        from irforge.dialects import make_context
+        from ..dialects import make_context
 
         ctx = make_context()
     PassManager.from_pipeline(pipeline).run(ctx, module)

@@ -57,7 +57,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
-from irforge.dialects import loop
+from ..dialects import loop
 
 # convert-loop-to-llvm aligns globals and loop.alloc buffers (stack or heap) to 64 bytes.
 _ALIGN = 64

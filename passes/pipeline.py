@@ -37,7 +37,7 @@ from typing import Any, Literal, Union
 
 from xdsl.passes import ModulePass
 
-from irforge.passes.registry import available_passes
+from .registry import available_passes
 
 ROOT_ANCHOR = "builtin.module"
 

@@ -42,7 +42,7 @@ from typing import Any
 
 from xdsl.ir import Operation
 
-from irforge.passes.pipeline import OpPassManager
+from .pipeline import OpPassManager
 
 
 class ReproducerError(ValueError):
@@ -92,7 +92,7 @@ def write_reproducer(
     path: str, module: Operation, pipeline: OpPassManager | str, verify_each: bool
 ) -> None:
     """Write `module` and the reproducer block for `pipeline` to `path` (atomically)."""
-    from irforge.textual_ir import print_module
+    from ..textual_ir import print_module
 
     text = attach_reproducer(print_module(module), str(pipeline), verify_each)
     folder = os.path.dirname(os.path.abspath(path))
@@ -136,7 +136,7 @@ def read_reproducer(text: str, filename: str = "<input>") -> tuple[str, dict[str
 
 
 def _parser_reads_metadata() -> bool:
-    import irforge.textual_ir as textual_ir
+    from .. import textual_ir as textual_ir
 
     return hasattr(textual_ir, "external_resources")
 

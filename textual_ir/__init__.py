@@ -14,15 +14,15 @@ UTF-8 is a Diagnostic at the bad byte). Every error is a `Diagnostic` whose `for
 and lark: it parses into whatever Context it is given.
 """
 
-from irforge.textual_ir.diagnostics import Diagnostic, decode_source
-from irforge.textual_ir.parser import (
+from .diagnostics import Diagnostic, decode_source
+from .parser import (
     external_resources,
     file_metadata,
     parse_file,
     parse_module,
     source_position,
 )
-from irforge.textual_ir.printer import print_module, verify_module
+from .printer import print_module, verify_module
 
 __all__ = [
     "Diagnostic",

@@ -53,8 +53,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute
 from xdsl.ir.affine import AffineExpr
 
-from irforge.textual_ir.diagnostics import Diagnostic
-from irforge.textual_ir.literals import LiteralBuilder, short
+from .diagnostics import Diagnostic
+from .literals import LiteralBuilder, short
 
 _SIGNEDNESS = {"s": Signedness.SIGNED, "u": Signedness.UNSIGNED, "i": Signedness.SIGNLESS}
 _FLOAT_TYPES: dict[str, Attribute] = {

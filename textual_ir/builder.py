@@ -16,9 +16,9 @@ from xdsl.dialects.builtin import LocationAttr, ModuleOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.irdl import IRDLOperation
 
-from irforge.textual_ir.attributes import AttributeBuilder
-from irforge.textual_ir.literals import DeferredLoc
-from irforge.textual_ir.resources import ResourceBuilder
+from .attributes import AttributeBuilder
+from .literals import DeferredLoc
+from .resources import ResourceBuilder
 
 
 class _Forward(SSAValue):

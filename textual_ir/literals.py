@@ -47,7 +47,7 @@ from xdsl.ir.affine import (
     AffineSet,
 )
 
-from irforge.textual_ir.diagnostics import Diagnostic
+from .diagnostics import Diagnostic
 
 
 class _Literal:

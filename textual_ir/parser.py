@@ -28,10 +28,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import BlockArgument, Operation
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.textual_ir.builder import IRBuilder
-from irforge.textual_ir.deep import call_deep
-from irforge.textual_ir.diagnostics import Diagnostic, at, at_offset, decode_source, from_lark
-from irforge.textual_ir.resources import FileMetadata
+from .builder import IRBuilder
+from .deep import call_deep
+from .diagnostics import Diagnostic, at, at_offset, decode_source, from_lark
+from .resources import FileMetadata
 
 # Switch the cyclic GC off while parsing (see `_parse`); benchmarks turn it off to compare.
 DISABLE_GC = True

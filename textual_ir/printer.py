@@ -38,10 +38,10 @@ from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.textual_ir.deep import call_deep
-from irforge.textual_ir.diagnostics import Diagnostic, at
-from irforge.textual_ir.parser import implicit_location, source_of, source_position
-from irforge.textual_ir.resources import format_metadata
+from .deep import call_deep
+from .diagnostics import Diagnostic, at
+from .parser import implicit_location, source_of, source_position
+from .resources import format_metadata
 
 
 class _GenericPrinter(Printer):

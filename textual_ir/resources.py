@@ -30,7 +30,7 @@ from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
 from xdsl.dialects.builtin import ArrayAttr, DenseResourceAttr, DictionaryAttr, StringAttr
 from xdsl.ir import Attribute, Operation
 
-from irforge.textual_ir.diagnostics import Diagnostic
+from .diagnostics import Diagnostic
 
 _BLOB = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 

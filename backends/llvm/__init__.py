@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from irforge.backends.llvm.runtime import NativeFunction
+    from .runtime import NativeFunction
 
 _LAZY = {
     "translate_module": "irforge.backends.llvm.translate",
@@ -65,8 +65,8 @@ def compile_module(
     LLVM module: the code reads them from buffers the returned function keeps alive
     (0 embeds every global; see `jit.jit_compile`).
     """
-    from irforge.backends.llvm.jit import jit_compile
-    from irforge.backends.llvm.runtime import NativeFunction
+    from .jit import jit_compile
+    from .runtime import NativeFunction
 
     jm = jit_compile(
         llvm_module_op,

@@ -96,7 +96,7 @@ def _to_text(
     if isinstance(module, str):
         return module
     if not isinstance(module, ir.Module):
-        from irforge.backends.llvm.translate import translate_module
+        from .translate import translate_module
 
         if external_data is None:
             external_threshold = 0

@@ -73,7 +73,7 @@ def _shim(arity: int):
     hit = _SHIMS.get(arity)
     if hit is not None:
         return hit[1]
-    from irforge.backends.llvm.jit import jit_compile
+    from .jit import jit_compile
 
     off = _data_offset()
     params = ", ".join(["ptr %f"] + [f"ptr %o{i}" for i in range(arity)])

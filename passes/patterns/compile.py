@@ -33,8 +33,8 @@ from xdsl.irdl import IRDLOperation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from xdsl.rewriter import Rewriter
 
-from irforge.passes.patterns import natives
-from irforge.passes.patterns.model import (
+from . import natives
+from .model import (
     ROOT,
     WILDCARD,
     And,
@@ -82,7 +82,7 @@ def _graph_inference(op: Operation) -> list[Attribute]:
 
 def _inference_for(cls: type[Operation]) -> TypeInference | None:
     if not _BUILTIN_INFERENCE:
-        from irforge.dialects.graph import GraphOp
+        from ...dialects.graph import GraphOp
 
         _BUILTIN_INFERENCE.append(True)
         _INFERENCE.setdefault(GraphOp, _graph_inference)
@@ -448,7 +448,7 @@ _CTX: list[Context] = []
 
 def _default_context() -> Context:
     if not _CTX:
-        from irforge.dialects import make_context
+        from ...dialects import make_context
 
         _CTX.append(make_context())
     return _CTX[0]

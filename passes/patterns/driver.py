@@ -39,9 +39,9 @@ from xdsl.pattern_rewriter import PatternRewriter, PatternRewriterListener, Rewr
 from xdsl.rewriter import InsertPoint
 from xdsl.traits import ConstantLike, HasFolder
 
-from irforge.passes.patterns.compile import CompiledPattern, compile_pattern
-from irforge.passes.patterns.model import Pattern
-from irforge.passes.statistics import bump
+from ..statistics import bump
+from .compile import CompiledPattern, compile_pattern
+from .model import Pattern
 
 
 class RewriteNotConverging(RuntimeError):
@@ -99,7 +99,7 @@ class GreedyDriver:
         self._dead_ok: dict[type, bool] = {}
         self._foldable: dict[type, bool] = {}
         if fold and ctx is None:
-            from irforge.dialects import make_context
+            from ...dialects import make_context
 
             self.ctx = make_context()
 

@@ -156,7 +156,7 @@ def constant_array(v: SSAValue) -> np.ndarray | None:
         return None
     value = op.properties.get("value") or op.attributes.get("value")
     if isinstance(value, DenseIntOrFPElementsAttr):
-        from irforge.dialects.graph_reference import dense_to_numpy
+        from ...dialects.graph_reference import dense_to_numpy
 
         return dense_to_numpy(value)
     if isinstance(value, (IntegerAttr, FloatAttr)):

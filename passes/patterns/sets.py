@@ -19,8 +19,8 @@ from pathlib import Path
 
 from xdsl.context import Context
 
-from irforge.passes.patterns.compile import CompiledPattern, compile_patterns
-from irforge.passes.patterns.model import Pattern
+from .compile import CompiledPattern, compile_patterns
+from .model import Pattern
 
 
 @dataclass(eq=False)
@@ -62,7 +62,7 @@ _SETS: dict[str, Loader | PatternSet] = {}
 
 def _from_file(name: str, path: Path) -> Loader:
     def load() -> PatternSet:
-        from irforge.passes.patterns.syntax import load_patterns
+        from .syntax import load_patterns
 
         return PatternSet(name, tuple(load_patterns(path)), str(path.name))
 

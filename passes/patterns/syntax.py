@@ -25,7 +25,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
-from irforge.passes.patterns.model import (
+from .model import (
     And,
     Call,
     Cmp,
