@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import memref
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, MemRefType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -37,7 +37,7 @@ from xdsl.utils.exceptions import InterpretationError
 
 from . import loop
 from .graph_reference import dense_to_numpy
-from .tensor_interpreter import new_buffer
+from .tensor_interpreter import new_buffer_for
 
 
 def _check_bounds(op_name: str, buf: np.ndarray, indices: tuple[int, ...]) -> None:
@@ -91,9 +91,7 @@ class LoopFunctions(InterpreterFunctions):
     def run_alloc(
         self, interpreter: Interpreter, op: loop.AllocOp, args: PythonValues
     ) -> PythonValues:
-        t = op.result.type
-        assert isinstance(t, MemRefType)
-        return (new_buffer(tuple(t.get_shape()), t.element_type),)
+        return (new_buffer_for(op.result.type),)
 
     @impl(loop.DeallocOp)
     def run_dealloc(
@@ -117,7 +115,7 @@ class LoopFunctions(InterpreterFunctions):
             if isinstance(init, DenseIntOrFPElementsAttr):
                 buf = dense_to_numpy(init).reshape(t.get_shape())
             else:  # uninitialized (`initial_value` is a unit attribute)
-                buf = new_buffer(tuple(t.get_shape()), t.element_type)
+                buf = new_buffer_for(t)
             if glob.constant is not None:
                 buf.flags.writeable = False
             buffers[name] = buf

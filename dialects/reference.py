@@ -44,7 +44,7 @@ from .scalar_interpreter import ScalarFunctions
 from .tensor_interpreter import (
     GraphFunctions,
     TensorFunctions,
-    new_buffer,
+    new_buffer_for,
     sync_graph_functions,
 )
 
@@ -109,7 +109,7 @@ def run_reference(
     outs: list[np.ndarray] = []
     for t in arg_types[n_in:]:
         assert isinstance(t, MemRefType)
-        outs.append(new_buffer(tuple(t.get_shape()), t.element_type))
+        outs.append(new_buffer_for(t))
     results = make_interpreter(module).call_op(fn, tuple(args + outs))
     if loop_level:
         return outs

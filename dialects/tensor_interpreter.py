@@ -28,7 +28,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import TensorType
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -55,6 +54,11 @@ def new_buffer(shape: tuple[int, ...], element_type: Attribute) -> np.ndarray:
     if np.issubdtype(dtype, np.floating):
         return np.full(shape, np.nan, dtype=dtype)
     return np.zeros(shape, dtype=dtype)
+
+
+def new_buffer_for(t: Attribute) -> np.ndarray:
+    """`new_buffer` of a static shaped type (tensor or memref)."""
+    return new_buffer(tuple(t.get_shape()), t.element_type)
 
 
 def compile_map(amap: AffineMap, shape: tuple[int, ...]) -> Callable[[Point], Point]:
@@ -122,9 +126,7 @@ class TensorFunctions(InterpreterFunctions):
     def run_empty(
         self, interpreter: Interpreter, op: tensor.EmptyOp, args: PythonValues
     ) -> PythonValues:
-        t = op.result.type
-        assert isinstance(t, TensorType)
-        return (new_buffer(tuple(t.get_shape()), t.element_type),)
+        return (new_buffer_for(op.result.type),)
 
     @impl(tensor.PadOp)
     def run_pad(

@@ -161,6 +161,19 @@ def emit_llvm_ir(
     return str(parse_and_optimize(module, tm, opt_level, **ext))
 
 
+def _optimized(module, opt_level, cpu, features, triple, external_data, external_threshold):
+    """The target machine and `module` optimized for it (emit_object / emit_assembly)."""
+    tm = target_machine(cpu, features, opt_level, triple=triple)
+    mod = parse_and_optimize(
+        module,
+        tm,
+        opt_level,
+        external_data=external_data,
+        external_threshold=external_threshold,
+    )
+    return tm, mod
+
+
 def emit_object(
     module: Any,
     opt_level: int = 3,
@@ -176,13 +189,8 @@ def emit_object(
     Self-contained unless `external_data` is given: then dense globals of more than
     `external_threshold` bytes become undefined symbols whose bytes are put in the dict.
     """
-    tm = target_machine(cpu, features, opt_level, triple=triple)
-    mod = parse_and_optimize(
-        module,
-        tm,
-        opt_level,
-        external_data=external_data,
-        external_threshold=external_threshold,
+    tm, mod = _optimized(
+        module, opt_level, cpu, features, triple, external_data, external_threshold
     )
     return tm.emit_object(mod)
 
@@ -198,13 +206,8 @@ def emit_assembly(
     external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
 ) -> str:
     """Target assembly of `module` (host by default); `external_data` as for emit_object."""
-    tm = target_machine(cpu, features, opt_level, triple=triple)
-    mod = parse_and_optimize(
-        module,
-        tm,
-        opt_level,
-        external_data=external_data,
-        external_threshold=external_threshold,
+    tm, mod = _optimized(
+        module, opt_level, cpu, features, triple, external_data, external_threshold
     )
     return tm.emit_assembly(mod)
 
