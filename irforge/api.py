@@ -115,6 +115,25 @@ def signature(module: ModuleOp, entry: str = "main") -> tuple[list[TensorSpec], 
 _NUMPY_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64"}
 
 
+def load_module(
+    model: ModelLike,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    ctx: Context | None = None,
+) -> ModuleOp:
+    """The graph-level module of `model`: a ModuleOp as it is, a `.mlir` path parsed and
+    verified, anything else (ModelProto, `.onnx` path) imported from ONNX.
+
+    Raises Diagnostic for bad IR, ONNXImportError for a bad or unsupported model, OSError
+    for an unreadable file.
+    """
+    if isinstance(model, ModuleOp):
+        return model
+    if isinstance(model, str | os.PathLike) and str(model).endswith(".mlir"):
+        with open(model, encoding="utf-8") as f:
+            return parse(f.read(), str(model), ctx or make_context())
+    return import_model(model, input_shapes)
+
+
 @dataclass
 class CompiledModel:
     """A model compiled to native code: call it with NumPy arrays, one per input.
@@ -160,13 +179,7 @@ def compile(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ctx = make_context()
-    if isinstance(model, ModuleOp):
-        module = model
-    elif isinstance(model, str | os.PathLike) and str(model).endswith(".mlir"):
-        with open(model, encoding="utf-8") as f:
-            module = parse(f.read(), str(model), ctx)
-    else:
-        module = import_model(model, input_shapes)
+    module = load_module(model, input_shapes, ctx)
     timings["import"] = time.perf_counter() - t0
     inputs, outputs = signature(module, entry)
 

@@ -93,18 +93,14 @@ def _lower(args, timing=None):
     PassTiming, gets an Import row and one row per pass."""
     from contextlib import nullcontext
 
-    from irforge.api import import_model, make_context, parse
+    from irforge.api import load_module, make_context
     from irforge.passes.manager import PassManager
     from irforge.passes.registry import DEFAULT_PIPELINE
 
     phase = timing.phase if timing is not None else (lambda name: nullcontext())
     ctx = make_context()
     with phase("Import"):
-        if args.model.endswith(".mlir"):
-            with open(args.model, encoding="utf-8") as f:
-                module = parse(f.read(), args.model, ctx)
-        else:
-            module = import_model(args.model, _shapes(args.input_shape))
+        module = load_module(args.model, _shapes(args.input_shape), ctx)
     instrumentations = [timing] if timing is not None else []
     pm = PassManager(args.pipeline or DEFAULT_PIPELINE, instrumentations=instrumentations)
     pm.run(ctx, module)
