@@ -55,6 +55,7 @@ def builtin_dialects() -> dict[str, Callable[[], Dialect]]:
         "memref": _xdsl("memref", "MemRef"),
         "cf": _xdsl("cf", "Cf"),
         "llvm": _xdsl("llvm", "LLVM"),
+        "vector": _xdsl("vector", "Vector"),
         **_EXTRA_DIALECTS,
     }
 

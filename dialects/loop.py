@@ -19,21 +19,31 @@ Source: MLIR scf.for and memref docs, https://mlir.llvm.org/docs/Dialects/SCFDia
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import IndexType, MemRefType, UnitAttr
+from xdsl.dialects.builtin import (
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    NoneAttr,
+    UnitAttr,
+    VectorType,
+)
 from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
+    prop_def,
     region_def,
     result_def,
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import HasParent, IsTerminator
+from xdsl.traits import HasParent, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
 AnyMemRef = MemRefType[Attribute]
@@ -166,4 +176,102 @@ class DeallocOp(IRDLOperation):
         super().__init__(operands=[memref])
 
 
-Loop = Dialect("loop", [ForOp, YieldOp, LoadOp, StoreOp, AllocOp, DeallocOp], [])
+@irdl_op_definition
+class ViewOp(IRDLOperation):
+    """A typed buffer at a byte offset inside an `i8` arena (in the spirit of MLIR's
+    `memref.view`): no copy, the result aliases bytes `[byte_offset, byte_offset + size)`
+    of `source`::
+
+        %a = "loop.alloc"() : () -> memref<4096xi8>
+        %v = "loop.view"(%a) <{byte_offset = 1024 : i64}> : (memref<4096xi8>) -> memref<8x16xf32>
+
+    `source` is a static 1-D `memref<Nxi8>`; the result a static identity-layout memref.
+    Unlike memref.view the offset is a constant property, so the verifier can check that
+    the view fits inside the arena and that the offset is a multiple of the element size
+    (plan-buffers uses multiples of 64 bytes). Made by plan-buffers
+    (passes/plan_buffers.py).
+    """
+
+    name = "loop.view"
+    source = operand_def(AnyMemRef)
+    byte_offset = prop_def(IntegerAttr)
+    result = result_def(AnyMemRef)
+    traits = traits_def(Pure())
+
+    def __init__(self, source: SSAValue, byte_offset: int, memref_type: MemRefType):
+        super().__init__(
+            operands=[source],
+            result_types=[memref_type],
+            properties={"byte_offset": IntegerAttr(byte_offset, IntegerType(64))},
+        )
+
+    def verify_(self) -> None:
+        src, res = self.source.type, self.result.type
+        if (
+            len(src.get_shape()) != 1
+            or src.element_type != IntegerType(8)
+            or src.get_shape()[0] < 0
+        ):
+            raise VerifyException(
+                f"'{self.name}' op source must be a static 1-D memref of i8, got {src}"
+            )
+        _check_static(self, "result", res)
+        if not isinstance(res.layout, NoneAttr):
+            raise VerifyException(f"'{self.name}' op result must have the identity layout")
+        offset = self.byte_offset.value.data
+        size = math.prod(res.get_shape()) * element_bytes(res.element_type)
+        if offset < 0 or offset + size > src.get_shape()[0]:
+            raise VerifyException(
+                f"'{self.name}' op bytes [{offset}, {offset + size}) of {res} do not fit in "
+                f"the {src.get_shape()[0]}-byte source"
+            )
+        if offset % element_bytes(res.element_type):
+            raise VerifyException(
+                f"'{self.name}' op byte_offset {offset} is not a multiple of the element size "
+                f"of {res}"
+            )
+
+
+@irdl_op_definition
+class ReshapeOp(IRDLOperation):
+    """The same buffer seen with another static shape of as many elements (row-major, no
+    copy; in the spirit of MLIR's `memref.collapse_shape` / `expand_shape`)::
+
+        %flat = "loop.reshape"(%c) : (memref<1x64x56x56xf32>) -> memref<200704xf32>
+
+    Both types have the identity layout and the same element type. The microkernel lowering
+    (passes/microkernel) uses it to address an output as one flat array.
+    """
+
+    name = "loop.reshape"
+    source = operand_def(AnyMemRef)
+    result = result_def(AnyMemRef)
+    traits = traits_def(Pure())
+
+    def __init__(self, source: SSAValue, memref_type: MemRefType):
+        super().__init__(operands=[source], result_types=[memref_type])
+
+    def verify_(self) -> None:
+        src, res = self.source.type, self.result.type
+        _check_static(self, "source", src)
+        _check_static(self, "result", res)
+        if src.element_type != res.element_type or math.prod(src.get_shape()) != math.prod(
+            res.get_shape()
+        ):
+            raise VerifyException(
+                f"'{self.name}' op {src} and {res} differ in element type or element count"
+            )
+
+
+def element_bytes(t: Attribute) -> int:
+    """Bytes of one memref element in memory (i1 takes a byte; index is 8 bytes)."""
+    if isinstance(t, IndexType):
+        return 8
+    if isinstance(t, IntegerType):
+        return max(1, (t.width.data + 7) // 8)
+    if isinstance(t, VectorType):
+        return math.prod(t.get_shape()) * element_bytes(t.element_type)
+    return t.bitwidth // 8
+
+
+Loop = Dialect("loop", [ForOp, YieldOp, LoadOp, StoreOp, AllocOp, DeallocOp, ViewOp, ReshapeOp], [])

@@ -12,6 +12,8 @@ without copies.
   InterpretationError (NumPy would wrap negative indices silently).
 - `loop.alloc`: a new buffer filled with NaN for float types (zeros otherwise), so reading
   an element before writing it shows up; `loop.dealloc` does nothing.
+- `loop.view`: a NumPy view (no copy) of the arena's bytes reinterpreted as the result's
+  dtype and shape, so views alias each other and the arena as they do in memory.
 - `memref.get_global`: the global's buffer, made once per interpreter from its initial
   value and then shared by every `get_global` of that name, as in memory. A `constant`
   global's buffer is read-only: storing into it raises.
@@ -19,9 +21,11 @@ without copies.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from xdsl.dialects import memref
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, VectorType
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -36,8 +40,8 @@ from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import InterpretationError
 
 from . import loop
-from .graph_reference import dense_to_numpy
-from .tensor_interpreter import new_buffer_for
+from .graph_reference import dense_to_numpy, numpy_dtype
+from .tensor_interpreter import new_buffer, new_buffer_for
 
 
 def _check_bounds(op_name: str, buf: np.ndarray, indices: tuple[int, ...]) -> None:
@@ -75,6 +79,8 @@ class LoopFunctions(InterpreterFunctions):
         buf, *idx = args
         indices = tuple(idx)
         _check_bounds(op.name, buf, indices)
+        if buf.ndim > len(indices):  # a buffer of vectors: one more axis, the lanes
+            return (buf[indices].copy(),)
         return (buf.item(indices),)
 
     @impl(loop.StoreOp)
@@ -91,13 +97,42 @@ class LoopFunctions(InterpreterFunctions):
     def run_alloc(
         self, interpreter: Interpreter, op: loop.AllocOp, args: PythonValues
     ) -> PythonValues:
-        return (new_buffer_for(op.result.type),)
+        t = op.result.type
+        if isinstance(t.element_type, VectorType):  # lanes as one more axis
+            lanes = tuple(t.element_type.get_shape())
+            return (new_buffer(tuple(t.get_shape()) + lanes, t.element_type.element_type),)
+        return (new_buffer_for(t),)
 
     @impl(loop.DeallocOp)
     def run_dealloc(
         self, interpreter: Interpreter, op: loop.DeallocOp, args: PythonValues
     ) -> PythonValues:
         return ()
+
+    @impl(loop.ViewOp)
+    def run_view(
+        self, interpreter: Interpreter, op: loop.ViewOp, args: PythonValues
+    ) -> PythonValues:
+        (arena,) = args
+        t = op.result.type
+        dtype = numpy_dtype(t.element_type)
+        start = op.byte_offset.value.data
+        shape = tuple(t.get_shape())
+        stop = start + math.prod(shape) * dtype.itemsize
+        if start < 0 or stop > arena.nbytes:
+            raise InterpretationError(
+                f"'{op.name}' bytes [{start}, {stop}) are outside the {arena.nbytes}-byte arena"
+            )
+        # A NumPy view of the arena's bytes: stores through it are seen by the arena and by
+        # every other view of the same bytes, as in memory.
+        return (arena.reshape(-1).view(np.uint8)[start:stop].view(dtype).reshape(shape),)
+
+    @impl(loop.ReshapeOp)
+    def run_reshape(
+        self, interpreter: Interpreter, op: loop.ReshapeOp, args: PythonValues
+    ) -> PythonValues:
+        # A view (no copy): stores through it reach the source buffer.
+        return (args[0].reshape(tuple(op.result.type.get_shape())),)
 
     @impl(memref.GetGlobalOp)
     def run_get_global(

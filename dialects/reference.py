@@ -40,13 +40,13 @@ from xdsl.traits import SymbolTable
 
 from .graph_reference import numpy_dtype
 from .loop_interpreter import LoopFunctions
-from .scalar_interpreter import ScalarFunctions
 from .tensor_interpreter import (
     GraphFunctions,
     TensorFunctions,
     new_buffer_for,
     sync_graph_functions,
 )
+from .vector_interpreter import VectorFunctions
 
 
 def make_interpreter(module: ModuleOp) -> Interpreter:
@@ -56,7 +56,7 @@ def make_interpreter(module: ModuleOp) -> Interpreter:
     for functions in (
         BuiltinFunctions(),
         FuncFunctions(),
-        ScalarFunctions(),
+        VectorFunctions(),  # ScalarFunctions extended to vector values
         GraphFunctions(),
         TensorFunctions(),
         LoopFunctions(),

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr, TensorType
 
 from irforge.backends.llvm.runtime import TensorSpec
 from irforge.dialects import make_context as _make_dialect_context
@@ -140,16 +140,20 @@ class CompiledModel:
 
     `model(x)` returns one array, or a tuple when the model has several outputs. Inputs
     are checked against `inputs` (shape and dtype) and a ValueError names the expected
-    and received shapes. `timings` holds the seconds spent in each compile phase.
+    and received shapes. `timings` holds the seconds spent in each compile phase;
+    `num_threads` the threads its parallel loops run on (1: serial code).
     """
 
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     function: Callable[..., Any]
     timings: dict[str, float] = field(default_factory=dict)
+    num_threads: int = 1
 
-    def __call__(self, *arrays: np.ndarray):
-        return self.function(*arrays)
+    def __call__(self, *arrays: np.ndarray, out: Any = None):
+        """Run the model; `out=` optionally names caller-owned output arrays to write
+        (see backends.llvm.runtime.NativeFunction)."""
+        return self.function(*arrays, out=out)
 
 
 def compile(
@@ -161,6 +165,7 @@ def compile(
     opt_level: int = 3,
     cpu: str | None = None,
     entry: str = "main",
+    num_threads: int | None = None,
 ) -> CompiledModel:
     """Compile a model to a callable on the host CPU.
 
@@ -168,9 +173,13 @@ def compile(
     file, or a graph-level ModuleOp (which is lowered in place). `input_shapes` fixes
     dynamic input dimensions (`{"input": [1, 64]}`). `pipeline` lowers the graph dialect to
     the llvm dialect; LLVM then optimizes at `opt_level` for `cpu` (default: the host).
+    `num_threads` is the number of threads big parallel loops run on (default: the
+    environment variable IRFORGE_NUM_THREADS, else the cores available; 1: serial code);
+    it is fixed at compile time (see docs/parallelism.md). Without libgomp the model is
+    compiled serially, with a warning.
 
-    Raises ValueError for an unknown target; ONNXImportError, Diagnostic, PipelineError or
-    PassFailure from the phase that failed.
+    Raises ValueError for an unknown target or a bad thread count; ONNXImportError,
+    Diagnostic, PipelineError or PassFailure from the phase that failed.
     """
     if target != "native":
         raise ValueError(f"unknown target '{target}'; available: native")
@@ -182,6 +191,10 @@ def compile(
     module = load_module(model, input_shapes, ctx)
     timings["import"] = time.perf_counter() - t0
     inputs, outputs = signature(module, entry)
+    from irforge.passes.parallelize_loops import MODULE_ATTR
+
+    threads = _thread_count(num_threads, pipeline)
+    module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
 
     t0 = time.perf_counter()
     run_pipeline(module, pipeline, ctx)
@@ -197,4 +210,19 @@ def compile(
         cpu=cpu,
     )
     timings["llvm"] = time.perf_counter() - t0
-    return CompiledModel(inputs, outputs, fn, timings)
+    return CompiledModel(inputs, outputs, fn, timings, threads)
+
+
+def _thread_count(num_threads: int | None, pipeline: str) -> int:
+    """The threads a model compiled with `pipeline` runs on: `num_threads`, else the
+    default; 1 when the pipeline has no parallelize-loops or libgomp is missing."""
+    from irforge.passes.parallelize_loops import resolve_num_threads
+
+    n = resolve_num_threads(num_threads)
+    if n > 1 and "parallelize-loops" in pipeline:
+        from irforge.backends.llvm.openmp import libgomp_available, serial_fallback_warning
+
+        if libgomp_available():
+            return n
+        serial_fallback_warning()
+    return 1

@@ -4,6 +4,7 @@
     irforge compile MODEL.onnx [--emit mlir|llvm] [-o OUT] [--input-shape ...] [--timing]
     irforge run MODEL.onnx --input x.npy [--input name=y.npy] [-o out.npy]
     irforge demo
+    irforge bench [--only matmul,conv,elementwise,mlp,resnet50] [--quick] [--json FILE]
 
 Errors on bad input (a malformed file, an unsupported ONNX op, wrong shapes) print one
 message and exit with status 1.
@@ -31,6 +32,21 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="static shape for an input with dynamic dimensions, e.g. input=1x64",
     )
     p.add_argument("-p", "--passes", dest="pipeline", default=None, help="lowering pipeline")
+    p.add_argument(
+        "--num-threads",
+        default=None,
+        metavar="N",
+        help="threads for parallel loops (default: $IRFORGE_NUM_THREADS or the cores; 1: serial)",
+    )
+
+
+def _num_threads(args) -> int | None:
+    """--num-threads as a count (None if not given); ValueError naming the flag."""
+    if args.num_threads is None:
+        return None
+    from irforge.passes.parallelize_loops import check_num_threads
+
+    return check_num_threads(args.num_threads, "--num-threads")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="compile and run the bundled digits classifier")
     demo.add_argument("--quiet", action="store_true")
+
+    bench = sub.add_parser("bench", help="time irforge against NumPy and ONNX Runtime")
+    from irforge.benchmarks.suites import add_arguments  # stdlib-only at import
+
+    add_arguments(bench)
     return p
 
 
@@ -101,6 +122,13 @@ def _lower(args, timing=None):
     ctx = make_context()
     with phase("Import"):
         module = load_module(args.model, _shapes(args.input_shape), ctx)
+    threads = _num_threads(args)
+    if threads is not None:
+        from xdsl.dialects.builtin import IntegerAttr
+
+        from irforge.passes.parallelize_loops import MODULE_ATTR
+
+        module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
     instrumentations = [timing] if timing is not None else []
     pm = PassManager(args.pipeline or DEFAULT_PIPELINE, instrumentations=instrumentations)
     pm.run(ctx, module)
@@ -173,6 +201,7 @@ def cmd_run(args) -> int:
     else:
         ordered = positional
     kw = {"pipeline": args.pipeline} if args.pipeline else {}
+    kw["num_threads"] = _num_threads(args)
     model = irforge.compile(model_path, input_shapes=shapes or None, **kw)
     out = model(*ordered)
     outs = out if isinstance(out, tuple) else (out,)
@@ -206,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             from irforge.demo import run_demo
 
             return run_demo(quiet=args.quiet)
+        if args.command == "bench":
+            from irforge.benchmarks.suites import run_from_args
+
+            return run_from_args(args)
     except user_errors() as e:
         return fail(e, getattr(args, "model", None))
     return 2

@@ -859,3 +859,13 @@ class ConvertLoopToLLVMPass(ModulePass):
             old.drop_all_references()
         for new in new_ops:
             body.add_op(new)
+
+
+# Rules kept in their own files register on _HANDLERS when imported: func.call ->
+# GOMP_parallel, the vector dialect, loop.view (byte GEP), loop.reshape.
+from . import (  # noqa: E402, F401, I001
+    convert_parallel_to_gomp,
+    lower_vector_to_llvm,
+    lower_view_to_llvm,
+)
+from .microkernel import llvm_rules  # noqa: E402, F401, I001

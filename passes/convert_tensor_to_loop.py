@@ -37,6 +37,7 @@ becomes::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,12 @@ from xdsl.passes import ModulePass
 
 from ..dialects import loop
 from ..dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
+from .microkernel.lower import (
+    Blocking,
+    default_blocking,
+    drop_unpacked_constants,
+    lower_contraction,
+)
 
 
 def memref_of(t: Attribute) -> Attribute:
@@ -87,8 +94,15 @@ _AFFINE_OPS = {
 class _FunctionLowering:
     """Rewrites one tensor-level func.func into a loop-level one (see the module docs)."""
 
-    def __init__(self, fn: func.FuncOp, module: ModuleOp, global_names: set[str]):
+    def __init__(
+        self,
+        fn: func.FuncOp,
+        module: ModuleOp,
+        global_names: set[str],
+        blocking: Blocking | None = None,
+    ):
         self.fn = fn
+        self.blocking = blocking  # None: no microkernels
         self.module = module
         self.global_names = global_names
         ftype = fn.function_type
@@ -119,11 +133,17 @@ class _FunctionLowering:
         self.allocs.append(op)
         return op.result
 
-    def loop_nest(self, ranges: Sequence[int]) -> tuple[Builder, list[SSAValue]]:
-        """Perfectly nested loops over `ranges`; a builder in the innermost body."""
+    def loop_nest(
+        self, ranges: Sequence[int], parallel: Sequence[bool] | None = None
+    ) -> tuple[Builder, list[SSAValue]]:
+        """Perfectly nested loops over `ranges`; a builder in the innermost body. Loop k
+        gets the `parallel` property when `parallel[k]` (default: every loop, as for the
+        copies and fills, whose iterations write distinct elements)."""
         b, ivs = self.b, []
-        for r in ranges:
+        for k, r in enumerate(ranges):
             for_op = b.insert(loop.ForOp(self.index(0), self.index(r), self.index(1)))
+            if parallel is None or parallel[k]:
+                for_op.parallel = UnitAttr()
             body = for_op.body.block
             term = loop.YieldOp()
             body.add_op(term)
@@ -177,7 +197,11 @@ class _FunctionLowering:
                 buf = fresh
             out_bufs.append(buf)
         bufs = [self.vmap[v] for v in op.ins] + out_bufs
-        b, ivs = self.loop_nest(op.loop_ranges())
+        if self.blocking is not None and lower_contraction(self, op, bufs, self.blocking):
+            for res, buf in zip(op.res, out_bufs):
+                self.vmap[res] = buf
+            return
+        b, ivs = self.loop_nest(op.loop_ranges(), _parallel_dims(op))
         bmap: dict[SSAValue, SSAValue] = {}
         for arg, buf, amap in zip(block.args, bufs, op.maps):
             if arg.uses:
@@ -280,6 +304,21 @@ class _FunctionLowering:
         return new
 
 
+def _parallel_dims(op: GenericOp) -> list[bool]:
+    """Per domain dimension, whether its loop may run in parallel: a `parallel` iterator
+    that every output's indexing map uses as a plain dimension (so that iterations write
+    distinct output elements). Reduction loops stay serial."""
+    out_maps = op.maps[len(op.ins) :]
+    return [
+        kind.data == "parallel"
+        and all(
+            any(isinstance(e, AffineDimExpr) and e.position == d for e in m.results)
+            for m in out_maps
+        )
+        for d, kind in enumerate(op.iterator_types.data)
+    ]
+
+
 def _has_tensors(fn: func.FuncOp) -> bool:
     ftype = fn.function_type
     return any(isinstance(t, TensorType) for t in (*ftype.inputs, *ftype.outputs)) or any(
@@ -293,8 +332,20 @@ class ConvertTensorToLoopPass(ModulePass):
 
     name = "convert-tensor-to-loop"
 
+    microkernels: bool = True
+    """Lower big contractions (matmul, gemm, convolution) to packed GEMM microkernels
+    (passes/microkernel, docs/microkernels.md); the environment variable
+    IRFORGE_MICROKERNELS=0 turns them off too."""
+    vector_bits: int = 0
+    """SIMD register width the microkernels target (0: the host's)."""
+    microkernel_min_flops: int = 1 << 21
+    """Smaller contractions keep the plain loop nest."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         names = {o.sym_name.data for o in op.body.block.ops if isinstance(o, memref.GlobalOp)}
+        blocking = None
+        if self.microkernels and os.environ.get("IRFORGE_MICROKERNELS", "1") != "0":
+            blocking = default_blocking(self.vector_bits, self.microkernel_min_flops)
         for fn in list(op.body.block.ops):
             if isinstance(fn, func.FuncOp) and fn.body.blocks and _has_tensors(fn):
                 if len(fn.body.blocks) != 1:
@@ -302,7 +353,9 @@ class ConvertTensorToLoopPass(ModulePass):
                         f"convert-tensor-to-loop: function @{fn.sym_name.data} has "
                         f"{len(fn.body.blocks)} blocks; only single-block functions are supported"
                     )
-                new = _FunctionLowering(fn, op, names).run()
+                new = _FunctionLowering(fn, op, names, blocking).run()
                 op.body.block.insert_op_before(new, fn)
                 fn.detach()
                 fn.erase(safe_erase=False)
+        if blocking is not None:
+            drop_unpacked_constants(op)

@@ -32,15 +32,20 @@ _PASSES: dict[str, PassFactory] = {
     ),
     "convert-loop-to-llvm": _lazy("irforge.passes.convert_loop_to_llvm", "ConvertLoopToLLVMPass"),
     "outline-loop-nests": _lazy("irforge.passes.outline_loop_nests", "OutlineLoopNestsPass"),
+    "parallelize-loops": _lazy("irforge.passes.parallelize_loops", "ParallelizeLoopsPass"),
     "tensor-fuse-elementwise": _lazy("irforge.passes.fuse_elementwise", "FuseElementwisePass"),
+    "graph-fuse": _lazy("irforge.passes.graph_fusion", "GraphFusePass"),
+    "loop-schedule": _lazy("irforge.passes.loop_schedule", "LoopSchedulePass"),
+    "loop-vectorize": _lazy("irforge.passes.loop_vectorize", "LoopVectorizePass"),
+    "plan-buffers": _lazy("irforge.passes.plan_buffers", "PlanBuffersPass"),
     "cse": _lazy("irforge.passes.cleanup", "CSEPass"),
     "dce": _lazy("irforge.passes.cleanup", "DCEPass"),
 }
 
 # The default lowering from the graph dialect to the llvm dialect.
 DEFAULT_PIPELINE = (
-    "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,outline-loop-nests,"
-    "convert-loop-to-llvm"
+    "canonicalize,graph-fuse,convert-graph-to-tensor,tensor-fuse-elementwise,"
+    "convert-tensor-to-loop,outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 

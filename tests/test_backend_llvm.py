@@ -126,6 +126,24 @@ def test_two_outputs_and_layouts(two_outputs):
     assert "x: (2, 3) float32" in repr(f)
 
 
+def test_out_arrays_are_written_and_checked(two_outputs):
+    f = two_outputs
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    o, p = np.full((2, 3), 9, np.float32), np.full((2, 3), 9, np.float32)
+    got = f(a, out=(o, p))
+    assert got[0] is o and got[1] is p
+    np.testing.assert_array_equal(o, a + 1)
+    np.testing.assert_array_equal(p, a * a)
+    with pytest.raises(ValueError, match="needs 2 array"):
+        f(a, out=o)
+    with pytest.raises(ValueError, match=r"output 'p'.*expected \(2, 3\) float32"):
+        f(a, out=(o, np.zeros((3, 2), np.float32)))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        f(a, out=(o, np.zeros((3, 2), np.float32).T))
+    with pytest.raises(ValueError, match="overlaps an input"):
+        f(a, out=(a, p))
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -249,12 +249,18 @@ def jit_compile(
     Dense globals of an llvm-dialect module larger than `external_threshold` bytes stay
     out of the LLVM module, in buffers owned by the result (0: keep all in the module).
     `timings` on the result holds seconds spent in translate, optimize and codegen.
-    External symbols (malloc, free, libm) resolve against the running process.
+    External symbols (malloc, free, libm) resolve against the running process; libgomp
+    is loaded into it first when the module has parallel regions (RuntimeError if it is
+    not found).
     """
     t0 = time.perf_counter()
     tm = target_machine(cpu, features, opt_level, jit=True)
     external: dict[str, Any] = {}
     text = _to_text(module, tm, external_threshold, external)
+    if "GOMP_parallel" in text:  # parallel loops: the OpenMP runtime must be loaded
+        from .openmp import require_libgomp
+
+        require_libgomp()
     t1 = time.perf_counter()
     mod = parse_and_optimize(text, tm, opt_level)
     del text

@@ -105,6 +105,11 @@ class NativeFunction:
     scalars are converted to the expected dtype); non-contiguous inputs are copied. Raises
     ValueError, naming the input, the expected and the received shape and dtype, before any
     native code runs.
+
+    `f(*arrays, out=buffers)` writes into caller-owned output arrays instead (one array, or
+    a tuple with one per output: exact shape and dtype, C-contiguous, aligned, writeable, not
+    overlapping an input) and returns them; reusing them across calls avoids the page faults
+    of fresh large allocations (a new 64 MB output costs about as much as computing it).
     """
 
     def __init__(
@@ -173,7 +178,25 @@ class NativeFunction:
             out.append(self._coerce(i, x))
         return out
 
-    def __call__(self, *arrays: Any):
+    def _check_out(self, out: Any, ins: Sequence[np.ndarray]) -> list[np.ndarray]:
+        outs = [out] if isinstance(out, np.ndarray) else list(out)
+        if len(outs) != len(self._outs):
+            raise ValueError(
+                f"'{self.symbol}': out= needs {len(self._outs)} array(s), got {len(outs)}"
+            )
+        for spec, (shape, dtype), o in zip(self.outputs, self._outs, outs):
+            where = f"out= array for output '{spec.name}'"
+            if not isinstance(o, np.ndarray) or o.shape != shape or o.dtype != dtype:
+                got = _describe(np.shape(o), getattr(o, "dtype", type(o).__name__))
+                raise ValueError(f"{where}: expected {_describe(shape, dtype)}, got {got}")
+            f = o.flags
+            if not (f.c_contiguous and f.aligned and f.writeable):
+                raise ValueError(f"{where} must be C-contiguous, aligned and writeable")
+            if any(np.may_share_memory(o, x) for x in ins):
+                raise ValueError(f"{where} overlaps an input")
+        return outs
+
+    def __call__(self, *arrays: Any, out: Any = None):
         if len(arrays) != len(self._checks):
             names = ", ".join(s.name for s in self.inputs)
             raise ValueError(
@@ -189,6 +212,13 @@ class NativeFunction:
             if not (f.c_contiguous and f.aligned):
                 ins = self._prepare(arrays)
                 break
+        if out is not None:
+            outs = self._check_out(out, ins)
+            if self._shim is not None:
+                self._shim(self.address, *map(id, ins), *map(id, outs))
+            else:
+                self._direct(*[a.ctypes.data for a in ins], *[a.ctypes.data for a in outs])
+            return outs[0] if self._single else tuple(outs)
         if self._single:
             out = np.empty(*self._outs[0])
             if self._shim is not None:

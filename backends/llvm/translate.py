@@ -15,6 +15,7 @@ or gets wrong for irforge is done here:
   can be used at several types in a module;
 - `llvm.call_intrinsic` accepts fast-math flags; GEP is emitted without a pointer bitcast;
 - fast-math flags are printed in a fixed order, so the same module gives the same text;
+- `llvm.store` keeps its `nontemporal` flag (as `!nontemporal` metadata);
 - argument attributes `llvm.readonly`/`llvm.writeonly`, function attribute `nounwind`, and
   the bare names in `passthrough` (`noinline`).
 
@@ -250,9 +251,23 @@ def _call_intrinsic(op: llvm.CallIntrinsicOp, b: ir.IRBuilder, vals: _Vals, _blo
         vals[op.ress] = result
 
 
+def _store(op: llvm.StoreOp, b: ir.IRBuilder, vals: _Vals, _blocks) -> None:
+    # xDSL's store drops `nontemporal`: emit it as LLVM's !nontemporal metadata. A typed
+    # pointer of another element type (an `i8` alloca holding floats) is cast first.
+    value, ptr = vals[op.value], vals[op.ptr]
+    if not ptr.type.is_opaque and ptr.type.pointee != value.type:
+        ptr = b.bitcast(ptr, value.type.as_pointer())
+    instr = b.store(value, ptr)
+    if op.alignment is not None:
+        instr.align = op.alignment.value.data
+    if op.nontemporal is not None:
+        instr.set_metadata("nontemporal", b.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+
+
 _Rule = Callable[[Operation, ir.IRBuilder, _Vals, _Blocks], None]
 _RULES: dict[type[Operation], _Rule] = {
     llvm.GEPOp: _gep,
+    llvm.StoreOp: _store,
     llvm.FNegOp: _fneg,
     llvm.CallIntrinsicOp: _call_intrinsic,
     **{t: _float_binary for t in _FLOAT_BINARY},

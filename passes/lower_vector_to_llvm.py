@@ -1,0 +1,92 @@
+"""Rules of `convert-loop-to-llvm` for xDSL's `vector` dialect (the ops `vectorize` makes),
+registered on that pass's rule table (imported from the bottom of convert_loop_to_llvm.py).
+
+    %v = vector.load %a[%r, %i]          %p = llvm.getelementptr inbounds %a[%off] : f32
+      : memref<8x64xf32>, vector<16xf32>  %v = llvm.load %p {alignment = 4} : vector<16xf32>
+    %s = vector.broadcast %x             %u = llvm.mlir.undef : vector<16xf32>
+      : f32 to vector<16xf32>            %e = llvm.insertelement %x, %u[0 : i64]
+                                          %s = llvm.shufflevector %e, %u [0, 0, ...]
+    %f = vector.fma %a, %b, %c           %f = llvm.call_intrinsic "llvm.fmuladd.v16f32"(...)
+    vector.store %v, %o[%r, %i]          llvm.store %v, %q {alignment = 4[, nontemporal]}
+
+- loads and stores are aligned to the element only (a vector may start anywhere);
+- `vector.fma` becomes `llvm.fmuladd` (LLVM fuses it where the target has fma and never
+  calls libm's `fmaf`, which wasm32 cannot link);
+- the arith/math rules of convert-loop-to-llvm already work on vector types (xDSL 0.74's
+  `arith.cmpf` and `arith.select` condition are `i1` only, so there are no vector masks).
+
+`host_vector_bits()` is the widest SIMD register of the host (512 with AVX-512): schedules
+pick their width from it (16 x f32 on AVX-512); pass 128 for wasm32 (`+simd128`).
+
+Source: MLIR's convert-vector-to-llvm, https://mlir.llvm.org/docs/Dialects/Vector/
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from xdsl.dialects import llvm, vector
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    IntegerAttr,
+    UnitAttr,
+    VectorType,
+    i32,
+    i64,
+)
+
+from . import convert_loop_to_llvm as c
+
+
+@cache
+def host_vector_bits() -> int:
+    """Bits of the host's widest SIMD register for float arithmetic: 512 (AVX-512F),
+    256 (AVX), else 128 (SSE2, NEON)."""
+    from llvmlite import binding
+
+    features = binding.get_host_cpu_features()
+    if features.get("avx512f", False):
+        return 512
+    if features.get("avx", False):
+        return 256
+    return 128
+
+
+def _align(t: VectorType) -> IntegerAttr:
+    return IntegerAttr(c.element_bytes(t.element_type), i64)
+
+
+@c._rule(vector.LoadOp)
+def _vector_load(L: c._FuncLowering, op: vector.LoadOp) -> None:
+    t = c.llvm_type(op.result.type)
+    ptr = c._address(L, op.base, op.indices)
+    props = {**c._ORDERING, "alignment": _align(op.result.type)}
+    L.set(op, L.emit(c._new(llvm.LoadOp, (ptr,), t, props)))
+
+
+@c._rule(vector.StoreOp)
+def _vector_store(L: c._FuncLowering, op: vector.StoreOp) -> None:
+    ptr = c._address(L, op.base, op.indices)
+    store = llvm.StoreOp(L.v(op.vector), ptr, alignment=_align(op.vector.type).value.data)
+    if op.nontemporal is not None and op.nontemporal.value.data:
+        store.nontemporal = UnitAttr()
+    L.emit(store)
+
+
+@c._rule(vector.BroadcastOp)
+def _broadcast(L: c._FuncLowering, op: vector.BroadcastOp) -> None:
+    t = c.llvm_type(op.vector.type)
+    x = L.v(op.source)
+    if isinstance(x.type, VectorType):
+        raise c.PassFailedException("convert-loop-to-llvm: vector.broadcast of a vector")
+    undef = L.emit(llvm.UndefOp(t))
+    first = L.emit(llvm.InsertElementOp(undef, x, L.const(0, i64)))
+    n = t.get_shape()[0]
+    mask = DenseArrayBase.from_list(i32, [0] * n)
+    L.set(op, L.emit(llvm.ShuffleVectorOp(first, undef, mask, t)))
+
+
+@c._rule(vector.FMAOp)
+def _vector_fma(L: c._FuncLowering, op: vector.FMAOp) -> None:
+    args = [L.v(op.lhs), L.v(op.rhs), L.v(op.acc)]
+    L.set(op, L.intrinsic("llvm.fmuladd", args, args[0].type))

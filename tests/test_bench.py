@@ -1,0 +1,138 @@
+"""`python -m benchmarks --quick` runs every suite end to end and writes complete JSON; the
+harness checks irforge's outputs against its peers before timing. No figure is asserted
+(speed is not tested: see docs/benchmarks.md), only that every figure is there and sane."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from irforge.benchmarks import harness, suites
+from irforge.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parent.parent
+STAT_FIELDS = {"median_s", "min_s", "max_s", "q1_s", "q3_s", "rounds", "value", "value_range"}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text()), proc.stdout
+
+
+def _positive(x) -> bool:
+    return isinstance(x, float) and math.isfinite(x) and x > 0
+
+
+def test_every_suite_and_field(quick):
+    res, _ = quick
+    assert set(res["suites"]) == set(suites.SUITES)
+    assert res["config"]["quick"] is True
+    for name, suite in res["suites"].items():
+        assert suite["cases"], name
+        for c in suite["cases"]:
+            where = f"{name} / {c['label']}"
+            assert "irforge" in c["engines"] and len(c["engines"]) >= 2, where
+            for engine, st in c["engines"].items():
+                assert STAT_FIELDS <= set(st), (where, engine)
+                assert st["min_s"] <= st["q1_s"] <= st["median_s"] <= st["q3_s"] <= st["max_s"]
+                assert st["rounds"] >= 1 and _positive(st["value"]), (where, engine)
+            assert c["ratios"] and all(_positive(r) for r in c["ratios"].values()), where
+            assert {"irforge_compile_s"} <= set(c) and c["irforge_compile_s"] > 0
+
+
+def test_outputs_were_checked_against_a_peer(quick):
+    res, _ = quick
+    for name, suite in res["suites"].items():
+        for c in suite["cases"]:
+            ck = c["check"]
+            assert ck["checked"] is True and ck["peer"] in c["engines"], (name, c["label"])
+            assert ck["allclose"] is True, (name, c["label"], ck)
+            assert ck["max_abs_diff"] <= ck["atol"] + ck["rtol"] * 1e6
+
+
+def test_suite_specifics(quick):
+    res, out = quick
+    s = res["suites"]
+    mm = s["matmul"]
+    for key in ("in_process", "child_without_pinning_env"):
+        blas = mm["blas"][key]
+        assert isinstance(blas, list) and blas, key
+        assert {"internal_api", "architecture", "version", "num_threads"} <= set(blas[0])
+    for c in mm["cases"]:
+        assert c["fastest_numpy"] in c["engines"]
+        assert _positive(c["ratios"]["vs fastest numpy"])
+        assert c["engines"]["irforge"]["value"] == pytest.approx(
+            c["work_per_call"] / c["engines"]["irforge"]["median_s"] / 1e9
+        )
+    assert "tensor-fuse-elementwise" in s["elementwise"]["pipeline"]
+    assert {"np.copyto", "numpy expression", "onnxruntime"} <= set(
+        s["elementwise"]["cases"][0]["engines"]
+    )
+    assert {"batch": 1, "threads": 1} in [c["params"] for c in s["mlp"]["cases"]]
+    assert s["conv"]["totals"] and s["conv"]["cases"][0]["params"]["count"] >= 1
+    assert [c["params"]["threads"] for c in s["resnet50"]["cases"]] == [1, 2]
+    names = [t["name"] for t in res["targets"]]
+    assert "mlp batch 1" in names and "resnet50 batch 1, 2 threads" in names
+    assert all(t["met"] in (True, False) for t in res["targets"])
+    assert "issue 6 targets" in out and "architecture=" in out
+
+
+def test_cli_bench_json_to_stdout(capsys):
+    assert cli_main(["bench", "--quick", "--only", "mlp", "--threads", "1", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert list(res["suites"]) == ["mlp"]
+    assert "mlp (us)" in captured.err
+
+
+def test_bad_suite_name_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli_main(["bench", "--only", "matmul,nope"])
+    assert e.value.code == 2
+    assert "unknown suite(s) nope" in capsys.readouterr().err
+
+
+def test_check_catches_a_wrong_output():
+    ref = np.linspace(-1, 1, 100, dtype=np.float32)
+    assert harness.check(ref + 1e-7, ref, "numpy", rtol=1e-6, atol_rel=1e-6)["allclose"]
+    bad = ref.copy()
+    bad[17] += 0.01
+    rec = harness.check(bad, ref, "numpy", rtol=1e-6, atol_rel=1e-6)
+    assert rec["allclose"] is False and rec["max_abs_diff"] == pytest.approx(0.01, rel=1e-3)
+    assert harness.check(ref[:10], ref, "numpy", 1e-6, 1e-6)["allclose"] is False
+
+
+def test_case_ratios_are_peer_time_over_irforge_time():
+    stats = {
+        "irforge": harness.summarize([2.0, 1.0, 3.0], 1),
+        "irforge (variant)": harness.summarize([1.0], 1),
+        "peer": harness.summarize([4.0, 4.0, 5.0], 1),
+    }
+    c = harness.case("x", {}, "GFLOP/s", stats, {}, work=8e9)
+    assert c["ratios"] == {"vs peer": 2.0}
+    assert c["engines"]["irforge"]["value"] == pytest.approx(4.0)
+    assert c["engines"]["irforge"]["value_range"] == pytest.approx([8 / 3, 8.0])
+    lat = harness.case("x", {}, "ms", stats, {})
+    assert lat["engines"]["peer"]["value"] == pytest.approx(4000.0)
+
+
+def test_a_failing_suite_is_recorded_and_the_status_is_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(suites.SUITES, "broken", "harness")  # harness has no run(): fails
+    out = tmp_path / "r.json"
+    assert cli_main(["bench", "--quick", "--only", "broken", "--json", str(out)]) == 1
+    res = json.loads(out.read_text())
+    assert "AttributeError" in res["suites"]["broken"]["error"]
+    assert "broken: FAILED" in capsys.readouterr().out
