@@ -3,8 +3,9 @@
 - `Config`: sizes and rounds (`--quick` for a smoke test, the defaults for a real run);
 - `timed_round`: a callable that runs `calls` calls and returns the seconds per call, with
   `calls` chosen so that one round lasts about `Config.round_s`;
-- `interleave`: runs the rounds of several engines in turn (the machine is shared and its
-  speed drifts: every ratio is taken between rounds measured side by side) and summarizes
+- `interleave`: runs the rounds of several engines in turn at 1 thread (the machine is
+  shared and its speed drifts: every ratio is taken between rounds measured side by side),
+  in blocks per engine with more threads (thread pools spin after a call), and summarizes
   each engine's seconds per call (median, min, max, quartiles);
 - `check`: compares irforge's output with a peer's before anything is timed;
 - `case`: the record of one measured configuration, as it goes into the JSON file;
@@ -46,6 +47,10 @@ class Config:
         if rounds is not None:
             base = replace(base, rounds=rounds, min_rounds=min(base.min_rounds, rounds))
         return base
+
+
+# Pause before each engine's block of multi-threaded rounds (see `interleave`).
+BLOCK_PAUSE_S = 0.25
 
 
 class TimedRound:
@@ -106,18 +111,33 @@ def summarize(samples: list[float], calls: int | None) -> dict:
     }
 
 
-def interleave(engines: dict[str, Callable[[], float]], cfg: Config) -> dict[str, dict]:
-    """Run the engines' rounds in turn (the order rotates from round to round) and return
-    each engine's `summarize` statistics. Each engine is a callable that runs one round
-    and returns seconds per call (a `TimedRound`, or a remote measurement)."""
+def interleave(
+    engines: dict[str, Callable[[], float]], cfg: Config, threads: int = 1
+) -> dict[str, dict]:
+    """Run the engines' rounds and return each engine's `summarize` statistics. Each engine
+    is a callable that runs one round and returns seconds per call (a `TimedRound`, or a
+    remote measurement).
+
+    At 1 thread the rounds run in turn (the order rotates from round to round), so every
+    ratio is taken between rounds measured side by side. With more threads each engine's
+    rounds run in one block, after a pause and a discarded round: the thread pools of
+    OpenBLAS, ONNX Runtime and libgomp keep spinning for a while after a call, and
+    interleaved they would take the cores from the next engine's threads."""
     names = list(engines)
     samples: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds_for(engines, cfg)):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
-            if cfg.settle_s:
-                time.sleep(cfg.settle_s)
-            samples[name].append(engines[name]())
+    rounds = rounds_for(engines, cfg)
+    if threads > 1:
+        for name in names:
+            time.sleep(BLOCK_PAUSE_S)
+            engines[name]()
+            samples[name] = [engines[name]() for _ in range(rounds)]
+    else:
+        for r in range(rounds):
+            for k in range(len(names)):
+                name = names[(r + k) % len(names)]
+                if cfg.settle_s:
+                    time.sleep(cfg.settle_s)
+                samples[name].append(engines[name]())
     return {n: summarize(samples[n], getattr(engines[n], "calls", None)) for n in names}
 
 

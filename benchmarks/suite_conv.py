@@ -128,7 +128,7 @@ def measure(s: dict, threads: int, cfg: Config, notes: list[str]) -> dict:
         f"{label(s)} (x{s['count']}), {threads}t",
         params,
         "GFLOP/s",
-        interleave(engines, cfg),
+        interleave(engines, cfg, threads),
         correctness,
         work=conv_flop(s),
     )

@@ -72,7 +72,7 @@ def measure(x: np.ndarray, threads: int, pipeline: str, cfg: Config, notes: list
     engines["np.copy"] = timed_round(lambda: np.copy(x), cfg)
     engines["numpy expression"] = timed_round(lambda: numpy_chain(x), cfg)
     engines["onnxruntime"] = timed_round(lambda: sess.run(None, feed), cfg)
-    stats = interleave(engines, cfg)
+    stats = interleave(engines, cfg, threads)
     c = case(
         f"n={n}, {threads} thread{'s' if threads > 1 else ''}",
         {"n": n, "threads": threads},

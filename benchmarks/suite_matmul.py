@@ -147,7 +147,7 @@ def measure(n: int, threads: int, worker: NumpyWorker, cfg: Config, notes: list[
         "numpy (OpenBLAS env unset)": RemoteRound(worker, n, threads, cfg),
         "onnxruntime": timed_round(lambda: sess.run(None, feed), cfg),
     }
-    stats = interleave(engines, cfg)
+    stats = interleave(engines, cfg, threads)
     c = case(
         f"N={n}, {threads} thread{'s' if threads > 1 else ''}",
         {"n": n, "threads": threads},

@@ -41,7 +41,7 @@ def measure(batch: int, threads: int, cfg: Config, notes: list[str]) -> dict:
         f"batch {batch}, {threads} thread{'s' if threads > 1 else ''}",
         {"batch": batch, "threads": threads},
         "us",
-        interleave(engines, cfg),
+        interleave(engines, cfg, threads),
         correctness,
     )
     c["irforge_compile_s"] = compile_s

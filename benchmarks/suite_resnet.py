@@ -62,7 +62,7 @@ def measure(model, feed: dict, threads: int, cfg: Config, notes: list[str]) -> d
         f"batch 1, {threads} thread{'s' if threads > 1 else ''}",
         {"batch": 1, "threads": threads},
         "ms",
-        interleave(engines, cfg),
+        interleave(engines, cfg, threads),
         correctness,
     )
     c["irforge_compile_s"] = compile_s
