@@ -222,11 +222,26 @@ def run(args) -> dict:
     }
 
 
+def missing_peers() -> list[str]:
+    """The peer packages the suites need that are not installed."""
+    from importlib.util import find_spec
+
+    return [name for name in ("onnxruntime", "threadpoolctl") if find_spec(name) is None]
+
+
 def run_from_args(args) -> int:
     import json
 
     from .report import render
 
+    missing = missing_peers()
+    if missing:
+        print(
+            f"error: the benchmarks compare with {', '.join(missing)}, which is not installed: "
+            "pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
+        return 2
     res = run(args)
     to_stdout = args.json == "-"
     render(res, sys.stderr if to_stdout else sys.stdout)

@@ -121,9 +121,7 @@ class OutlineLoopNestsPass(ModulePass):
     noinline: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        taken = {
-            sym.data for f in op.ops if isinstance(sym := getattr(f, "sym_name", None), StringAttr)
-        }
+        taken = symbol_names(op)
         for f in list(op.ops):
             if not isinstance(f, func.FuncOp) or not f.body.blocks:
                 continue
@@ -135,15 +133,27 @@ class OutlineLoopNestsPass(ModulePass):
                 continue
             anchor: Operation = f
             for k, nest in enumerate(nests):
-                name = f"{f.sym_name.data}__nest{k}"
-                suffix = 0
-                while name in taken:
-                    suffix += 1
-                    name = f"{f.sym_name.data}__nest{k}_{suffix}"
-                taken.add(name)
+                name = fresh_symbol(f"{f.sym_name.data}__nest{k}", taken)
                 new = _outline(nest, name, self.noinline)
                 op.body.block.insert_op_after(new, anchor)
                 anchor = new
+
+
+def symbol_names(module: ModuleOp) -> set[str]:
+    """The symbol names of the module's top-level ops."""
+    return {
+        sym.data for f in module.ops if isinstance(sym := getattr(f, "sym_name", None), StringAttr)
+    }
+
+
+def fresh_symbol(base: str, taken: set[str]) -> str:
+    """`base`, or `base_1`, `base_2`, ... if taken; the name returned is added to `taken`."""
+    name, suffix = base, 0
+    while name in taken:
+        suffix += 1
+        name = f"{base}_{suffix}"
+    taken.add(name)
+    return name
 
 
 def _outline(nest: loop.ForOp, name: str, noinline: bool) -> func.FuncOp:

@@ -57,14 +57,13 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     MemRefType,
     ModuleOp,
-    StringAttr,
     i64,
 )
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from ..dialects import loop
-from .outline_loop_nests import _outline
+from .outline_loop_nests import _outline, fresh_symbol, symbol_names
 
 ENV_VAR = "IRFORGE_NUM_THREADS"
 MODULE_ATTR = "irforge.num_threads"
@@ -102,6 +101,15 @@ def check_num_threads(value: object, where: str = "num_threads") -> int:
 def resolve_num_threads(value: int | None = None) -> int:
     """The thread count to compile for: `value` if given (checked), else the default."""
     return default_num_threads() if value is None else check_num_threads(value)
+
+
+def module_thread_count(module: ModuleOp) -> int:
+    """The module's `irforge.num_threads` attribute (set by irforge.compile), else
+    `default_num_threads()`. Raises ValueError for a bad attribute or variable."""
+    attr = module.attributes.get(MODULE_ATTR)
+    if isinstance(attr, IntegerAttr):
+        return check_num_threads(attr.value.data, f"module attribute {MODULE_ATTR}")
+    return default_num_threads()
 
 
 def _const_index(v: SSAValue) -> int | None:
@@ -233,9 +241,7 @@ class ParallelizeLoopsPass(ModulePass):
         n = self.thread_count(op)
         if n <= 1:
             return
-        taken = {
-            sym.data for f in op.ops if isinstance(sym := getattr(f, "sym_name", None), StringAttr)
-        }
+        taken = symbol_names(op)
         estimate = _WorkEstimate(op)
         for f in list(op.ops):
             if not isinstance(f, func.FuncOp) or not f.body.blocks:
@@ -245,12 +251,7 @@ class ParallelizeLoopsPass(ModulePass):
                 self._choose(block, n, chosen, estimate)
             anchor: Operation = f
             for k, nest in enumerate(chosen):
-                name = f"{f.sym_name.data}__par{k}"
-                suffix = 0
-                while name in taken:
-                    suffix += 1
-                    name = f"{f.sym_name.data}__par{k}_{suffix}"
-                taken.add(name)
+                name = fresh_symbol(f"{f.sym_name.data}__par{k}", taken)
                 new = _outline_parallel(nest, name, n)
                 op.body.block.insert_op_after(new, anchor)
                 anchor = new
@@ -259,10 +260,7 @@ class ParallelizeLoopsPass(ModulePass):
         """The thread count this pass compiles for (see the module docstring)."""
         if self.num_threads != 0:
             return check_num_threads(self.num_threads, "parallelize-loops: num-threads")
-        attr = module.attributes.get(MODULE_ATTR)
-        if isinstance(attr, IntegerAttr):
-            return check_num_threads(attr.value.data, f"module attribute {MODULE_ATTR}")
-        return default_num_threads()
+        return module_thread_count(module)
 
     def _choose(
         self, block: Block, n: int, chosen: list[loop.ForOp], estimate: _WorkEstimate

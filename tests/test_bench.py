@@ -136,3 +136,12 @@ def test_a_failing_suite_is_recorded_and_the_status_is_1(tmp_path, monkeypatch, 
     res = json.loads(out.read_text())
     assert "AttributeError" in res["suites"]["broken"]["error"]
     assert "broken: FAILED" in capsys.readouterr().out
+
+
+def test_missing_peer_packages_are_a_clear_error(monkeypatch, capsys):
+    from irforge.benchmarks import suites
+
+    monkeypatch.setattr(suites, "missing_peers", lambda: ["onnxruntime"])
+    assert suites.main(["--quick", "--only", "mlp", "--json", "-"]) == 2
+    err = capsys.readouterr().err
+    assert "onnxruntime" in err and "pip install -e '.[bench]'" in err

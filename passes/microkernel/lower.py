@@ -47,7 +47,6 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
-    IntegerAttr,
     MemRefType,
     StringAttr,
     TensorType,
@@ -649,13 +648,10 @@ def _thread_count(module) -> int:
     """The thread count parallelize-loops will compile for (its module attribute, else
     IRFORGE_NUM_THREADS, else the cores available): with one thread, no work is spent on
     splitting rows for threads."""
-    from ..parallelize_loops import MODULE_ATTR, default_num_threads
+    from ..parallelize_loops import module_thread_count
 
-    attr = module.attributes.get(MODULE_ATTR)
-    if isinstance(attr, IntegerAttr) and attr.value.data > 0:
-        return attr.value.data
     try:
-        return default_num_threads()
+        return module_thread_count(module)
     except ValueError:
         return 1
 

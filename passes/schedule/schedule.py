@@ -162,6 +162,11 @@ class Schedule:
                 if not isinstance(args, dict):
                     raise TypeError("args must be an object")
                 steps.append(Step(str(raw["primitive"]), str(raw["func"]), loops, args))
-            except (KeyError, TypeError, ValueError) as e:
-                raise ScheduleError(f"schedule step {k}: malformed ({e!r})") from None
+            except KeyError as e:
+                raise ScheduleError(
+                    f"schedule step {k}: malformed: missing field {e} (a step has primitive, func, "
+                    "loops and optional args)"
+                ) from None
+            except (TypeError, ValueError) as e:
+                raise ScheduleError(f"schedule step {k}: malformed: {e}") from None
         return Schedule(steps)
