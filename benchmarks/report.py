@@ -145,7 +145,7 @@ def render(res: dict, out: TextIO) -> None:
                 )
         for note in suite.get("notes", []):
             print(f"  note: {note}", file=out)
-    print("\nissue 6 targets", file=out)
+    print("\ntargets (issues 6 and 7)", file=out)
     for t in res["targets"]:
         mark = {True: "PASS", False: "SHORT", None: "n/a"}[t["met"]]
         print(f"  [{mark:5s}] {t['name']}: {t['shown']} (goal: {t['goal']})", file=out)

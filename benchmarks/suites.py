@@ -32,6 +32,7 @@ SUITES = {
     "elementwise": "suite_elementwise",
     "mlp": "suite_mlp",
     "resnet50": "suite_resnet",
+    "wasm": "suite_wasm",
 }
 DEFAULT_JSON = "bench-results.json"
 
@@ -184,6 +185,24 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
         )
     elif "resnet50" in results and 2 not in threads:
         out.append(_target("resnet50 batch 1, 2 threads", "<= 1.5x ORT", None, None, "not run"))
+    sized = False
+    for c in results.get("wasm", {}).get("cases", []):
+        p = c["params"]
+        if p["model"] == "matmul" or p.get("batch", 0) > 1:
+            slow = 1.0 / c["ratios"]["vs native x86-64-v2"]
+            out.append(
+                _target(
+                    f"wasm {c['label']}",
+                    "wasm time <= 1.5x native x86-64-v2 (same 128-bit vectors), 1 thread",
+                    slow,
+                    slow <= 1.5,
+                    f"{slow:.3g}x native x86-64-v2 time",
+                )
+            )
+        if p["model"] == "digits" and c.get("wasm_bytes") and not sized:
+            kb = c["wasm_bytes"] / 1000
+            out.append(_target("wasm digits module size", "< 100 kB", kb, kb < 100, f"{kb:.1f} kB"))
+            sized = True
     return out
 
 
@@ -226,7 +245,9 @@ def missing_peers() -> list[str]:
     """The peer packages the suites need that are not installed."""
     from importlib.util import find_spec
 
-    return [name for name in ("onnxruntime", "threadpoolctl") if find_spec(name) is None]
+    return [
+        name for name in ("onnxruntime", "threadpoolctl", "wasmtime") if find_spec(name) is None
+    ]
 
 
 def run_from_args(args) -> int:

@@ -136,7 +136,8 @@ def load_module(
 
 @dataclass
 class CompiledModel:
-    """A model compiled to native code: call it with NumPy arrays, one per input.
+    """A compiled model (native code, or a wasm module run by wasmtime: `function` is a
+    NativeFunction or a WasmFunction): call it with NumPy arrays, one per input.
 
     `model(x)` returns one array, or a tuple when the model has several outputs. Inputs
     are checked against `inputs` (shape and dtype) and a ValueError names the expected
@@ -167,23 +168,50 @@ def compile(
     entry: str = "main",
     num_threads: int | None = None,
 ) -> CompiledModel:
-    """Compile a model to a callable on the host CPU.
+    """Compile a model to a callable: native code for a CPU, or WebAssembly.
 
     `model` is an ONNX ModelProto, a path to a .onnx file, a path to a graph-level .mlir
     file, or a graph-level ModuleOp (which is lowered in place). `input_shapes` fixes
     dynamic input dimensions (`{"input": [1, 64]}`). `pipeline` lowers the graph dialect to
-    the llvm dialect; LLVM then optimizes at `opt_level` for `cpu` (default: the host).
+    the llvm dialect; LLVM then optimizes at `opt_level`.
+
+    `target="native"`: code for `cpu` (default: the host CPU and its features; a named CPU
+    such as "x86-64-v2" gets that CPU's own features, not the host's). `target="wasm"`: a
+    self-contained wasm32 + simd128 module (backends/wasm, docs/wasm.md) run through
+    wasmtime; the function is a WasmFunction (its `wasm_bytes` is the module); `cpu` must
+    be None. The SIMD width of the target (512 bits for AVX-512, 256 for AVX2 or
+    x86-64-v3, 128 for x86-64-v2 and wasm: `target_vector_bits`) is given to the
+    convert-tensor-to-loop and loop-vectorize passes of `pipeline` that do not set
+    `vector-bits` themselves.
+
     `num_threads` is the number of threads big parallel loops run on (default: the
     environment variable IRFORGE_NUM_THREADS, else the cores available; 1: serial code);
     it is fixed at compile time (see docs/parallelism.md). Without libgomp the model is
-    compiled serially, with a warning.
+    compiled serially, with a warning. wasm code is serial: num_threads > 1 is a ValueError.
 
-    Raises ValueError for an unknown target or a bad thread count; ONNXImportError,
-    Diagnostic, PipelineError or PassFailure from the phase that failed.
+    Raises ValueError for an unknown target, a bad thread count or a cpu with the wasm
+    target; ONNXImportError, Diagnostic, PipelineError or PassFailure from the phase that
+    failed; for wasm, WasmLinkerNotFound when no wasm-ld is installed.
     """
-    if target != "native":
-        raise ValueError(f"unknown target '{target}'; available: native")
-    from irforge.backends.llvm import compile_module
+    if target not in TARGETS:
+        raise ValueError(f"unknown target '{target}'; available: {', '.join(TARGETS)}")
+    from irforge.backends.llvm.jit import target_vector_bits
+
+    if target == "wasm":
+        if cpu is not None:
+            raise ValueError(f"compile: cpu={cpu!r} is for native targets; wasm has no cpu")
+        if num_threads is not None and num_threads > 1:
+            raise ValueError(
+                f"compile: num_threads={num_threads} with target 'wasm': wasm code runs on "
+                "one thread"
+            )
+        num_threads = 1
+        from irforge.backends.wasm.build import TRIPLE
+
+        vector_bits = target_vector_bits(triple=TRIPLE)
+    else:
+        vector_bits = target_vector_bits(cpu)
+    pipeline = with_vector_bits(pipeline, vector_bits)
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -201,6 +229,17 @@ def compile(
     timings["lowering"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    if target == "wasm":
+        from irforge.backends.wasm import WasmFunction, build_wasm
+
+        wasm = build_wasm(module, entry=entry, opt_level=opt_level)
+        timings["llvm"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fn = WasmFunction(wasm, entry, inputs, outputs)
+        timings["instantiate"] = time.perf_counter() - t0
+        return CompiledModel(inputs, outputs, fn, timings, threads)
+    from irforge.backends.llvm import compile_module
+
     fn = compile_module(
         module,
         entry=entry,
@@ -211,6 +250,23 @@ def compile(
     )
     timings["llvm"] = time.perf_counter() - t0
     return CompiledModel(inputs, outputs, fn, timings, threads)
+
+
+TARGETS = ("native", "wasm")
+"""The targets `compile` knows."""
+
+_WIDTH_PASSES = ("convert-tensor-to-loop", "loop-vectorize")
+
+
+def with_vector_bits(pipeline: str, vector_bits: int) -> str:
+    """`pipeline` with `vector-bits=vector_bits` set on each convert-tensor-to-loop and
+    loop-vectorize pass that does not choose a width itself (loop-vectorize's `width`, when
+    set, still wins over it). Raises PipelineError for a bad pipeline."""
+    from irforge.passes.pipeline import with_pass_options
+
+    for name in _WIDTH_PASSES:
+        pipeline = with_pass_options(pipeline, name, {"vector_bits": vector_bits}, override=False)
+    return pipeline
 
 
 def _thread_count(num_threads: int | None, pipeline: str) -> int:

@@ -2,8 +2,9 @@
 
     irforge import MODEL.onnx -o MODEL.mlir [--input-shape input=1x64]
     irforge compile MODEL.onnx [--emit mlir|llvm] [-o OUT] [--input-shape ...] [--timing]
-    irforge run MODEL.onnx --input x.npy [--input name=y.npy] [-o out.npy]
-    irforge demo
+    irforge compile MODEL.onnx --target wasm -o OUT_DIR/ [--input-shape ...]
+    irforge run MODEL.onnx --input x.npy [--input name=y.npy] [-o out.npy] [--target wasm]
+    irforge demo [--web [--out DIR] [--serve PORT]]
     irforge bench [--only matmul,conv,elementwise,mlp,resnet50] [--quick] [--json FILE]
 
 Errors on bad input (a malformed file, an unsupported ONNX op, wrong shapes) print one
@@ -40,6 +41,32 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_target(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--target",
+        choices=["native", "wasm"],
+        default="native",
+        help="native: the host CPU (default); wasm: WebAssembly (wasm32 + simd128, see "
+        "docs/wasm.md)",
+    )
+    p.add_argument(
+        "--cpu",
+        default=None,
+        metavar="NAME",
+        help="LLVM CPU name to compile for (--target native; default: the host, e.g. znver5)",
+    )
+
+
+def _check_target_flags(args) -> None:
+    """ValueError for flags that do not apply to --target wasm."""
+    if args.target != "wasm":
+        return
+    if args.cpu is not None:
+        raise ValueError("--cpu applies to --target native only")
+    if args.num_threads is not None and _num_threads(args) != 1:
+        raise ValueError("--num-threads: WebAssembly modules run on one thread")
+
+
 def _num_threads(args) -> int | None:
     """--num-threads as a count (None if not given); ValueError naming the flag."""
     if args.num_threads is None:
@@ -60,11 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compile", help="lower a model and print or write the result")
     _add_common(comp)
+    _add_target(comp)
     comp.add_argument(
         "--emit",
         choices=["mlir", "llvm"],
-        default="llvm",
-        help="mlir: the llvm-dialect IR; llvm: LLVM IR (default)",
+        default=None,
+        help="mlir: the llvm-dialect IR; llvm: LLVM IR (default; --target native only)",
     )
     comp.add_argument(
         "-O",
@@ -72,9 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=[0, 1, 2, 3],
         default=3,
-        help="LLVM optimization level of --emit llvm (default 3, for the host CPU)",
+        help="LLVM optimization level of --emit llvm and of --target wasm (default 3)",
     )
-    comp.add_argument("-o", "--output", default="-")
+    comp.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="output file (default: stdout); with --target wasm, the directory to write "
+        "model.wasm, model.js and manifest.json into",
+    )
     comp.add_argument("--timing", action="store_true", help="print the time of each phase")
 
     run = sub.add_parser("run", help="compile a model and run it on .npy inputs")
@@ -83,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", action="append", default=[], metavar="[NAME=]FILE.npy", required=True
     )
     run.add_argument("-o", "--output", default=None, help="save the first output as .npy")
+    _add_target(run)
 
     fz = sub.add_parser("fuzz", help="check rewrites and lowerings with hypothesis")
     fz.add_argument("--pattern", default=None, help="fuzz only this declarative pattern")
@@ -92,6 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="compile and run the bundled digits classifier")
     demo.add_argument("--quiet", action="store_true")
+    demo.add_argument(
+        "--web",
+        action="store_true",
+        help="build the browser demo instead (the model compiled to WebAssembly; see "
+        "python -m irforge.examples.web --help)",
+    )
+    demo.add_argument(
+        "--out",
+        default="irforge-web-demo",
+        metavar="DIR",
+        help="--web: directory to write the page and the model into",
+    )
+    demo.add_argument(
+        "--serve",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="--web: then serve DIR on http://127.0.0.1:PORT (0: any free port)",
+    )
 
     bench = sub.add_parser("bench", help="time irforge against NumPy and ONNX Runtime")
     from irforge.benchmarks.suites import add_arguments  # stdlib-only at import
@@ -130,16 +184,70 @@ def _lower(args, timing=None):
 
         module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
     instrumentations = [timing] if timing is not None else []
-    pm = PassManager(args.pipeline or DEFAULT_PIPELINE, instrumentations=instrumentations)
+    pipeline = args.pipeline or DEFAULT_PIPELINE
+    if getattr(args, "cpu", None) is not None:  # vectors as wide as that CPU's registers
+        from irforge.api import with_vector_bits
+        from irforge.backends.llvm.jit import target_vector_bits
+
+        pipeline = with_vector_bits(pipeline, target_vector_bits(args.cpu))
+    pm = PassManager(pipeline, instrumentations=instrumentations)
     pm.run(ctx, module)
     return module
 
 
+def _wasm_out_dir(path: str) -> str:
+    """The -o of --target wasm, checked to name a directory (ValueError otherwise)."""
+    import os
+
+    hint = "--target wasm writes model.wasm, model.js and manifest.json into a directory"
+    if path == "-":
+        raise ValueError(f"{hint}: give one with -o DIR")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"-o {path}: exists and is not a directory ({hint})")
+    suffix = os.path.splitext(path)[1].lower()
+    if not os.path.exists(path) and suffix in (".wasm", ".js", ".mjs", ".json", ".html"):
+        raise ValueError(f"-o {path}: names a file; {hint} (e.g. -o out/)")
+    return path
+
+
+def cmd_compile_wasm(args) -> int:
+    """`compile --target wasm`: write model.wasm, model.js and manifest.json into -o DIR
+    and print each file with its size."""
+    import irforge
+    from irforge.backends.wasm.artifacts import write_artifacts
+
+    _check_target_flags(args)
+    if args.emit is not None:
+        raise ValueError("--emit applies to --target native (--target wasm writes a directory)")
+    out_dir = _wasm_out_dir(args.output)
+    kw = {"pipeline": args.pipeline} if args.pipeline else {}
+    model = irforge.compile(
+        args.model,
+        target="wasm",
+        input_shapes=_shapes(args.input_shape),
+        opt_level=args.opt_level,
+        **kw,
+    )
+    fn = model.function
+    paths = write_artifacts(
+        out_dir, fn.wasm_bytes, entry=fn.symbol, inputs=model.inputs, outputs=model.outputs
+    )
+    for path in paths.values():
+        print(f"wrote {path} ({path.stat().st_size} bytes)")
+    if args.timing:
+        for phase, seconds in model.timings.items():
+            sys.stderr.write(f"{phase:>12}: {seconds * 1000:9.1f} ms\n")
+    return 0
+
+
 def cmd_compile(args) -> int:
     """Lower the model; print the llvm-dialect IR (--emit mlir) or LLVM IR (--emit llvm).
-    `--timing` prints MLIR's execution time table: import, each pass, the LLVM phase."""
+    `--timing` prints MLIR's execution time table: import, each pass, the LLVM phase.
+    With --target wasm, write the WebAssembly artifacts instead (cmd_compile_wasm)."""
     from contextlib import nullcontext
 
+    if args.target == "wasm":
+        return cmd_compile_wasm(args)
     from irforge.api import print_ir
     from irforge.opt import write_output
 
@@ -150,14 +258,14 @@ def cmd_compile(args) -> int:
         timing = PassTiming()
     phase = timing.phase if timing is not None else (lambda name: nullcontext())
     module = _lower(args, timing)
-    if args.emit == "mlir":
+    if (args.emit or "llvm") == "mlir":
         with phase("Output"):
             text = print_ir(module)
     else:
         from irforge.backends.llvm import emit_llvm_ir
 
         with phase(f"LLVM (translate, O{args.opt_level})"):
-            text = emit_llvm_ir(module, opt_level=args.opt_level)
+            text = emit_llvm_ir(module, opt_level=args.opt_level, cpu=args.cpu)
     with phase("Write"):
         write_output(text, args.output)
     if timing is not None:
@@ -170,6 +278,7 @@ def cmd_run(args) -> int:
 
     import irforge
 
+    _check_target_flags(args)
     arrays: dict[str, np.ndarray] = {}
     positional: list[np.ndarray] = []
     for item in args.input:
@@ -201,8 +310,10 @@ def cmd_run(args) -> int:
     else:
         ordered = positional
     kw = {"pipeline": args.pipeline} if args.pipeline else {}
-    kw["num_threads"] = _num_threads(args)
-    model = irforge.compile(model_path, input_shapes=shapes or None, **kw)
+    if args.target == "native":
+        kw["num_threads"] = _num_threads(args)
+        kw["cpu"] = args.cpu
+    model = irforge.compile(model_path, target=args.target, input_shapes=shapes or None, **kw)
     out = model(*ordered)
     outs = out if isinstance(out, tuple) else (out,)
     np.set_printoptions(precision=6, suppress=True)
@@ -231,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
             from irforge.fuzz import main_fuzz
 
             return main_fuzz(args)
+        if args.command == "demo" and args.web:
+            from irforge.examples.web.__main__ import run as run_web_demo
+
+            return run_web_demo(args.out, args.serve)
         if args.command == "demo":
             from irforge.demo import run_demo
 
@@ -241,7 +356,17 @@ def main(argv: list[str] | None = None) -> int:
             return run_from_args(args)
     except user_errors() as e:
         return fail(e, getattr(args, "model", None))
+    except _wasm_errors() as e:  # evaluated only when an exception gets here
+        return fail(e, getattr(args, "model", None))
     return 2
+
+
+def _wasm_errors() -> tuple[type[BaseException], ...]:
+    """The wasm backend's errors for bad input or a missing tool (no wasm-ld, a model
+    the module cannot hold)."""
+    from irforge.backends.wasm import WasmBuildError, WasmLinkerNotFound, WasmMemoryError
+
+    return (WasmBuildError, WasmLinkerNotFound, WasmMemoryError)
 
 
 if __name__ == "__main__":

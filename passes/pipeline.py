@@ -455,3 +455,39 @@ def make_pass(
         return cls(**kwargs)
     except Exception as e:  # a pass's own validation (__post_init__)
         raise error(f"bad options for pass '{name}': {e}", at) from None
+
+
+def with_pass_options(
+    text: str, pass_name: str, options: dict[str, Any], *, override: bool = True
+) -> str:
+    """`text` (a pipeline) with `options` (field name or dashed key -> value) set on every
+    `pass_name` pass in it, as pipeline text again (flat unless `text` was anchored).
+
+        with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernels": False})
+
+    With `override=False` an option the pipeline already sets to a non-default value is
+    kept (a target's default that the user's pipeline may have chosen). Raises
+    PipelineError for a bad pipeline, an unknown option or a value of the wrong type.
+    """
+    root = parse_pipeline(text)
+    for pm in root.walk():
+        for i, p in enumerate(pm.entries):
+            if isinstance(p, OpPassManager) or p.name != pass_name:
+                continue
+            fields = {f: d for f, _, d in option_fields(type(p))}
+            changes = {}
+            for key, value in options.items():
+                fname = key.replace("-", "_")
+                if fname not in fields:
+                    listing = "; ".join(describe_options(type(p))) or "none"
+                    raise PipelineError(
+                        f"pass '{pass_name}' has no option '{key}'; its options: {listing}"
+                    )
+                if override or getattr(p, fname) == fields[fname]:
+                    changes[fname] = value
+            # Through the text form, so that values are checked like parsed ones.
+            new = dataclasses.replace(p, **changes)
+            pm.entries[i] = parse_pipeline(pass_text(new)).entries[0]
+    if text.lstrip().startswith(f"{ROOT_ANCHOR}("):
+        return str(root)
+    return str(root)[len(ROOT_ANCHOR) + 1 : -1]

@@ -44,7 +44,8 @@ def test_every_suite_and_field(quick):
         assert suite["cases"], name
         for c in suite["cases"]:
             where = f"{name} / {c['label']}"
-            assert "irforge" in c["engines"] and len(c["engines"]) >= 2, where
+            base = suite.get("baseline", "irforge")
+            assert base in c["engines"] and len(c["engines"]) >= 2, where
             for engine, st in c["engines"].items():
                 assert STAT_FIELDS <= set(st), (where, engine)
                 assert st["min_s"] <= st["q1_s"] <= st["median_s"] <= st["q3_s"] <= st["max_s"]
@@ -84,10 +85,17 @@ def test_suite_specifics(quick):
     assert {"batch": 1, "threads": 1} in [c["params"] for c in s["mlp"]["cases"]]
     assert s["conv"]["totals"] and s["conv"]["cases"][0]["params"]["count"] >= 1
     assert [c["params"]["threads"] for c in s["resnet50"]["cases"]] == [1, 2]
+    wasm = s["wasm"]["cases"]
+    assert {c["params"]["model"] for c in wasm} == {"digits", "matmul"}
+    for c in wasm:
+        assert {"wasm", "native x86-64-v2", "native host"} == set(c["engines"])
+        assert c["check"]["peer"] == "native x86-64-v2"
+        assert c["wasm_bytes"] > 1000  # a real module, with the model's weights
     names = [t["name"] for t in res["targets"]]
     assert "mlp batch 1" in names and "resnet50 batch 1, 2 threads" in names
+    assert "wasm digits module size" in names
     assert all(t["met"] in (True, False) for t in res["targets"])
-    assert "issue 6 targets" in out and "architecture=" in out
+    assert "targets (issues 6 and 7)" in out and "architecture=" in out
 
 
 def test_cli_bench_json_to_stdout(capsys):

@@ -159,3 +159,87 @@ def test_compile_timing_table_has_every_phase(tmp_path: Path, capsys):
     for row in ("Import", "canonicalize", "convert-graph-to-tensor", "convert-tensor-to-loop"):
         assert row in err
     assert "convert-loop-to-llvm" in err and "LLVM (translate, O3)" in err and "Total" in err
+
+
+# -- --target wasm ---------------------------------------------------------------------------
+
+
+def test_compile_wasm_writes_artifacts_and_run_matches_native(tmp_path: Path, capsys):
+    pytest.importorskip("wasmtime")
+    from irforge.backends.wasm.artifacts import read_manifest
+
+    out = tmp_path / "web"
+    args = ["compile", str(model_path()), "--input-shape", "input=1x64", "--target", "wasm"]
+    assert irforge_main([*args, "-o", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    for name in ("model.wasm", "model.js", "manifest.json"):
+        size = (out / name).stat().st_size
+        assert f"wrote {out / name} ({size} bytes)" in stdout
+    assert (out / "model.wasm").read_bytes()[:4] == b"\0asm"
+    manifest = read_manifest(out / "manifest.json")
+    assert manifest["inputs"] == [{"name": "input", "shape": [1, 64], "dtype": "float32"}]
+    assert manifest["outputs"] == [{"name": "probabilities", "shape": [1, 10], "dtype": "float32"}]
+
+    x = load_test_split()[0][:1]
+    np.save(tmp_path / "x.npy", x)
+    results = {}
+    for target in ("wasm", "native"):
+        res = tmp_path / f"{target}.npy"
+        run = ["run", str(model_path()), "--input", str(tmp_path / "x.npy"), "-o", str(res)]
+        assert irforge_main([*run, "--target", target]) == 0
+        results[target] = np.load(res)
+    assert results["wasm"].shape == (1, 10)
+    np.testing.assert_allclose(results["wasm"], results["native"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "--target wasm writes model.wasm, model.js and manifest.json into a directory"),
+        (["-o", "{tmp}/model.wasm"], "names a file"),
+        (["-o", "{tmp}/file.txt"], "exists and is not a directory"),
+        (["-o", "{tmp}/out", "--emit", "llvm"], "--emit applies to --target native"),
+        (["-o", "{tmp}/out", "--cpu", "generic"], "--cpu applies to --target native only"),
+        (["-o", "{tmp}/out", "--num-threads", "2"], "WebAssembly modules run on one thread"),
+    ],
+)
+def test_compile_wasm_bad_flags(tmp_path: Path, capsys, extra, message):
+    (tmp_path / "file.txt").write_text("precious")
+    args = ["compile", str(model_path()), "--input-shape", "input=1x64", "--target", "wasm"]
+    assert irforge_main([*args, *[e.format(tmp=tmp_path) for e in extra]]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert (tmp_path / "file.txt").read_text() == "precious"
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_native_with_cpu_flag(tmp_path: Path, capsys):
+    x = load_test_split()[0][:2]
+    np.save(tmp_path / "x.npy", x)
+    outs = []
+    for cpu in ([], ["--cpu", "x86-64"]):
+        res = tmp_path / f"y{len(cpu)}.npy"
+        run = ["run", str(model_path()), "--input", str(tmp_path / "x.npy"), "-o", str(res)]
+        assert irforge_main([*run, *cpu]) == 0
+        outs.append(np.load(res))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-4, atol=1e-6)
+
+
+def test_demo_web_flag_builds_the_page(tmp_path: Path, monkeypatch, capsys):
+    import irforge.examples.web as web
+
+    calls = []
+
+    def fake_build(out):
+        calls.append(out)
+        path = Path(out) / "index.html"
+        path.parent.mkdir(parents=True)
+        path.write_text("<!doctype html>")
+        return {"index.html": path}
+
+    monkeypatch.setattr(web, "build_demo", fake_build)
+    assert irforge_main(["demo", "--web", "--out", str(tmp_path / "d")]) == 0
+    assert calls == [str(tmp_path / "d")]
+    assert f"wrote {tmp_path / 'd' / 'index.html'} (15 bytes)" in capsys.readouterr().out
+    assert irforge_main(["demo", "--web", "--serve", "70000"]) == 1
+    assert "port 70000 is not in 0-65535" in capsys.readouterr().err

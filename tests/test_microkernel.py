@@ -23,15 +23,12 @@ from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import GenericOp
 from irforge.frontends.onnx import import_onnx
 from irforge.passes.microkernel.contraction import match_contraction
+from irforge.passes.pipeline import with_pass_options
 from irforge.passes.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 
-FORCED = DEFAULT_PIPELINE.replace(
-    "convert-tensor-to-loop", "convert-tensor-to-loop{microkernel-min-flops=0}"
-)
-OFF = DEFAULT_PIPELINE.replace(
-    "convert-tensor-to-loop", "convert-tensor-to-loop{microkernels=false}"
-)
+FORCED = with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernel-min-flops": 0})
+OFF = with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernels": False})
 
 
 def close(got: np.ndarray, want: np.ndarray) -> None:
@@ -204,9 +201,9 @@ def test_gemm_transposes_and_bias(trans_a, trans_b):
 def test_vector_width_4():
     a, b = rand(21, 37), rand(37, 29, seed=1)
     model = one_node("MatMul", {"a": a, "b": b})
-    pipeline = FORCED.replace(
-        "{microkernel-min-flops=0}", "{microkernel-min-flops=0 vector-bits=128}"
-    )
+    pipeline = with_pass_options(FORCED, "convert-tensor-to-loop", {"vector-bits": 128})
+    names = kernels_in(model, pipeline)
+    assert names and all(n.startswith("__sgemm_4x16_v4_") for n in names), names
     close(native(model, a, b, pipeline=pipeline), a @ b)
 
 

@@ -2,9 +2,12 @@
 
 Every entry point takes an llvm-dialect `ModuleOp`, an llvmlite `ir.Module` or LLVM IR
 text. The target defaults to the host: `get_host_cpu_name()` and
-`get_host_cpu_features().flatten()`; `cpu=` and `features=` override them (for example
-`cpu="x86-64-v3", features=""`). Optimization uses LLVM's new pass manager at O`opt_level`
-(0-3) with loop and SLP vectorization on from O2.
+`get_host_cpu_features().flatten()`; `cpu=` and `features=` override them (a named CPU
+without `features` gets that CPU's own features: `cpu="x86-64-v2"` makes SSE4.2 code; the
+`triple=` of emit_object / emit_assembly / target_machine picks another target, such as
+`wasm32-unknown-unknown`). `target_vector_bits` says how wide the target's SIMD registers
+are, for the schedules. Optimization uses LLVM's new pass manager at O`opt_level` (0-3)
+with loop and SLP vectorization on from O2.
 
 Large constants in the JIT: `jit_compile` translates every dense global of more than
 `external_threshold` bytes (default 64 KiB; a model's weights) as an external declaration
@@ -22,6 +25,7 @@ wide `llvmlite.binding.add_symbol` is not used: weight names repeat across modul
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +48,20 @@ def _binding():
     return llb
 
 
+_all_ready = False
+
+
+def _all_targets():
+    """llvmlite.binding with every target LLVM was built with (wasm32, ...) initialized."""
+    global _all_ready
+    llb = _binding()
+    if not _all_ready:
+        llb.initialize_all_targets()
+        llb.initialize_all_asmprinters()
+        _all_ready = True
+    return llb
+
+
 def host_target() -> tuple[str, str]:
     """(cpu name, feature string) of this machine, as LLVM names them."""
     llb = _binding()
@@ -54,6 +72,67 @@ def host_target() -> tuple[str, str]:
     return llb.get_host_cpu_name(), features
 
 
+def _resolve_cpu(cpu: str | None, features: str | None, triple: str | None) -> tuple[str, str]:
+    """(cpu, features) to give LLVM: the host's for no cpu (or "host") on the host
+    triple; a named CPU's own defaults ("") when only the cpu is given."""
+    if triple is None and cpu in (None, "host"):
+        host_cpu, host_features = host_target()
+        return host_cpu, host_features if features is None else features
+    return ("" if cpu in (None, "host") else cpu), (features or "")
+
+
+_X86_LEVEL_BITS = {"x86-64": 128, "x86-64-v2": 128, "x86-64-v3": 256, "x86-64-v4": 512}
+
+
+@functools.cache
+def target_vector_bits(
+    cpu: str | None = None, features: str | None = None, triple: str | None = None
+) -> int:
+    """Bits of the widest SIMD register the code for this target may use for f32
+    arithmetic: what schedules and microkernels size their vectors by.
+
+    wasm32/wasm64: 128 (simd128). Otherwise the features decide, the host's when no cpu
+    is named (+avx512f: 512, +avx: 256; of "+x" and "-x" the later wins); a named CPU
+    without features by the x86-64 levels (x86-64, v2: 128; v3: 256; v4: 512), or by
+    compiling a 16 x f32 addition for it and looking for zmm / ymm registers. Non-x86
+    targets: 128.
+    """
+    if triple is not None and triple.startswith("wasm"):
+        return 128
+    cpu, features = _resolve_cpu(cpu, features, triple)
+    flags = {f[1:]: f[0] == "+" for f in features.split(",") if f[:1] in "+-" and f[1:]}
+    if flags.get("avx512f"):
+        return 512
+    if flags.get("avx"):
+        return 256
+    if cpu in _X86_LEVEL_BITS and not flags:
+        return _X86_LEVEL_BITS[cpu]
+    return _probe_vector_bits(cpu, features, triple)
+
+
+_PROBE = """define void @probe(ptr %a, ptr %b) {
+  %x = load <16 x float>, ptr %a, align 64
+  %y = load <16 x float>, ptr %b, align 64
+  %z = fadd <16 x float> %x, %y
+  store <16 x float> %z, ptr %a, align 64
+  ret void
+}
+"""
+
+
+def _probe_vector_bits(cpu: str, features: str, triple: str | None) -> int:
+    """128/256/512 from the registers LLVM uses for a 16 x f32 addition (x86 only)."""
+    llb = _binding()
+    full = triple or llb.get_process_triple()
+    if not full.startswith(("x86_64", "i386", "i686")):
+        return 128
+    tm = target_machine(cpu, features, 2, triple=triple)
+    mod = llb.parse_assembly(_PROBE)
+    mod.triple = tm.triple
+    asm = tm.emit_assembly(mod)
+    return 512 if "zmm" in asm else 256 if "ymm" in asm else 128
+
+
 def target_machine(
     cpu: str | None = None,
     features: str | None = None,
@@ -62,12 +141,14 @@ def target_machine(
     triple: str | None = None,
     jit: bool = False,
 ) -> llb.TargetMachine:
-    """An LLVM TargetMachine (host CPU and features unless given; host triple unless given)."""
-    llb = _binding()
-    if cpu is None or features is None:
-        host_cpu, host_features = host_target() if triple is None else ("", "")
-        cpu = host_cpu if cpu is None else cpu
-        features = host_features if features is None else features
+    """An LLVM TargetMachine for `triple` (default: the host's).
+
+    With no `cpu` (or `cpu="host"`) on the host triple, the host CPU and, unless
+    `features` is given, the host's features; a named `cpu` without `features` gets that
+    CPU's own default features (`cpu="x86-64-v2"` makes SSE4.2 code, not the host's AVX).
+    """
+    llb = _binding() if triple is None else _all_targets()
+    cpu, features = _resolve_cpu(cpu, features, triple)
     target = llb.Target.from_triple(triple or llb.get_process_triple())
     return target.create_target_machine(
         cpu=cpu,
@@ -116,8 +197,12 @@ def parse_and_optimize(
     *,
     external_data: dict[str, Any] | None = None,
     external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
+    link: tuple[str, ...] = (),
 ) -> llb.ModuleRef:
     """Parse (or translate) `module`, verify it, and run the O`opt_level` pipeline on it.
+
+    `link` holds LLVM IR texts linked into the module before it is optimized (a runtime
+    whose functions the optimizer may then inline: the wasm backend's allocator and math).
 
     With an `external_data` dict, dense globals of more than `external_threshold` bytes
     of an llvm-dialect module are left out of the LLVM module (external declarations) and
@@ -129,6 +214,11 @@ def parse_and_optimize(
     mod = llb.parse_assembly(_to_text(module, tm, external_threshold, external_data))
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
+    for text in link:
+        other = llb.parse_assembly(text)
+        other.triple = tm.triple
+        other.data_layout = mod.data_layout
+        mod.link_in(other)
     mod.verify()
     if opt_level > 0:
         pto = llb.create_pipeline_tuning_options(speed_level=opt_level)

@@ -93,55 +93,35 @@ def _shim(arity: int):
     return cfunc
 
 
-class NativeFunction:
-    """A compiled entry function, callable with NumPy arrays.
+class CheckedCall:
+    """What every compiled-function wrapper checks before running code: the inputs
+    (arity, shape, dtype, layout) and the `out=` arrays; `NativeFunction` and the wasm
+    backend's `WasmFunction` share it. `symbol` names the function in messages;
+    `inputs`/`outputs` are sequences of (name, shape, dtype)."""
 
-    `NativeFunction(jit_module, symbol, inputs, outputs)`: `jit_module` is what
-    `jit.jit_compile` returns (kept alive by this object), `symbol` the function name,
-    `inputs`/`outputs` sequences of (name, shape, dtype).
-
-    `f(*arrays)` returns the output array, or a tuple of them when there are several.
-    Inputs must have exactly the compiled shape and dtype (ndarrays are not cast; lists and
-    scalars are converted to the expected dtype); non-contiguous inputs are copied. Raises
-    ValueError, naming the input, the expected and the received shape and dtype, before any
-    native code runs.
-
-    `f(*arrays, out=buffers)` writes into caller-owned output arrays instead (one array, or
-    a tuple with one per output: exact shape and dtype, C-contiguous, aligned, writeable, not
-    overlapping an input) and returns them; reusing them across calls avoids the page faults
-    of fresh large allocations (a new 64 MB output costs about as much as computing it).
-    """
-
-    def __init__(
-        self,
-        jit_module: Any,
-        symbol: str,
-        inputs: Sequence[Any],
-        outputs: Sequence[Any],
-    ):
-        self.jit_module = jit_module
+    def __init__(self, symbol: str, inputs: Sequence[Any], outputs: Sequence[Any]):
         self.symbol = symbol
         self.inputs = tuple(as_spec(s) for s in inputs)
         self.outputs = tuple(as_spec(s) for s in outputs)
         if not self.outputs:
             raise ValueError(f"'{symbol}': a compiled function needs at least one output")
-        self.address = jit_module.address(symbol)
-        n = len(self.inputs) + len(self.outputs)
         self._checks = tuple((s.shape, s.dtype) for s in self.inputs)
         self._outs = tuple((s.shape, s.dtype) for s in self.outputs)
         self._single = len(self.outputs) == 1
-        if _data_offset() is not None:
-            self._shim = _shim(n)
-            self._direct = None
-        else:
-            self._shim = None
-            self._direct = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * n)(self.address)
 
     def __repr__(self) -> str:
         def fmt(specs):
             return ", ".join(f"{s.name}: {_describe(s.shape, s.dtype)}" for s in specs)
 
-        return f"NativeFunction {self.symbol}({fmt(self.inputs)}) -> ({fmt(self.outputs)})"
+        kind = type(self).__name__
+        return f"{kind} {self.symbol}({fmt(self.inputs)}) -> ({fmt(self.outputs)})"
+
+    def _arity_error(self, arrays: tuple[Any, ...]) -> ValueError:
+        names = ", ".join(s.name for s in self.inputs)
+        return ValueError(
+            f"'{self.symbol}' expects {len(self._checks)} input"
+            f"{'s' if len(self._checks) != 1 else ''} ({names}), got {len(arrays)}"
+        )
 
     def _bad(self, i: int, x: Any) -> ValueError:
         spec = self.inputs[i]
@@ -196,13 +176,47 @@ class NativeFunction:
                 raise ValueError(f"{where} overlaps an input")
         return outs
 
+
+class NativeFunction(CheckedCall):
+    """A compiled entry function, callable with NumPy arrays.
+
+    `NativeFunction(jit_module, symbol, inputs, outputs)`: `jit_module` is what
+    `jit.jit_compile` returns (kept alive by this object), `symbol` the function name,
+    `inputs`/`outputs` sequences of (name, shape, dtype).
+
+    `f(*arrays)` returns the output array, or a tuple of them when there are several.
+    Inputs must have exactly the compiled shape and dtype (ndarrays are not cast; lists and
+    scalars are converted to the expected dtype); non-contiguous inputs are copied. Raises
+    ValueError, naming the input, the expected and the received shape and dtype, before any
+    native code runs.
+
+    `f(*arrays, out=buffers)` writes into caller-owned output arrays instead (one array, or
+    a tuple with one per output: exact shape and dtype, C-contiguous, aligned, writeable, not
+    overlapping an input) and returns them; reusing them across calls avoids the page faults
+    of fresh large allocations (a new 64 MB output costs about as much as computing it).
+    """
+
+    def __init__(
+        self,
+        jit_module: Any,
+        symbol: str,
+        inputs: Sequence[Any],
+        outputs: Sequence[Any],
+    ):
+        super().__init__(symbol, inputs, outputs)
+        self.jit_module = jit_module
+        self.address = jit_module.address(symbol)
+        n = len(self.inputs) + len(self.outputs)
+        if _data_offset() is not None:
+            self._shim = _shim(n)
+            self._direct = None
+        else:
+            self._shim = None
+            self._direct = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * n)(self.address)
+
     def __call__(self, *arrays: Any, out: Any = None):
         if len(arrays) != len(self._checks):
-            names = ", ".join(s.name for s in self.inputs)
-            raise ValueError(
-                f"'{self.symbol}' expects {len(self._checks)} input"
-                f"{'s' if len(self._checks) != 1 else ''} ({names}), got {len(arrays)}"
-            )
+            raise self._arity_error(arrays)
         ins = arrays
         for x, (shape, dtype) in zip(arrays, self._checks):
             if type(x) is not np.ndarray or x.dtype != dtype or x.shape != shape:

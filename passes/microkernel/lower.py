@@ -86,20 +86,42 @@ class Blocking:
     min_flops: int = 1 << 21
     """Smaller contractions keep the plain loop nest (the call and packing overheads
     would dominate: the digits MLP at batch 1 stays as it is)."""
+    panel_packing: bool = True
+    """With one row block and constant weights, pack B one NR panel at a time, right
+    before its kernels (it stays in L1), instead of a whole KC x NC block."""
+    narrow_n: bool = True
+    """Lower a contraction whose N pads badly to NR columns (a 7 x 7 or 14 x 14 output)
+    with its roles swapped, when M is a multiple of NR and A is packed at compile time:
+    see `_Lowering.emit_transposed`."""
 
 
-def default_blocking(vector_bits: int = 0, min_flops: int = 1 << 21) -> Blocking:
+def default_blocking(
+    vector_bits: int = 0,
+    min_flops: int = 1 << 21,
+    narrow_n: bool = True,
+    panel_packing: bool = True,
+) -> Blocking:
     """The blocking for a target whose SIMD registers have `vector_bits` bits (0: the
     host's). 512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
-    128 (SSE, NEON, wasm simd128): 6 x 8."""
+    128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (measured, one thread,
+    matmul 512: wasm in wasmtime 1.05x the time of native x86-64-v2 with 4 x 16 against
+    1.26x with 6 x 8; native SSE code 4-7% faster too).
+    `narrow_n`, `panel_packing`: see `Blocking`."""
     if vector_bits <= 0:
         from ..lower_vector_to_llvm import host_vector_bits
 
         vector_bits = host_vector_bits()
     vw = max(vector_bits // 32, 1)
-    if vw >= 16:
-        return Blocking(mr=8, nr=2 * vw, vw=vw, min_flops=min_flops)
-    return Blocking(mr=6, nr=2 * vw, vw=vw, min_flops=min_flops)
+    mr, nr, unroll = (8, 2 * vw, 2) if vw >= 16 else (6, 2 * vw, 2) if vw >= 8 else (4, 4 * vw, 4)
+    return Blocking(
+        mr=mr,
+        nr=nr,
+        vw=vw,
+        unroll=unroll,
+        min_flops=min_flops,
+        narrow_n=narrow_n,
+        panel_packing=panel_packing,
+    )
 
 
 SMALL_N_PANELS = 8
@@ -262,11 +284,16 @@ def _new_global(L, array: np.ndarray, stem: str, elem: Attribute = f32) -> tuple
     return name, t
 
 
-def _ensure_kernel(L, blk: Blocking, a_len: int, b_len: int, c_len: int) -> str:
-    name = kernel_name(blk.mr, blk.nr, blk.vw, a_len, b_len, c_len)
+def _ensure_kernel(
+    L, blk: Blocking, a_len: int, b_len: int, c_len: int, mr: int = 0, transposed: bool = False
+) -> str:
+    mr = mr or blk.mr
+    name = kernel_name(mr, blk.nr, blk.vw, a_len, b_len, c_len, transposed)
     if name not in L.global_names:
         L.global_names.add(name)
-        kernel = build_kernel(blk.mr, blk.nr, blk.vw, a_len, b_len, c_len, blk.unroll)
+        kernel = build_kernel(
+            mr, blk.nr, blk.vw, a_len, b_len, c_len, blk.unroll, transposed=transposed
+        )
         L.module.body.block.insert_op_before(kernel, L.fn)
     return name
 
@@ -295,10 +322,29 @@ class _Lowering:
         mr, nr, u = blk.mr, blk.nr, blk.unroll
         self.k_pad = -(-self.k // u) * u  # K rounded up to the kernel's unroll factor
         self.kc = min(-(-blk.kc // u) * u, self.k_pad)  # a multiple of u
-        self.mc = min(blk.mc, -(-self.m // mr) * mr)
+        self.mc = min(blk.mc // mr * mr, -(-self.m // mr) * mr)  # whole MR panels
+        self.threads = _thread_count(L.module)
+        # Narrow-N mode (emit_transposed): rows of `mr_t` output positions, NR output
+        # channels per vector; the constant A (weights) packed in NR-column panels.
+        self.mr_t = self._transposed_rows()
+        self.col_tables = {}
+        if self.mr_t:
+            if len(con.cols) > 1:
+                self.col_tables = self._column_tables(con.b)
+            # Under a quarter of waste (14 x 14), only when B packs without a gather (a
+            # 1x1 convolution): a 3x3's im2col by table packs mr_t lanes at a time,
+            # scalar, which costs more than the padding saves (measured: 1.06x its time).
+            gather = any(not isinstance(t[0], int) for t in self.col_tables.values())
+            if gather and -(-self.n // nr) * nr * 4 < self.n * 5:
+                self.mr_t = 0
+        if self.mr_t:
+            self.w_packed = self._pack_at_compile_time(con.a, [con.row], nr, "__packed_w")
+            if self.w_packed is None:
+                self.mr_t = 0
+            else:
+                return
         self.a_packed = self._pack_at_compile_time(con.a, [con.row], mr, "__packed_a")
         self.b_packed = self._pack_at_compile_time(con.b, con.cols, nr, "__packed_b")
-        self.threads = _thread_count(L.module)
         # Column blocks: an even number of equal ones (two threads split them evenly),
         # except for narrow outputs with A packed at compile time, which keep one column
         # block and let the threads split the rows (the ic loop) instead.
@@ -312,9 +358,24 @@ class _Lowering:
         if self.nc >= self.n and self.threads > 1:  # one jc block: threads split M
             half = (self.m + 1) // 2
             self.mc = min(self.mc, -(-half // mr) * mr)
-        self.col_tables = {}
-        if self.b_packed is None and len(con.cols) > 1:
+        if self.b_packed is None and len(con.cols) > 1 and not self.col_tables:
             self.col_tables = self._column_tables(con.b)
+
+    def _transposed_rows(self) -> int:
+        """MR of the narrow-N mode, or 0 when the normal mode is kept: the mode needs M a
+        multiple of NR, C's columns contiguous, N padded to NR columns wasting over a
+        tenth of the arithmetic, and a row count from 8 down to 4 that divides N (no edge
+        tiles); 7 for ResNet's 7 x 7 and 14 x 14 outputs."""
+        blk, con = self.blk, self.con
+        if not blk.narrow_n or self.m % blk.nr or self.c_stride[con.cols[-1]] != 1:
+            return 0
+        if con.a.plain is None or con.a.dims & set(con.outer):
+            return 0
+        if con.b.plain is not None and _constant_of(self.L, self.bufs[con.b.plain]) is not None:
+            return 0  # B would be packed at compile time: keep the normal mode
+        if -(-self.n // blk.nr) * blk.nr * 10 < self.n * 11:
+            return 0
+        return next((r for r in range(8, 3, -1) if self.n % r == 0), 0)
 
     def _column_tables(self, side: Side) -> dict[int, tuple]:
         """For each input of `side` whose map is linear in the dims (no mod / div):
@@ -370,6 +431,9 @@ class _Lowering:
         return _new_global(self.L, packed, stem)
 
     def emit(self) -> None:
+        if self.mr_t:
+            self.emit_transposed()
+            return
         con, blk, L = self.con, self.blk, self.L
         # Packing scratch: one slot per (outer point, jc block), so that the parallel
         # iterations never share one; allocated once at the top of the function (where
@@ -383,7 +447,19 @@ class _Lowering:
         # narrow outputs) into its own slot: one parallel region per call, not per K block.
         rows_outside = self.a_packed is not None and n_blocks == 1 and m_blocks > 1
         rows_outside = rows_outside and self.threads > 1
-        b_slot, a_slot = self.kc * self.nc, self.kc * self.mc
+        # One big B block (KC x NC over SMALL_B_BLOCK), one row block, weights packed at
+        # compile time, B packed at run time: each NR panel of B is packed just before the
+        # kernels that use it (once each), so it stays in L1 instead of a KC x NC block that
+        # may not fit L2 (56 x 56 outputs) ...
+        per_panel = blk.panel_packing and self.a_packed is not None and self.b_packed is None
+        per_panel = per_panel and m_blocks == 1 and not rows_outside
+        # ... when B's columns are evenly spaced (a 1x1 convolution, a matmul): a gather by
+        # offset table packs better over whole blocks (measured: the 7 x 7 stem took 1.3x,
+        # 3 x 3 convolutions 1.0-1.08x their time panel by panel; 1x1 at 56 x 56: 0.7-0.83x).
+        gather = any(not isinstance(t[0], int) for t in self.col_tables.values())
+        per_panel = per_panel and not gather and self.kc * self.nc * 4 > SMALL_B_BLOCK
+        b_slot = self.kc * (blk.nr if per_panel else self.nc)
+        a_slot = self.kc * self.mc
         per = m_blocks if rows_outside else n_blocks
         slots = math.prod(con.ranges[d] for d in con.outer) * per
         need = (b_slot if self.b_packed is None else 0) + (a_slot if self.a_packed is None else 0)
@@ -445,7 +521,8 @@ class _Lowering:
         kc = pir.min(self.kc, pir.sub(self.k, pc))  # rows of A and B in this block
         kcp = pir.mul(pir.ceildiv(kc, blk.unroll), blk.unroll)  # with the zero rows
         if self.b_packed is None:
-            self.pack_b(pir, bp, b_base, dims, jc, nc, pc, kc, kcp)
+            if not per_panel:  # else packed panel by panel in the kernel loops
+                self.pack_b(pir, bp, b_base, dims, jc, nc, pc, kc, kcp)
             b_src = bp
         else:
             b_src = pir.b.insert(memref.GetGlobalOp(*self.b_packed)).memref
@@ -473,7 +550,9 @@ class _Lowering:
                 panel = e.add(e.div(ic, mr), irow)
                 block = e.mul(pc, -(-self.m // mr) * mr)
                 a_off = e.add(block, e.mul(e.mul(panel, kcp), mr))
-            if self.b_packed is None:
+            if per_panel:
+                b_off = b_base
+            elif self.b_packed is None:
                 b_off = e.add(b_base, e.mul(jr, kc_max * nr))
             else:
                 panel = e.add(e.div(jc, nr), jr)
@@ -508,7 +587,19 @@ class _Lowering:
                     v = ce.b.insert(loop.LoadOp(tile, [dst])).result
                     ce.b.insert(loop.StoreOp(v, c_flat, [src]))
 
-        if self.kc * self.nc * 4 <= SMALL_B_BLOCK:
+        if per_panel:
+            for lb, ub, partial in ((0, nj_full, False), (nj_full, nj, True)):
+                je, jr = iir.loop(lb, ub)
+                self.pack_b_panel(je, bp, b_base, dims, jc, jr, pc, kc, kcp, partial)
+                if partial:
+                    pe, irow = je.loop(0, ni)
+                    edge(pe, jr, irow)
+                else:
+                    fe, irow = je.loop(0, ni_full)
+                    full(fe, jr, irow)
+                    pe, irow = je.loop(ni_full, ni)
+                    edge(pe, jr, irow)
+        elif self.kc * self.nc * 4 <= SMALL_B_BLOCK:
             # A small B block stays in L2: the A panels (weights, often cold) are read
             # once each, in memory order, and used for every NR panel from L1.
             ie, irow = iir.loop(0, ni_full)
@@ -531,6 +622,79 @@ class _Lowering:
         iir.b.insert(loop.DeallocOp(tile))
         for s in scratch:
             ir.b.insert(loop.DeallocOp(s))
+
+    def emit_transposed(self) -> None:
+        """The narrow-N mode: C^T[N x M] += B^T[N x K] * A^T[K x M], the kernel's rows being
+        `mr_t` output positions (B's columns, packed at run time into `mr_t`-row panels:
+        pack_b) and its vector columns NR output channels (A's rows: the weights, packed at
+        compile time into NR-column panels); the kernel stores its tile transposed into C.
+        N divides into whole row panels and M into whole column panels, so nothing is
+        padded and there are no edge tiles: the channel-vectorized computation of an
+        NCHW[x]c blocked convolution, with the model's layout unchanged::
+
+            for o in outer dims:                       (parallel)
+              for jcb in column blocks of M:           (parallel; one per thread)
+                for pc in 0..K step KC:
+                  pack B[pc:pc+kc, 0:N] into mr_t-row panels
+                  for jr in the block's NR panels:     (weights panel in L1)
+                    for ir in 0..N / mr_t: kernel (transposed store)
+        """
+        con, blk, L = self.con, self.blk, self.L
+        mr, nr = self.mr_t, blk.nr
+        m_panels = self.m // nr
+        n_blocks = min(self.threads, m_panels)
+        per_block = -(-m_panels // n_blocks)
+        n_blocks = -(-m_panels // per_block)
+        a_slot = self.kc * self.n  # one K block of B^T: N / mr_t panels of kc x mr_t
+        slots = math.prod(con.ranges[d] for d in con.outer) * n_blocks
+        top = slots * a_slot * 4 <= SCRATCH_LIMIT
+        if not top:
+            slots = 1
+        ap = L.alloc(MemRefType(f32, [slots * a_slot])) if top else None
+        ir = _IR(L, L.b)
+        dims: dict[int, SSAValue] = {}
+        c_off = ir.c(0)
+        for d in con.outer:
+            ir, iv = ir.loop(0, con.ranges[d], parallel=True)
+            dims[d] = iv
+        for d in con.outer:
+            c_off = ir.add(c_off, ir.mul(dims[d], self.c_stride[d])) if self.c_stride[d] else c_off
+        ir, jcb = ir.loop(0, n_blocks, parallel=True)
+        c_flat = ir.b.insert(loop.ReshapeOp(self.c_buf, MemRefType(f32, [self.c_len]))).result
+        if top:
+            slot = jcb
+            if con.outer:
+                lin = ir.c(0)
+                for d in con.outer:
+                    lin = ir.add(ir.mul(lin, con.ranges[d]), dims[d])
+                slot = ir.add(ir.mul(lin, n_blocks), slot)
+            a_base = ir.mul(slot, a_slot)
+        else:
+            ap = ir.b.insert(loop.AllocOp(MemRefType(f32, [a_slot]))).result
+            a_base = ir.c(0)
+        a_len = slots * a_slot
+        w_len = self.w_packed[1].get_shape()[0]
+        kernel = _ensure_kernel(L, blk, a_len, w_len, self.c_len, mr=mr, transposed=True)
+        ldc = self.c_stride[con.row]
+
+        pir, pcb = ir.loop(0, -(-self.k // self.kc))
+        pc = pir.mul(pcb, self.kc)
+        kc = pir.min(self.kc, pir.sub(self.k, pc))
+        kcp = pir.mul(pir.ceildiv(kc, blk.unroll), blk.unroll)
+        self.pack_b(pir, ap, a_base, dims, pir.c(0), pir.c(self.n), pc, kc, kcp, nr=mr)
+        w_src = pir.b.insert(memref.GetGlobalOp(*self.w_packed)).memref
+        w_block = pir.mul(pc, self.m)  # the K block at pc of the packed weights
+        j0 = pir.mul(jcb, per_block)
+        je, jr = pir.loop(j0, pir.min(pir.add(j0, per_block), m_panels))
+        w_off = je.add(w_block, je.mul(je.mul(jr, kcp), nr))
+        c_col = je.add(c_off, je.mul(jr, nr * ldc))
+        ie, irow = je.loop(0, self.n // mr)
+        a_off = ie.add(a_base, ie.mul(irow, self.kc * mr))
+        off = ie.add(c_col, ie.mul(irow, mr))
+        args = [ap, a_off, w_src, w_off, c_flat, off, ie.c(ldc), kcp]
+        ie.b.insert(func.CallOp(kernel, args, []))
+        if not top:
+            ir.b.insert(loop.DeallocOp(ap))
 
     def _load(self, e: _IR, side: Side, dims, valid: SSAValue | None) -> SSAValue:
         """The factor `side` at the domain point `dims`: its inputs loaded at their maps,
@@ -566,11 +730,12 @@ class _Lowering:
         dst = le.add(le.add(le.mul(le.add(le.mul(q, self.kc), p), block), lane), base)
         le.b.insert(loop.StoreOp(zero, buf, [dst]))
 
-    def pack_b(self, e: _IR, bp, base, outer_dims, jc, nc, pc, kc, kcp) -> None:
+    def pack_b(self, e: _IR, bp, base, outer_dims, jc, nc, pc, kc, kcp, nr: int = 0) -> None:
         """bp[base + (jr * KC + p) * NR + l] = B[pc + p, jc + jr * NR + l] (0 past N and past kc).
         Whole panels copy without checks (contiguous loads where the map allows); the
-        last, partial panel clamps the column and selects 0 past N."""
-        con, nr = self.con, self.blk.nr
+        last, partial panel clamps the column and selects 0 past N. `nr`: the panel width
+        (default NR; the row count MR in the narrow-N mode)."""
+        con, nr = self.con, nr or self.blk.nr
         pe, p = e.loop(0, kc)
         dims = dict(outer_dims)
         dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
@@ -578,21 +743,37 @@ class _Lowering:
         for lb, ub, partial in ((0, n_full, False), (n_full, pe.ceildiv(nc, nr), True)):
             je, jr = pe.loop(lb, ub)
             start = je.add(je.mul(je.add(je.mul(jr, self.kc), p), nr), base)
-            col0 = je.add(jc, je.mul(jr, nr))
-            le, lane = je.loop(0, nr)
-            col = le.add(col0, lane)
-            valid = None
-            if partial:
-                valid = le.b.insert(arith.CmpiOp(col, le.c(self.n), "slt")).result
-                col = le.min(col, self.n - 1)
-            if self.col_tables:
-                v = self._load_by_table(le, con.b, dims, col, valid)
-            else:
-                d2 = dict(dims)
-                d2.update(le.unravel(col, con.cols, con.ranges))
-                v = self._load(le, con.b, d2, valid)
-            le.b.insert(loop.StoreOp(v, bp, [le.add(start, lane)]))
+            self._pack_b_row(je, bp, start, dims, je.add(jc, je.mul(jr, nr)), nr, partial)
         self._zero_rows(e, bp, base, e.ceildiv(nc, nr), nr, kc, kcp)
+
+    def pack_b_panel(self, e: _IR, bp, base, outer_dims, jc, jr, pc, kc, kcp, partial) -> None:
+        """bp[base + p * NR + l] = B[pc + p, jc + jr * NR + l]: one NR panel of one K block,
+        as pack_b (`partial`: the last panel, clamped, 0 past N)."""
+        con, nr = self.con, self.blk.nr
+        col0 = e.add(jc, e.mul(jr, nr))
+        pe, p = e.loop(0, kc)
+        dims = dict(outer_dims)
+        dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
+        self._pack_b_row(pe, bp, pe.add(pe.mul(p, nr), base), dims, col0, nr, partial)
+        self._zero_rows(e, bp, base, 1, nr, kc, kcp)
+
+    def _pack_b_row(self, e: _IR, bp, start, dims, col0, nr: int, partial: bool) -> None:
+        """bp[start + l] = B[dims, col0 + l] for l < nr: one K row of one packed panel
+        (`partial`: columns past N clamped on load and stored as 0)."""
+        con = self.con
+        le, lane = e.loop(0, nr)
+        col = le.add(col0, lane)
+        valid = None
+        if partial:
+            valid = le.b.insert(arith.CmpiOp(col, le.c(self.n), "slt")).result
+            col = le.min(col, self.n - 1)
+        if self.col_tables:
+            v = self._load_by_table(le, con.b, dims, col, valid)
+        else:
+            d2 = dict(dims)
+            d2.update(le.unravel(col, con.cols, con.ranges))
+            v = self._load(le, con.b, d2, valid)
+        le.b.insert(loop.StoreOp(v, bp, [le.add(start, lane)]))
 
     def _load_by_table(self, e: _IR, side: Side, dims, col, valid) -> SSAValue:
         """As `_load`, for the inputs with a column table: element `table[col] +

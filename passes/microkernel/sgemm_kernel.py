@@ -47,9 +47,12 @@ from xdsl.ir import Block, Region, SSAValue
 from ...dialects import loop
 
 
-def kernel_name(mr: int, nr: int, vw: int, a_len: int, b_len: int, c_len: int) -> str:
+def kernel_name(
+    mr: int, nr: int, vw: int, a_len: int, b_len: int, c_len: int, transposed: bool = False
+) -> str:
     """The symbol of the kernel for these parameters (one per distinct signature)."""
-    return f"__sgemm_{mr}x{nr}_v{vw}_{a_len}_{b_len}_{c_len}"
+    suffix = "_t" if transposed else ""
+    return f"__sgemm_{mr}x{nr}_v{vw}_{a_len}_{b_len}_{c_len}{suffix}"
 
 
 class _Emitter:
@@ -75,13 +78,19 @@ def build_kernel(
     b_len: int,
     c_len: int,
     unroll: int = 4,
+    transposed: bool = False,
 ) -> func.FuncOp:
     """The microkernel `C[MR x NR] += A_panel[MR x kc] * B_panel[kc x NR]` (module docs).
 
     `mr`, `nr`: register block; `nr` must be a multiple of the vector width `vw` (lanes of
     f32: 16 for AVX-512, 8 for AVX2, 4 for SSE/NEON/wasm simd128). `a_len`, `b_len`,
     `c_len`: element counts of the three 1-D buffer arguments. `unroll`: copies of the k
-    step in the loop body. Raises ValueError for an `nr` that is not a multiple of `vw`.
+    step in the loop body. `transposed`: the tile is stored transposed, element (i, j) at
+    `c[c_off + j * ldc + i]` (rows contiguous in C): the narrow-N convolution mode of
+    lower.py, where the rows are output positions and the columns output channels; the
+    accumulators go through a stack tile and are added to C element by element (MR * NR
+    scalar adds per call, unrolled: a loop would make a second loop nest). Raises
+    ValueError for an `nr` that is not a multiple of `vw`.
     """
     if nr % vw or mr < 1 or vw < 1 or unroll < 1:
         raise ValueError(f"microkernel: bad register block {mr}x{nr} for vector width {vw}")
@@ -147,16 +156,19 @@ def build_kernel(
     for u in range(unroll):
         k_step(bb, add(p, e.index(u), bb) if u else p)
 
-    for i in range(mr):
-        for j in range(nv):
-            v = b.insert(loop.LoadOp(acc, [e.index(i * nv + j)])).result
-            col = add(rows[i], e.index(j * vw), b) if j else rows[i]
-            old = b.insert(vector.LoadOp(c, [col], vt)).result
-            total = b.insert(arith.AddfOp(old, v)).result
-            b.insert(vector.StoreOp(total, c, [col]))
+    if transposed:
+        _store_transposed(b, e, acc, c, c_off, ldc, mr, nr, vw)
+    else:
+        for i in range(mr):
+            for j in range(nv):
+                v = b.insert(loop.LoadOp(acc, [e.index(i * nv + j)])).result
+                col = add(rows[i], e.index(j * vw), b) if j else rows[i]
+                old = b.insert(vector.LoadOp(c, [col], vt)).result
+                total = b.insert(arith.AddfOp(old, v)).result
+                b.insert(vector.StoreOp(total, c, [col]))
     b.insert(loop.DeallocOp(acc))
     b.insert(func.ReturnOp())
-    name = kernel_name(mr, nr, vw, a_len, b_len, c_len)
+    name = kernel_name(mr, nr, vw, a_len, b_len, c_len, transposed)
     # The three buffers are distinct: packed panels (scratch or compile-time globals) and
     # the output (or a tile-sized copy of it).
     noalias = DictionaryAttr({"llvm.noalias": UnitAttr()})
@@ -172,3 +184,27 @@ def build_kernel(
     )
     fn.attributes["passthrough"] = ArrayAttr([StringAttr("noinline")])
     return fn
+
+
+def _store_transposed(
+    b: Builder, e: _Emitter, acc: SSAValue, c: SSAValue, c_off, ldc, mr: int, nr: int, vw: int
+) -> None:
+    """C[c_off + j * ldc + i] += acc[i, j] for the MR x NR accumulators: whole vectors into
+    a stack tile, then one scalar add per element (C's row i of the tile is a column)."""
+    nv = nr // vw
+    tile = b.insert(loop.AllocOp(MemRefType(f32, [mr * nr]))).result
+    for i in range(mr):
+        for j in range(nv):
+            v = b.insert(loop.LoadOp(acc, [e.index(i * nv + j)])).result
+            b.insert(vector.StoreOp(v, tile, [e.index(i * nr + j * vw)]))
+    col = c_off
+    for j in range(nr):
+        if j:
+            col = b.insert(arith.AddiOp(col, ldc)).result
+        for i in range(mr):
+            dst = b.insert(arith.AddiOp(col, e.index(i))).result if i else col
+            v = b.insert(loop.LoadOp(tile, [e.index(i * nr + j)])).result
+            old = b.insert(loop.LoadOp(c, [dst])).result
+            total = b.insert(arith.AddfOp(old, v)).result
+            b.insert(loop.StoreOp(total, c, [dst]))
+    b.insert(loop.DeallocOp(tile))
