@@ -418,8 +418,8 @@ class ConvertTensorToLoopPass(ModulePass):
     IRFORGE_MICROKERNELS=0 turns them off too."""
     vector_bits: int = 0
     """SIMD register width the microkernels target (0: the host's)."""
-    microkernel_min_flops: int = 1 << 21
-    """Smaller contractions keep the plain loop nest."""
+    microkernel_min_flops: int = 1 << 12
+    """Smaller contractions keep the plain loop nest (microkernel.lower.DEFAULT_MIN_FLOPS)."""
     panel_packing: bool = True
     """Pack a convolution's input one NR panel at a time, right before its kernels, when
     the weights are packed at compile time and the output channels form one row block."""
