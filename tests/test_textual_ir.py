@@ -298,6 +298,18 @@ DIAGNOSTICS = [
     ('"test.a"() : () -> () ~', 1, 23, "unexpected character '~'"),
     ('"test.a"() {x = 300 : i8} : () -> ()', 1, 17, "out of range"),
     ('"test.a"() {x = affine_map<(d0) -> (d1)>} : () -> ()', 1, 37, "'d1' is not a dimension"),
+    (
+        '"test.a"() {x = affine_map<(d0)[s0] -> (d0 * s0)>} : () -> ()',
+        1,
+        48,  # the token after the expression
+        "semi-affine expression 'd0 * s0' is not supported",
+    ),
+    (
+        '"test.a"() {x = affine_map<(d0, d1) -> (d0 floordiv d1)>} : () -> ()',
+        1,
+        55,
+        "semi-affine expression 'd0 floordiv d1'",
+    ),
     ('"test.a"() {x = dense<[1, 2, 3]> : tensor<2xi32>} : () -> ()', 1, 17, "does not match"),
     ('"test.a"() {x = vector<?xf32>} : () -> ()', 1, 24, "vector dimensions must be static"),
     ('"test.a"() {x = #arith.fastmath<bogus>} : () -> ()', 1, 33, "Expected `reassoc`"),

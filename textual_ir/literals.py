@@ -290,16 +290,16 @@ class LiteralBuilder:
         return c[0] - c[2]
 
     def a_mul(self, c):
-        return c[0] * c[1]
+        return _affine_binary(c[0], "*", c[1], lambda a, b: a * b)
 
     def a_floordiv(self, c):
-        return c[0] // c[1]
+        return _affine_binary(c[0], "floordiv", c[1], lambda a, b: a // b)
 
     def a_ceildiv(self, c):
-        return c[0].ceil_div(c[1])
+        return _affine_binary(c[0], "ceildiv", c[1], lambda a, b: a.ceil_div(b))
 
     def a_mod(self, c):
-        return c[0] % c[1]
+        return _affine_binary(c[0], "mod", c[1], lambda a, b: a % b)
 
     def a_neg(self, c):
         return -c[1]
@@ -353,3 +353,16 @@ class LiteralBuilder:
 
     def location_opt(self, c):
         return c[0]
+
+
+def _affine_binary(a: AffineExpr, op: str, b: AffineExpr, make) -> AffineExpr:
+    """`make(a, b)`; a semi-affine product or quotient (xDSL builds *, floordiv, ceildiv
+    and mod with a constant side only) becomes a ValueError, which the parser reports as
+    invalid IR at the current token."""
+    try:
+        return make(a, b)
+    except NotImplementedError:
+        raise ValueError(
+            f"semi-affine expression '{a} {op} {b}' is not supported: affine maps multiply, "
+            "divide and take the modulo by constants only"
+        ) from None
