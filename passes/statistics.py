@@ -1,7 +1,7 @@
 """Per-pass statistics (`--pass-statistics`): counters a pass or a rewrite driver bumps
 while it runs, collected by the pass manager for the pass that is running.
 
-    from irforge.passes.statistics import bump
+    # bump, from this module (irforge.passes.statistics)
     bump("patterns-applied")            # +1 for the running pass
     bump("ops-erased", 3)
 

@@ -1,6 +1,6 @@
 """The native backend: llvm-dialect IR -> LLVM IR (llvmlite) -> optimized machine code.
 
-    from irforge.backends.llvm import compile_module
+    # compile_module, from this package (irforge.backends.llvm)
     f = compile_module(module, entry="main",
                        inputs=[("x", (1, 64), "float32")], outputs=[("y", (1, 10), "float32")])
     y = f(x)

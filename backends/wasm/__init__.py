@@ -1,7 +1,7 @@
 """The WebAssembly backend: llvm-dialect IR -> one self-contained wasm32 + simd128 module,
 and a runner for it.
 
-    from irforge.backends.wasm import build_wasm, WasmFunction
+    # build_wasm and WasmFunction, exported by this package (irforge.backends.wasm)
     wasm = build_wasm(llvm_module_op, entry="main")          # bytes of model.wasm
     f = WasmFunction(wasm, "main", inputs=[("x", (1, 64), "float32")],
                      outputs=[("y", (1, 10), "float32")])

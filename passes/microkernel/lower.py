@@ -161,29 +161,26 @@ class _IR:
     def c(self, v: int) -> SSAValue:
         return self.L.index(v)
 
+    def _binary(self, op_cls, x, y) -> SSAValue:
+        return self.b.insert(op_cls(self._v(x), self._v(y))).result
+
     def add(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.AddiOp(x, y)).result
+        return self._binary(arith.AddiOp, x, y)
 
     def mul(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.MuliOp(x, y)).result
+        return self._binary(arith.MuliOp, x, y)
 
     def sub(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.SubiOp(x, y)).result
+        return self._binary(arith.SubiOp, x, y)
 
     def min(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.MinSIOp(x, y)).result
+        return self._binary(arith.MinSIOp, x, y)
 
     def div(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.DivSIOp(x, y)).result
+        return self._binary(arith.DivSIOp, x, y)
 
     def rem(self, x, y) -> SSAValue:
-        x, y = self._v(x), self._v(y)
-        return self.b.insert(arith.RemSIOp(x, y)).result
+        return self._binary(arith.RemSIOp, x, y)
 
     def ceildiv(self, x, y: int) -> SSAValue:
         return self.div(self.add(x, y - 1), y)

@@ -1,6 +1,6 @@
 """The greedy worklist driver: apply a set of patterns until nothing matches.
 
-    from irforge.passes.patterns import apply_patterns, pattern_set
+    # apply_patterns and pattern_set, exported by irforge.passes.patterns
     result = apply_patterns(module, pattern_set("graph-canonicalize"))
 
 What it does to each op it takes off the worklist, in order (as MLIR's greedy driver):

@@ -1,7 +1,7 @@
 """Named pattern sets: every registered set of declarative patterns, for passes, docs and
 the fuzzer.
 
-    from irforge.passes.patterns import all_patterns
+    # all_patterns, exported by irforge.passes.patterns
     for set_name, pset in all_patterns().items():
         for p in pset.patterns:
             print(set_name, p.name, p.root, [op.name for op in p.match_ops()])
