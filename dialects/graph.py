@@ -426,14 +426,16 @@ _dialect: Dialect | None = None
 
 def __getattr__(name: str):
     """`Graph`, the dialect, is built on first use: its op families (graph_math.py,
-    graph_nn.py, graph_shape.py) import this module's base classes, so they cannot be
-    imported while this module is still initializing, whichever is imported first."""
+    graph_nn.py, graph_shape.py, graph_layout.py) import this module's base classes, so
+    they cannot be imported while this module is still initializing, whichever is imported
+    first."""
     global _dialect
     if name != "Graph":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if _dialect is None:
-        from . import graph_math, graph_nn, graph_shape
+        from . import graph_layout, graph_math, graph_nn, graph_shape
 
-        ops = [*CORE_OPS, *graph_math.OPS, *graph_nn.OPS, *graph_shape.OPS]
+        families = (graph_math, graph_nn, graph_shape, graph_layout)
+        ops = [*CORE_OPS, *(op for f in families for op in f.OPS)]
         _dialect = Dialect("graph", ops, [])
     return _dialect

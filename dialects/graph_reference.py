@@ -165,11 +165,21 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
     REFERENCE[op_type] = fn
 
 
-# The references of the op families (dialects/graph_{math,nn,shape}.py) live beside them.
+# The references of the op families (dialects/graph_{math,nn,shape,layout}.py) live beside them.
 def _add_families() -> None:
-    from . import graph_math_reference, graph_nn_reference, graph_shape_reference
+    from . import (
+        graph_layout_reference,
+        graph_math_reference,
+        graph_nn_reference,
+        graph_shape_reference,
+    )
 
-    for family in (graph_math_reference, graph_nn_reference, graph_shape_reference):
+    for family in (
+        graph_math_reference,
+        graph_nn_reference,
+        graph_shape_reference,
+        graph_layout_reference,
+    ):
         REFERENCE.update(family.REFERENCE)
 
 

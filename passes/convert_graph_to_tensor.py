@@ -320,7 +320,7 @@ class ConvertGraphToTensorPass(ModulePass):
     name = "convert-graph-to-tensor"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        from . import lower_graph_math, lower_graph_nn, lower_graph_shape
+        from . import lower_graph_layout, lower_graph_math, lower_graph_nn, lower_graph_shape
 
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
@@ -337,6 +337,7 @@ class ConvertGraphToTensorPass(ModulePass):
                     *lower_graph_math.PATTERNS,
                     *lower_graph_nn.PATTERNS,
                     *lower_graph_shape.PATTERNS,
+                    *lower_graph_layout.PATTERNS,
                 ]
             ),
             apply_recursively=False,

@@ -38,6 +38,9 @@ A producer is fused into a consumer that reads its result as an `ins` operand wh
   i is the one the producer computes at domain point inverse(out_map)(i);
 - every dimension of the fused domain is still indexed directly by some operand (the loop
   bounds are read off the operands).
+- the consumer is not a blocked convolution (passes/microkernel/direct_conv.py), whose
+  kernel reads its input where it lies, many times per element, with no packing step in
+  which a fused producer would run once per element.
 The consumer may reduce: a reduction reads each producer element once per point of its
 domain, the same elements the unfused producer computed. Each producer input's map becomes
 `in_map o inverse(out_map) o consumer_map`. The pattern is applied until no pair is left.
@@ -63,6 +66,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from ..dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
+from .microkernel.direct_conv import match_direct_conv
 
 
 def _is_permutation(amap: AffineMap) -> bool:
@@ -89,6 +93,8 @@ def fusable_producer(consumer: GenericOp, index: int) -> GenericOp | None:
         return None
     if producer.body.block.args[-1].uses:
         return None
+    if match_direct_conv(consumer) is not None:
+        return None  # its kernel reads the input unpacked: the producer would run per read
     return producer
 
 

@@ -35,6 +35,7 @@ _PASSES: dict[str, PassFactory] = {
     "parallelize-loops": _lazy("irforge.passes.parallelize_loops", "ParallelizeLoopsPass"),
     "tensor-fuse-elementwise": _lazy("irforge.passes.fuse_elementwise", "FuseElementwisePass"),
     "graph-fuse": _lazy("irforge.passes.graph_fusion", "GraphFusePass"),
+    "graph-convert-layout": _lazy("irforge.passes.graph_layout", "GraphConvertLayoutPass"),
     "loop-schedule": _lazy("irforge.passes.loop_schedule", "LoopSchedulePass"),
     "loop-vectorize": _lazy("irforge.passes.loop_vectorize", "LoopVectorizePass"),
     "plan-buffers": _lazy("irforge.passes.plan_buffers", "PlanBuffersPass"),

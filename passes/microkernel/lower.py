@@ -303,7 +303,12 @@ def _ensure_kernel(
 
 def lower_contraction(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking) -> bool:
     """Emit the microkernel lowering of `op` (a, b, c buffers `bufs`) at `L.b` when `op` is
-    a contraction worth it; return whether it did (else nothing was emitted)."""
+    a contraction worth it; return whether it did (else nothing was emitted). A blocked
+    (NCHW[x]c) convolution goes to the direct-convolution kernel (direct_conv.py)."""
+    from .direct_conv import lower_direct_conv
+
+    if lower_direct_conv(L, op, bufs, blk):
+        return True
     con = match_contraction(op)
     if con is None or not worth_it(con, blk):
         return False

@@ -129,19 +129,8 @@ def build_kernel(
     def k_step(bb: Builder, p: SSAValue) -> None:
         ao = add(a_off, mul(p, e.index(mr), bb), bb)
         bo = add(b_off, mul(p, e.index(nr), bb), bb)
-        bvecs = []
-        for j in range(nv):
-            off = add(bo, e.index(j * vw), bb) if j else bo
-            bvecs.append(bb.insert(vector.LoadOp(bp, [off], vt)).result)
-        for i in range(mr):
-            off = add(ao, e.index(i), bb) if i else ao
-            s = bb.insert(loop.LoadOp(a, [off])).result
-            splat = bb.insert(vector.BroadcastOp(s, vt)).vector
-            for j in range(nv):
-                slot = e.index(i * nv + j)
-                cur = bb.insert(loop.LoadOp(acc, [slot])).result
-                new = bb.insert(vector.FMAOp(splat, bvecs[j], cur)).res
-                bb.insert(loop.StoreOp(new, acc, [slot]))
+        rows = [add(ao, e.index(i), bb) if i else ao for i in range(mr)]
+        rank1_update(bb, e, acc, a, rows, bp, bo, nv, vw)
 
     def for_loop(lb: SSAValue, ub: SSAValue, step: int) -> tuple[Builder, SSAValue]:
         op = b.insert(loop.ForOp(lb, ub, e.index(step)))
@@ -168,9 +157,43 @@ def build_kernel(
                 b.insert(vector.StoreOp(total, c, [col]))
     b.insert(loop.DeallocOp(acc))
     b.insert(func.ReturnOp())
-    name = kernel_name(mr, nr, vw, a_len, b_len, c_len, transposed)
     # The three buffers are distinct: packed panels (scratch or compile-time globals) and
     # the output (or a tile-sized copy of it).
+    return kernel_function(kernel_name(mr, nr, vw, a_len, b_len, c_len, transposed), block)
+
+
+def rank1_update(
+    bb: Builder,
+    e: _Emitter,
+    acc: SSAValue,
+    a: SSAValue,
+    a_offsets: list[SSAValue],
+    bp: SSAValue,
+    b_off: SSAValue,
+    nv: int,
+    vw: int,
+) -> None:
+    """One k step of a register block: acc[i, j] += a[a_offsets[i]] * b[b_off + j * vw :
+    + vw] for every row i and vector j (nv vector loads of B, one broadcast per row, rows
+    x nv `vector.fma`)."""
+    vt = VectorType(f32, [vw])
+    bvecs = []
+    for j in range(nv):
+        off = bb.insert(arith.AddiOp(b_off, e.index(j * vw))).result if j else b_off
+        bvecs.append(bb.insert(vector.LoadOp(bp, [off], vt)).result)
+    for i, a_at in enumerate(a_offsets):
+        s = bb.insert(loop.LoadOp(a, [a_at])).result
+        splat = bb.insert(vector.BroadcastOp(s, vt)).vector
+        for j in range(nv):
+            slot = e.index(i * nv + j)
+            cur = bb.insert(loop.LoadOp(acc, [slot])).result
+            new = bb.insert(vector.FMAOp(splat, bvecs[j], cur)).res
+            bb.insert(loop.StoreOp(new, acc, [slot]))
+
+
+def kernel_function(name: str, block: Block) -> func.FuncOp:
+    """A private, noinline `func.func` with body `block`, its memref arguments marked
+    noalias (a kernel's buffers never overlap)."""
     noalias = DictionaryAttr({"llvm.noalias": UnitAttr()})
     arg_attrs = [
         noalias if isinstance(t, MemRefType) else DictionaryAttr({}) for t in block.arg_types
