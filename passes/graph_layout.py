@@ -135,7 +135,7 @@ class ConvToNchwc(RewritePattern):
             dilations=win.dilations,
         )
         out = UnpackOp(conv.result)
-        rewriter.replace_op(op, [*ops, conv, out], [out.result])
+        rewriter.replace(op, [*ops, conv, out], [out.result])
         bump("graph.conv-blocked")
 
 
@@ -166,7 +166,7 @@ class SinkUnpack(RewritePattern):
         if new is None:
             return
         out = UnpackOp(new.results[0])
-        rewriter.replace_op(op, [new, out], [out.result])
+        rewriter.replace(op, [new, out], [out.result])
 
     def _blocked_op(self, op: Operation) -> Operation | None:
         if isinstance(op, graph.ElementwiseUnaryOp) and len(op.operands) == 1:
@@ -246,7 +246,7 @@ class FoldPackUnpack(RewritePattern):
             return
         y = _unpacked(op.input)
         if y is not None and y.type == op.result.type:
-            rewriter.replace_op(op, [], [y])
+            rewriter.replace(op, [], [y])
 
 
 def _erase_dead(module: ModuleOp) -> None:

@@ -491,3 +491,18 @@ def with_pass_options(
     if text.lstrip().startswith(f"{ROOT_ANCHOR}("):
         return str(root)
     return str(root)[len(ROOT_ANCHOR) + 1 : -1]
+
+
+def without_pass(text: str, pass_name: str) -> str:
+    """`text` (a pipeline) with every `pass_name` pass removed, as pipeline text again
+    (flat unless `text` was anchored); `text` itself when it has none.
+
+        without_pass(DEFAULT_PIPELINE, "graph-convert-layout")   # convolutions stay NCHW
+
+    Raises PipelineError for a bad pipeline."""
+    root = parse_pipeline(text)
+    for pm in root.walk():
+        pm.entries = [p for p in pm.entries if isinstance(p, OpPassManager) or p.name != pass_name]
+    if text.lstrip().startswith(f"{ROOT_ANCHOR}("):
+        return str(root)
+    return str(root)[len(ROOT_ANCHOR) + 1 : -1]

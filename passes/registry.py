@@ -45,7 +45,7 @@ _PASSES: dict[str, PassFactory] = {
 
 # The default lowering from the graph dialect to the llvm dialect.
 DEFAULT_PIPELINE = (
-    "canonicalize,graph-fuse,convert-graph-to-tensor,tensor-fuse-elementwise,"
+    "canonicalize,graph-fuse,graph-convert-layout,convert-graph-to-tensor,tensor-fuse-elementwise,"
     "convert-tensor-to-loop{flatten=true},outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 

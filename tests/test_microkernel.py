@@ -23,12 +23,14 @@ from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import GenericOp
 from irforge.frontends.onnx import import_onnx
 from irforge.passes.microkernel.contraction import match_contraction
-from irforge.passes.pipeline import with_pass_options
+from irforge.passes.pipeline import with_pass_options, without_pass
 from irforge.passes.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 
-FORCED = with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernel-min-flops": 0})
-OFF = with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernels": False})
+# Convolutions stay NCHW here (the GEMM path); test_graph_layout.py tests the blocked layout.
+NCHW = without_pass(DEFAULT_PIPELINE, "graph-convert-layout")
+FORCED = with_pass_options(NCHW, "convert-tensor-to-loop", {"microkernel-min-flops": 0})
+OFF = with_pass_options(NCHW, "convert-tensor-to-loop", {"microkernels": False})
 
 
 def close(got: np.ndarray, want: np.ndarray) -> None:
@@ -36,13 +38,14 @@ def close(got: np.ndarray, want: np.ndarray) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * scale)
 
 
-def kernels_in(model, pipeline: str = FORCED) -> list[str]:
-    """Names of the microkernel functions the pipeline (up to the loop level) made."""
+def kernels_in(model, pipeline: str = FORCED, prefix: str = "__sgemm") -> list[str]:
+    """Names of the microkernel functions (`prefix`: `__sgemm` GEMM kernels, `__sconv`
+    direct convolutions) the pipeline (up to the loop level) made."""
     module = import_onnx(model)
     passes = pipeline.split(",")
     last = next(i for i, p in enumerate(passes) if p.startswith("convert-tensor-to-loop"))
     run_pipeline(module, ",".join(passes[: last + 1]), make_context())
-    return [op.sym_name.data for op in module.ops if op.sym_name.data.startswith("__sgemm")]
+    return [op.sym_name.data for op in module.ops if op.sym_name.data.startswith(prefix)]
 
 
 def native(model, *inputs: np.ndarray, pipeline: str = FORCED, threads: int = 1):

@@ -23,12 +23,11 @@ from irforge.api import make_context, run_pipeline
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import import_onnx
 from irforge.passes.pipeline import with_pass_options
-from irforge.passes.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
-from tests.test_microkernel import FORCED, close, kernels_in, native, ort_run
+from tests.test_microkernel import FORCED, NCHW, close, kernels_in, native, ort_run
 
 NARROW_OFF = with_pass_options(
-    DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernel-min-flops": 0, "narrow-n": False}
+    NCHW, "convert-tensor-to-loop", {"microkernel-min-flops": 0, "narrow-n": False}
 )
 
 

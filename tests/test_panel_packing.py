@@ -15,13 +15,12 @@ from irforge.api import make_context, run_pipeline
 from irforge.dialects import loop
 from irforge.frontends.onnx import import_onnx
 from irforge.passes.pipeline import with_pass_options
-from irforge.passes.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
-from tests.test_microkernel import close, native, ort_run
+from tests.test_microkernel import NCHW, close, native, ort_run
 
 
 def pipeline(on: bool) -> str:
-    return with_pass_options(DEFAULT_PIPELINE, "convert-tensor-to-loop", {"panel-packing": on})
+    return with_pass_options(NCHW, "convert-tensor-to-loop", {"panel-packing": on})
 
 
 def largest_alloc(model, on: bool) -> int:

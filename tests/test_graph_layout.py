@@ -1,0 +1,258 @@
+"""The NCHW[x]c blocked layout: graph.pack / graph.unpack / graph.conv2d_nchwc
+(dialects/graph_layout.py), the graph-convert-layout pass (passes/graph_layout.py) and
+the direct-convolution microkernel (passes/microkernel/direct_conv.py).
+
+- the ops: shapes, verifier messages, NumPy references (pack / unpack round trip, the
+  blocked convolution against graph.conv's reference), the generic text form round trip;
+- the pass: on a ResNet-style block (stem on an RGB image, ReLU, max pool, sibling 1x1
+  convolutions merged by graph-fuse into one conv and channel slices, residual add, global
+  pool, Gemm) it leaves one pack and one unpack, and the graph's reference output is
+  unchanged (rtol 1e-5); hypothesis over convolution geometries checks the same;
+- the kernel: convolutions compiled natively with the layout on agree with ONNX Runtime
+  (rtol 1e-4, atol 1e-4 times the result's scale) and used the direct kernel (`__sconv_`
+  functions), over strides, dilation, padding, a 3-channel input, a batch, rows that do
+  not divide into the register block, and no bias.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.utils.exceptions import VerifyException
+
+from irforge.api import make_context, parse, print_ir, run_pipeline
+from irforge.dialects.graph_layout_reference import pack_array, pack_weights, unpack_array
+from irforge.dialects.reference import run_reference
+from irforge.frontends.onnx import import_onnx
+from irforge.passes.pipeline import with_pass_options
+from irforge.passes.registry import DEFAULT_PIPELINE
+from tests.test_graph_nn import one_node, rand
+from tests.test_microkernel import close, kernels_in, native, ort_run
+
+
+def layout(block: int) -> str:
+    """The default pipeline with channel block `block`, microkernels at any size."""
+    pipe = with_pass_options(DEFAULT_PIPELINE, "graph-convert-layout", {"block": block})
+    return with_pass_options(pipe, "convert-tensor-to-loop", {"microkernel-min-flops": 0})
+
+
+def graph_ops(module) -> list[str]:
+    return re.findall(r'"(graph\.[a-z0-9_]+)"', print_ir(module))
+
+
+# ------------------------------------------------------------------------------ ops
+
+
+def test_pack_unpack_round_trip():
+    x = rand(2, 12, 3, 5)
+    p = pack_array(x, 4)
+    assert p.shape == (2, 3, 3, 5, 4)
+    assert p[1, 2, 0, 3, 1] == x[1, 2 * 4 + 1, 0, 3]
+    np.testing.assert_array_equal(unpack_array(p), x)
+
+
+def test_pack_weights_layout():
+    w = rand(8, 6, 3, 3)
+    b = pack_weights(w, ci=3, co=4)
+    assert b.shape == (2, 2, 3, 3, 3, 4)  # [M/co, C/ci, KH, KW, ci, co]
+    assert b[1, 0, 2, 1, 2, 3] == w[1 * 4 + 3, 0 * 3 + 2, 2, 1]
+
+
+BAD = {
+    "pack block must divide C": (
+        '%p = "graph.pack"(%x) <{block = 5 : i64}> : (tensor<1x8x4x4xf32>) '
+        "-> tensor<1x1x4x4x5xf32>",
+        "block 5 must be positive and divide the channel count 8",
+    ),
+    "conv weights must match the input blocks": (
+        '%w = "graph.constant"() <{value = dense<1.0> : tensor<2x3x1x1x4x4xf32>}> : () '
+        "-> tensor<2x3x1x1x4x4xf32>\n"
+        '    %p = "graph.conv2d_nchwc"(%x5, %w) : (tensor<1x2x4x4x4xf32>, '
+        "tensor<2x3x1x1x4x4xf32>) -> tensor<1x2x4x4x4xf32>",
+        "do not match the input's channel blocks 2 x 4",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_verifier_messages(case):
+    body, message = BAD[case]
+    text = f"""
+"builtin.module"() ({{
+  "func.func"() <{{sym_name = "f", function_type = (tensor<1x8x4x4xf32>,
+      tensor<1x2x4x4x4xf32>) -> ()}}> ({{
+  ^bb0(%x: tensor<1x8x4x4xf32>, %x5: tensor<1x2x4x4x4xf32>):
+    {body}
+    "func.return"() : () -> ()
+  }}) : () -> ()
+}}) : () -> ()
+"""
+    with pytest.raises(Exception) as err:
+        parse(text)
+    assert message in str(err.value)
+
+
+def test_conv2d_nchwc_verifier_bias_shape():
+    from irforge.dialects.graph_layout import Conv2DNchwcOp
+    from irforge.dialects.graph_nn import ConvOp
+
+    model = conv_model((1, 8, 6, 6), (8, 8, 3, 3), pads=[1] * 4)[1]
+    module = import_onnx(model)
+    run_pipeline(module, "graph-convert-layout{block=4}", make_context())
+    op = next(o for o in module.walk() if isinstance(o, Conv2DNchwcOp))
+    assert not any(isinstance(o, ConvOp) for o in module.walk())
+    op.verify()
+    op.operands[2] = op.operands[0]  # a rank-5 value as the bias
+    with pytest.raises(VerifyException, match="blocked like the output channels"):
+        op.verify()
+
+
+def test_text_round_trip():
+    model = conv_model((1, 8, 6, 6), (8, 8, 3, 3), pads=[1] * 4)[1]
+    module = import_onnx(model)
+    run_pipeline(module, "graph-convert-layout{block=4}", make_context())
+    text = print_ir(module)
+    assert "graph.conv2d_nchwc" in text and "graph.pack" in text
+    assert print_ir(parse(text)) == text
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+def conv_model(xs, ws, bias=True, **attrs):
+    x = rand(*xs)
+    inits = {"w": rand(*ws, seed=1) * 0.2}
+    if bias:
+        inits["b"] = rand(ws[0], seed=2)
+    return x, one_node("Conv", {"x": x}, inits, **attrs)
+
+
+def resnet_block() -> tuple[np.ndarray, object]:
+    """Stem (RGB, 7x7 s2) + ReLU + max pool, then a bottleneck whose shortcut and first
+    1x1 conv read the same input (graph-fuse merges them into one conv and two slices),
+    residual add, ReLU, global average pool, flatten, Gemm."""
+    rng = np.random.default_rng(0)
+
+    def init(name, *shape):
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.2).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], strides=[2, 2], pads=[3] * 4),
+        helper.make_node("Relu", ["c0"], ["r0"]),
+        helper.make_node("MaxPool", ["r0"], ["p0"], kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Conv", ["p0", "ws", "bs"], ["short"]),
+        helper.make_node("Conv", ["p0", "w1", "b1"], ["c1"]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1] * 4),
+        helper.make_node("Add", ["c2", "short"], ["sum"]),
+        helper.make_node("Relu", ["sum"], ["r2"]),
+        helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1),
+    ]
+    inits = [
+        init("w0", 16, 3, 7, 7),
+        init("b0", 16),
+        init("ws", 16, 16, 1, 1),
+        init("bs", 16),
+        init("w1", 8, 16, 1, 1),
+        init("b1", 8),
+        init("w2", 16, 8, 3, 3),
+        init("b2", 16),
+        init("wf", 10, 16),
+        init("bf", 10),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 40, 40])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return rand(1, 3, 40, 40), model
+
+
+def test_transforms_only_at_the_boundaries():
+    x, model = resnet_block()
+    module = import_onnx(model)
+    run_pipeline(module, "canonicalize,graph-fuse", make_context())
+    want = run_reference(module, [x])[0]
+    assert graph_ops(module).count("graph.slice") == 2  # the merged sibling convs
+    run_pipeline(module, "graph-convert-layout{block=8}", make_context())
+    ops = graph_ops(module)
+    assert ops.count("graph.pack") == 1 and ops.count("graph.unpack") == 1
+    assert "graph.conv" not in ops and ops.count("graph.conv2d_nchwc") == 3
+    # Everything between the stem and the global pool runs blocked.
+    text = print_ir(module)
+    for op in ("graph.relu", "graph.max_pool", "graph.add", "graph.slice"):
+        assert re.search(rf'"{op}"\(.*: \(tensor<1x\d+x\d+x\d+x8xf32>', text), op
+    np.testing.assert_allclose(run_reference(module, [x])[0], want, rtol=1e-5, atol=1e-6)
+
+
+def test_resnet_block_compiled_matches_ort():
+    x, model = resnet_block()
+    assert any(k.startswith("__sconv") for k in kernels_in(model, layout(16), "__sconv"))
+    close(native(model, x, pipeline=layout(16)), ort_run(model, {"x": x}))
+    close(native(model, x, pipeline=layout(16), threads=2), ort_run(model, {"x": x}))
+
+
+def test_channels_the_block_does_not_divide_stay_plain():
+    x, model = conv_model((1, 16, 6, 6), (24, 16, 3, 3), pads=[1] * 4)
+    module = import_onnx(model)
+    run_pipeline(module, "graph-convert-layout{block=16}", make_context())
+    assert graph_ops(module).count("graph.conv") == 1
+    assert "graph.pack" not in graph_ops(module)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    c_in=st.sampled_from([3, 4, 8]),
+    c_out=st.sampled_from([4, 8]),
+    size=st.integers(5, 9),
+    kernel=st.sampled_from([1, 2, 3]),
+    stride=st.integers(1, 2),
+    dilation=st.integers(1, 2),
+    pad=st.integers(0, 2),
+    bias=st.booleans(),
+)
+def test_pass_keeps_reference_semantics(c_in, c_out, size, kernel, stride, dilation, pad, bias):
+    span = dilation * (kernel - 1) + 1
+    if size + 2 * pad < span:
+        return
+    attrs = dict(strides=[stride] * 2, dilations=[dilation] * 2, pads=[pad] * 4)
+    x, model = conv_model((1, c_in, size, size), (c_out, c_in, kernel, kernel), bias, **attrs)
+    module = import_onnx(model)
+    want = run_reference(module, [x])[0]
+    run_pipeline(module, "graph-convert-layout{block=4}", make_context())
+    assert "graph.conv2d_nchwc" in graph_ops(module)
+    np.testing.assert_allclose(run_reference(module, [x])[0], want, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------------- the kernel
+
+# (input shape, weight shape, attributes, channel block)
+KERNEL_CASES = {
+    "3x3_pad_two_blocks": ((1, 32, 10, 10), (32, 32, 3, 3), dict(pads=[1] * 4), 16),
+    "rgb_7x7_stride2": ((1, 3, 30, 30), (32, 3, 7, 7), dict(strides=[2, 2], pads=[3] * 4), 32),
+    "1x1_stride2": ((1, 32, 13, 13), (64, 32, 1, 1), dict(strides=[2, 2]), 32),
+    "dilated": ((1, 16, 12, 12), (16, 16, 3, 3), dict(dilations=[2, 2], pads=[2] * 4), 16),
+    "row_remainder": ((1, 16, 17, 17), (32, 16, 3, 3), dict(pads=[1] * 4), 32),
+    "asymmetric_pads": ((1, 16, 9, 11), (32, 16, 2, 3), dict(pads=[1, 0, 0, 2]), 32),
+    "batch2": ((2, 16, 9, 9), (32, 16, 3, 3), dict(pads=[1] * 4), 16),
+}
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_direct_conv_matches_ort(case, bias):
+    xs, ws, attrs, block = KERNEL_CASES[case]
+    x, model = conv_model(xs, ws, bias, **attrs)
+    assert any(k.startswith("__sconv") for k in kernels_in(model, layout(block), "__sconv"))
+    close(native(model, x, pipeline=layout(block)), ort_run(model, {"x": x}))
