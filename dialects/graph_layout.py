@@ -12,10 +12,11 @@ convolution needs no im2col packing of its input.
   `(n, c // x, d..., c % x)` (MLIR's `linalg.pack` with `inner_dims_pos = [1]`,
   `inner_tiles = [x]`); `x` must divide C.
 - `graph.unpack`: its inverse.
-- `graph.conv2d_nchwc`: a 2-D convolution (group 1) of a blocked input `[N, C/ci, H, W,
-  ci]` with blocked weights `[M/co, C/ci, KH, KW, ci, co]` (TVM's `OIHW{ci}i{co}o`) and an
+- `graph.conv2d_nchwc`: a 2-D convolution of a blocked input `[N, C/ci, H, W, ci]` with
+  blocked weights `[M/co, C/(group*ci), KH, KW, ci, co]` (TVM's `OIHW{ci}i{co}o`) and an
   optional blocked bias `[M/co, co]`; result `[N, M/co, OH, OW, co]`, with ONNX Conv's
-  window semantics (strides, pads, dilations; `graph.conv` documents them).
+  window semantics and groups (strides, pads, dilations, group; `graph.conv` documents
+  them).
 
     %p = "graph.pack"(%x) <{block = 32 : i64}> : (tensor<1x64x56x56xf32>)
         -> tensor<1x2x56x56x32xf32>
@@ -126,11 +127,13 @@ class UnpackOp(GraphOp):
 @irdl_op_definition
 class Conv2DNchwcOp(GraphOp):
     """2-D convolution on blocked tensors (module docs): input `[N, C/ci, H, W, ci]`,
-    weight `[M/co, C/ci, KH, KW, ci, co]`, optional bias `[M/co, co]`; result `[N, M/co,
-    OH, OW, co]`, `y[n, m // co, oh, ow, m % co] = b[m] + sum_{c, kh, kw} x_pad[n, c // ci,
-    oh * sh + kh * dh, ow * sw + kw * dw, c % ci] * w[m // co, c // ci, kh, kw, c % ci, m %
-    co]`. `strides`, `pads` ([h_begin, w_begin, h_end, w_end]) and `dilations` as for
-    `graph.conv`; no groups."""
+    weight `[M/co, C/(group*ci), KH, KW, ci, co]`, optional bias `[M/co, co]`; result `[N,
+    M/co, OH, OW, co]`, `y[n, m // co, oh, ow, m % co] = b[m] + sum_{c, kh, kw} x_pad[n,
+    (g(m) * C/group + c) // ci, oh * sh + kh * dh, ow * sw + kw * dw, c % ci] * w[m // co,
+    c // ci, kh, kw, c % ci, m % co]` over the `C/group` channels c of the group `g(m) = m
+    // (M/group)` of output channel m (ONNX Conv's groups; `ci` divides C/group and `co`
+    divides M/group, so a block never straddles two groups). `strides`, `pads`
+    ([h_begin, w_begin, h_end, w_end]) and `dilations` as for `graph.conv`."""
 
     name = "graph.conv2d_nchwc"
     input = operand_def(AnyTensor)
@@ -139,6 +142,7 @@ class Conv2DNchwcOp(GraphOp):
     strides = opt_prop_def(DenseArrayBase)
     pads = opt_prop_def(DenseArrayBase)
     dilations = opt_prop_def(DenseArrayBase)
+    group = prop_def(IntegerAttr, default_value=_i64(1))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -151,13 +155,14 @@ class Conv2DNchwcOp(GraphOp):
         strides: Sequence[int] | None = None,
         pads: Sequence[int] | None = None,
         dilations: Sequence[int] | None = None,
+        group: int = 1,
     ):
         x, w = input.type.get_shape(), weight.type.get_shape()
         out = Window.of(w[2:4], strides, pads, dilations).output_shape(x[2:4])
         super().__init__(
             operands=[input, weight, [bias] if bias is not None else []],
             result_types=[TensorType(input.type.element_type, [x[0], w[0], *out, w[5]])],
-            properties=_window_props(strides, pads, dilations),
+            properties={**_window_props(strides, pads, dilations), "group": _i64(group)},
         )
 
     def window(self) -> Window:
@@ -178,10 +183,11 @@ class Conv2DNchwcOp(GraphOp):
                 f"'{self.name}' op expects a rank-5 input [N, C/ci, H, W, ci] and rank-6 "
                 f"weights [M/co, C/ci, KH, KW, ci, co], got {list(x)} and {list(w)}"
             )
-        if w[1] != x[1] or w[4] != x[4]:
+        group = self.group.value.data
+        if group < 1 or w[0] % group or w[1] * group != x[1] or w[4] != x[4]:
             raise VerifyException(
                 f"'{self.name}' op weights {list(w)} do not match the input's channel blocks "
-                f"{x[1]} x {x[4]}"
+                f"{x[1]} x {x[4]} in {group} group{'s' if group != 1 else ''}"
             )
         for name, count, low in (("strides", 2, 1), ("dilations", 2, 1), ("pads", 4, 0)):
             attr = self.properties.get(name)

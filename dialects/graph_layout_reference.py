@@ -9,7 +9,7 @@ import numpy as np
 from xdsl.ir import Operation
 
 from . import graph_layout
-from .graph_nn_reference import _pad_spatial, _taps
+from .graph_nn_reference import conv
 
 
 def pack_array(x: np.ndarray, block: int) -> np.ndarray:
@@ -43,18 +43,11 @@ def unpack(op: graph_layout.UnpackOp, x: np.ndarray) -> np.ndarray:
 def conv2d_nchwc(
     op: graph_layout.Conv2DNchwcOp, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None
 ) -> np.ndarray:
-    """The blocked convolution computed on the unblocked operands, then blocked again."""
-    win = op.window()
+    """The blocked convolution: graph.conv's reference on the unblocked operands (the op
+    has the same window and group accessors), blocked again."""
     mb, cb, kh, kw, ci, co = w.shape
-    plain_x = unpack_array(x)
     plain_w = w.transpose(0, 5, 1, 4, 2, 3).reshape(mb * co, cb * ci, kh, kw)
-    out = win.output_shape(plain_x.shape[2:])
-    y = np.zeros((x.shape[0], mb * co, *out), dtype=x.dtype)
-    for offset, tap in _taps(_pad_spatial(plain_x, win, 0.0), win, out):
-        y += np.einsum("nc...,mc->nm...", tap, plain_w[(Ellipsis, *offset)])
-    if b is not None:
-        y += b.reshape(-1, 1, 1)
-    return pack_array(y, co)
+    return pack_array(conv(op, unpack_array(x), plain_w, b), co)
 
 
 REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {

@@ -261,7 +261,8 @@ _WIDTH_PASSES = ("graph-convert-layout", "convert-tensor-to-loop", "loop-vectori
 def with_vector_bits(pipeline: str, vector_bits: int) -> str:
     """`pipeline` with `vector-bits=vector_bits` set on each graph-convert-layout,
     convert-tensor-to-loop and loop-vectorize pass that does not choose a width itself
-    (loop-vectorize's `width`, when set, still wins over it). Raises PipelineError for a bad pipeline."""
+    (loop-vectorize's `width`, when set, still wins over it). Raises PipelineError for a
+    bad pipeline."""
     from irforge.passes.pipeline import with_pass_options
 
     for name in _WIDTH_PASSES:

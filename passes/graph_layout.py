@@ -4,10 +4,11 @@ every op (TVM's AlterOpLayout / ConvertLayout; dialects/graph_layout.py has the 
 
 Three rewrites, applied greedily until none applies:
 
-1. A `graph.conv` (2-D, group 1, constant weights and bias, output channels a multiple
-   of the block `x`) becomes `graph.pack` of its input (block `x`, or all its channels
-   when `x` does not divide them, as for an RGB image), `graph.conv2d_nchwc` with weights
-   and bias blocked at compile time, and `graph.unpack` of the result.
+1. A `graph.conv` (2-D, constant weights and bias, output channels per group a multiple
+   of the block `x`) becomes `graph.pack` of its input (block `input_block`: `x`, or all
+   its channels when `x` does not divide them and there are no groups, as for an RGB
+   image), `graph.conv2d_nchwc` with weights and bias blocked at compile time, and
+   `graph.unpack` of the result. Depthwise convolutions stay as they are.
 2. `graph.unpack` sinks below the ops that do not care about the layout: unary
    elementwise ops, binary elementwise ops whose operands are both unpacked from the
    same layout (a residual add) or one of them a single-element constant, max and
@@ -42,6 +43,7 @@ for that choice; 0: the host's). Statistics: `graph.conv-blocked`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,22 +101,36 @@ def _pack(value: SSAValue, block: int, ops: list[Operation]) -> SSAValue:
     return op.result
 
 
+def input_block(cg: int, group: int, block: int) -> int:
+    """The input channel block of a convolution with `cg` input channels per group: the
+    block itself when it divides them; else all of them without groups (an RGB image);
+    else their greatest common divisor with the block, at least 4 (AlexNet's 48-channel
+    groups: 16); 0 when none fits (depthwise: 1 channel per group)."""
+    if cg % block == 0:
+        return block
+    if group == 1:
+        return cg
+    common = math.gcd(cg, block)
+    return common if common >= 4 else 0
+
+
 class ConvToNchwc(RewritePattern):
     def __init__(self, block: int):
         self.block = block
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        if not isinstance(op, graph_nn.ConvOp) or op.group.value.data != 1:
+        if not isinstance(op, graph_nn.ConvOp):
             return
         x_t, w_t = op.input.type, op.weight.type
         if len(x_t.get_shape()) != 4 or x_t.element_type != w_t.element_type:
             return
-        m, c = w_t.get_shape()[:2]
+        group = op.group.value.data
+        m, cg = w_t.get_shape()[:2]
         co = self.block
-        ci = co if c % co == 0 else c
+        ci = input_block(cg, group, co)
         w = _constant(op.weight)
         b = _constant(op.bias) if op.bias is not None else None
-        if m % co or w is None or (op.bias is not None and b is None):
+        if not ci or (m // group) % co or w is None or (op.bias is not None and b is None):
             return
         ops: list[Operation] = []
         x = _pack(op.input, ci, ops)
@@ -133,6 +149,7 @@ class ConvToNchwc(RewritePattern):
             strides=win.strides,
             pads=(*win.pads_begin, *win.pads_end),
             dilations=win.dilations,
+            group=group,
         )
         out = UnpackOp(conv.result)
         rewriter.replace(op, [*ops, conv, out], [out.result])

@@ -14,16 +14,13 @@ passes/convert_graph_to_tensor.py.
           affine_map<(d0, ..., d8) -> (d1, d5, d6, d7, d8, d4)>,
           affine_map<(d0, ..., d8) -> (d0, d1, d2, d3, d4)>], ...}> ({ acc + a * b })
 
-  the form the direct-convolution microkernel (passes/microkernel/direct_conv.py)
-  recognizes.
+  with groups, the input block is `(d1 floordiv OBg) * IBg + d5` (OBg, IBg: output and
+  input blocks per group); the form the direct-convolution microkernel
+  (passes/microkernel/direct_conv.py) recognizes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from xdsl.builder import Builder
-from xdsl.dialects import arith
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
@@ -31,7 +28,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 from ..dialects import graph_layout
 from ..dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
 from .convert_graph_to_tensor import _fill
-from .lower_graph_nn import _pad
+from .lower_graph_nn import _multiply_add, _pad
 
 
 def _d(i: int) -> AffineExpr:
@@ -90,22 +87,22 @@ class Conv2DNchwcLowering(RewritePattern):
         else:
             acc = _fill(ops, t, 0.0)
         (sh, sw), (dh, dw) = win.strides, win.dilations
+        ib = _d(5)
+        group = op.group.value.data
+        if group > 1:  # the input blocks of output block d1's group
+            ob_per_group = op.weight.type.get_shape()[0] // group
+            ib = (_d(1) // ob_per_group) * op.weight.type.get_shape()[1] + ib
         in_map = AffineMap(
-            9, 0, (_d(0), _d(5), _d(2) * sh + _d(6) * dh, _d(3) * sw + _d(7) * dw, _d(8))
+            9, 0, (_d(0), ib, _d(2) * sh + _d(6) * dh, _d(3) * sw + _d(7) * dw, _d(8))
         )
         w_map = AffineMap(9, 0, (_d(1), _d(5), _d(6), _d(7), _d(8), _d(4)))
         out_map = AffineMap(9, 0, tuple(_d(i) for i in range(5)))
-
-        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            prod = b.insert(arith.MulfOp(s[0], s[1])).result
-            return [b.insert(arith.AddfOp(s[2], prod)).result]
-
         gen = build_generic(
             [padded, op.weight],
             [acc],
             [in_map, w_map, out_map],
             [PARALLEL] * 5 + [REDUCTION] * 4,
-            body,
+            _multiply_add,
         )
         ops.append(gen)
         rewriter.replace(op, ops, [gen.res[0]])

@@ -23,8 +23,10 @@ becomes
                           "reduction", "reduction", "reduction"]}> ({
       ^bb0(%a: f32, %b: f32, %acc: f32):  acc + a * b  })
 
-With groups, the input channel is `(f floordiv (M / group)) * (C / group) + c`; a bias
-is broadcast into the accumulator instead of the zero fill. Pools reduce with max
+With groups of several input and output channels, the group is a dim of its own (a GEMM
+per group for the microkernels; `_grouped_conv`); a depthwise convolution reads input
+channel `f floordiv (M / group)`. A bias is broadcast into the accumulator instead of
+the zero fill. Pools reduce with max
 (padding -inf) or sum (padding 0, then a division by the window's element count, a
 constant computed here since shapes are static); batch normalization is one pointwise
 generic, with `scale / sqrt(var + eps)` and `bias - mean * that` folded into per-channel
@@ -130,6 +132,9 @@ class ConvLowering(RewritePattern):
         group = op.group.value.data
         k = len(win.kernel)
         padded = _pad_window(ops, op.input, win, 0.0)
+        if group > 1 and cg > 1 and m > group:
+            rewriter.replace(op, ops, [_grouped_conv(ops, op, padded)])
+            return
         if op.bias is not None:
             acc = _channel_broadcast(ops, op.bias, t)
         else:
@@ -149,14 +154,75 @@ class ConvLowering(RewritePattern):
         w_map = AffineMap(rank, 0, (f, c, *(_dim(j) for j in kernel_dims)))
         out_map = AffineMap(rank, 0, (n, f, *(_dim(o) for o in out_dims)))
         iterators = [PARALLEL] * (2 + k) + [REDUCTION] * (1 + k)
-
-        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            prod = b.insert(arith.MulfOp(s[0], s[1])).result
-            return [b.insert(arith.AddfOp(s[2], prod)).result]
-
-        gen = build_generic([padded, op.weight], [acc], [in_map, w_map, out_map], iterators, body)
+        gen = build_generic(
+            [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, _multiply_add
+        )
         ops.append(gen)
         rewriter.replace(op, ops, [gen.res[0]])
+
+
+def _multiply_add(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+    """The body `acc + a * w` of a contraction generic (ins a, w; out acc)."""
+    prod = b.insert(arith.MulfOp(s[0], s[1])).result
+    return [b.insert(arith.AddfOp(s[2], prod)).result]
+
+
+def _grouped_conv(ops: list[Operation], op: graph_nn.ConvOp, padded: SSAValue) -> SSAValue:
+    """A grouped convolution (group > 1, several input and output channels per group) as a
+    contraction with the group as a dim of its own: the generic computes `[N, G, M/G,
+    O...]` over (n, g, f, o..., c, j...), reading input channel `g * C/G + c` and weight
+    row `g * M/G + f` (linear maps: the microkernel lowering treats g as an outer dim, n
+    and g around a GEMM per group), then a copy views the result as `[N, M, O...]` (which
+    tensor-fuse-elementwise fuses into the consumer when it is pointwise)."""
+    t = op.result.type
+    win = op.window()
+    m, cg = op.weight.type.get_shape()[:2]
+    group = op.group.value.data
+    mg = m // group
+    n_, _, *spatial = t.get_shape()
+    k = len(win.kernel)
+    t5 = TensorType(t.element_type, [n_, group, mg, *spatial])
+    rank5 = 3 + k
+    if op.bias is not None:
+        empty = EmptyOp(t5)
+        bias_map = AffineMap(rank5, 0, (_dim(1) * mg + _dim(2),))
+        acc_gen = build_generic(
+            [op.bias],
+            [empty.result],
+            [bias_map, AffineMap.identity(rank5)],
+            [PARALLEL] * rank5,
+            lambda b, s: [s[0]],
+        )
+        ops += [empty, acc_gen]
+        acc = acc_gen.res[0]
+    else:
+        acc = _fill(ops, t5, 0.0)
+    # Domain: n, g, f, o_1..o_k, c, j_1..j_k.
+    rank = 4 + 2 * k
+    n, g, f, c = _dim(0), _dim(1), _dim(2), _dim(3 + k)
+    out_dims = list(range(3, 3 + k))
+    kernel_dims = list(range(4 + k, 4 + 2 * k))
+    in_map = AffineMap(rank, 0, (n, g * cg + c, *_window_reads(win, out_dims, kernel_dims)))
+    w_map = AffineMap(rank, 0, (g * mg + f, c, *(_dim(j) for j in kernel_dims)))
+    out_map = AffineMap(rank, 0, (n, g, f, *(_dim(o) for o in out_dims)))
+    iterators = [PARALLEL] * (3 + k) + [REDUCTION] * (1 + k)
+    gen = build_generic(
+        [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, _multiply_add
+    )
+    empty = EmptyOp(t)
+    rank4 = 2 + k
+    view = AffineMap(
+        rank4, 0, (_dim(0), _dim(1) // mg, _dim(1) % mg, *(_dim(2 + i) for i in range(k)))
+    )
+    copy = build_generic(
+        [gen.res[0]],
+        [empty.result],
+        [view, AffineMap.identity(rank4)],
+        [PARALLEL] * rank4,
+        lambda b, s: [s[0]],
+    )
+    ops += [gen, empty, copy]
+    return copy.res[0]
 
 
 def _window_reduce(

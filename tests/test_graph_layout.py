@@ -211,10 +211,18 @@ def test_channels_the_block_does_not_divide_stay_plain():
     assert "graph.pack" not in graph_ops(module)
 
 
-@settings(max_examples=25, deadline=None)
+def test_depthwise_stays_plain():
+    x, model = conv_model((1, 16, 6, 6), (16, 1, 3, 3), pads=[1] * 4, group=16)
+    module = import_onnx(model)
+    run_pipeline(module, "graph-convert-layout{block=8}", make_context())
+    assert graph_ops(module).count("graph.conv") == 1
+
+
+@settings(max_examples=30, deadline=None)
 @given(
     c_in=st.sampled_from([3, 4, 8]),
     c_out=st.sampled_from([4, 8]),
+    group=st.sampled_from([1, 2]),
     size=st.integers(5, 9),
     kernel=st.sampled_from([1, 2, 3]),
     stride=st.integers(1, 2),
@@ -222,12 +230,18 @@ def test_channels_the_block_does_not_divide_stay_plain():
     pad=st.integers(0, 2),
     bias=st.booleans(),
 )
-def test_pass_keeps_reference_semantics(c_in, c_out, size, kernel, stride, dilation, pad, bias):
+def test_pass_keeps_reference_semantics(
+    c_in, c_out, group, size, kernel, stride, dilation, pad, bias
+):
     span = dilation * (kernel - 1) + 1
     if size + 2 * pad < span:
         return
-    attrs = dict(strides=[stride] * 2, dilations=[dilation] * 2, pads=[pad] * 4)
-    x, model = conv_model((1, c_in, size, size), (c_out, c_in, kernel, kernel), bias, **attrs)
+    if group > 1:  # per group: c_in (4 or 8, so that a block of 4 fits) and c_out channels
+        c_in = 4 if c_in == 3 else c_in
+        c_in, c_out = c_in * group, c_out * group
+    attrs = dict(strides=[stride] * 2, dilations=[dilation] * 2, pads=[pad] * 4, group=group)
+    ws = (c_out, c_in // group, kernel, kernel)
+    x, model = conv_model((1, c_in, size, size), ws, bias, **attrs)
     module = import_onnx(model)
     want = run_reference(module, [x])[0]
     run_pipeline(module, "graph-convert-layout{block=4}", make_context())
@@ -246,6 +260,9 @@ KERNEL_CASES = {
     "row_remainder": ((1, 16, 17, 17), (32, 16, 3, 3), dict(pads=[1] * 4), 32),
     "asymmetric_pads": ((1, 16, 9, 11), (32, 16, 2, 3), dict(pads=[1, 0, 0, 2]), 32),
     "batch2": ((2, 16, 9, 9), (32, 16, 3, 3), dict(pads=[1] * 4), 16),
+    "two_groups": ((1, 64, 10, 10), (64, 32, 3, 3), dict(pads=[1] * 4, group=2), 16),
+    # 48 input channels per group, block 32: input blocks of gcd(48, 32) = 16.
+    "groups_of_48": ((1, 96, 9, 9), (64, 48, 3, 3), dict(pads=[1] * 4, group=2), 32),
 }
 
 

@@ -45,7 +45,7 @@ from xdsl.dialects.builtin import (
     f32,
 )
 from xdsl.ir import Block, SSAValue
-from xdsl.ir.affine import AffineDimExpr
+from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from ...dialects import loop
 from ...dialects.tensor import GenericOp
@@ -58,10 +58,15 @@ class DirectConv:
     """A recognized blocked convolution (module docs): shapes and window."""
 
     a_shape: tuple[int, ...]  # N, IB, Hp, Wp, ci
-    b_shape: tuple[int, ...]  # OB, IB, KH, KW, ci, co
+    b_shape: tuple[int, ...]  # OB, IB / group, KH, KW, ci, co
     c_shape: tuple[int, ...]  # N, OB, OH, OW, co
     strides: tuple[int, int]
     dilations: tuple[int, int]
+    group: int = 1
+
+    @property
+    def ob_per_group(self) -> int:
+        return self.b_shape[0] // self.group
 
     @property
     def flops(self) -> int:
@@ -85,8 +90,8 @@ def match_direct_conv(op: GenericOp) -> DirectConv | None:
     if dims(out_map) != [0, 1, 2, 3, 4] or dims(w_map) != [1, 5, 6, 7, 8, 4]:
         return None
     r = in_map.results
-    plain = [r[i] for i in (0, 1, 4)] if len(r) == 5 else []
-    if [e.position if isinstance(e, AffineDimExpr) else -1 for e in plain] != [0, 5, 8]:
+    plain = [r[i] for i in (0, 4)] if len(r) == 5 else []
+    if [e.position if isinstance(e, AffineDimExpr) else -1 for e in plain] != [0, 8]:
         return None
     window = []
     for e, (o, k) in zip(r[2:4], ((2, 6), (3, 7))):
@@ -100,8 +105,28 @@ def match_direct_conv(op: GenericOp) -> DirectConv | None:
     if any(t.element_type != f32 for t in types):
         return None
     shapes = [tuple(t.get_shape()) for t in types]
+    group = _group(r[1], shapes[0][1], shapes[1][0], shapes[1][1])
+    if group is None:
+        return None
     (sh, dh), (sw, dw) = window
-    return DirectConv(shapes[0], shapes[1], shapes[2], (sh, sw), (dh, dw))
+    return DirectConv(shapes[0], shapes[1], shapes[2], (sh, sw), (dh, dw), group)
+
+
+def _group(e, ib: int, ob: int, ib_per_group: int) -> int | None:
+    """The group count when the input-block expression `e` is `d5` (1) or `(d1 floordiv
+    OB/group) * IB/group + d5`, checked at every output block; else None."""
+    if isinstance(e, AffineDimExpr):
+        return 1 if e.position == 5 else None
+    if ib % ib_per_group or ob % (ib // ib_per_group):
+        return None
+    group = ib // ib_per_group
+    expr = AffineMap(9, 0, (e,))
+    for d1 in range(ob):
+        for d5 in (0, ib_per_group - 1):
+            point = [0, d1, 0, 0, 0, d5, 0, 0, 0]
+            if expr.eval(point, [])[0] != d1 // (ob // group) * ib_per_group + d5:
+                return None
+    return group
 
 
 def _is_multiply_add(op: GenericOp) -> bool:
@@ -160,6 +185,9 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     body, q = ir.loop(0, n * ob * oh, parallel=parallel)
     digits = body.unravel(q, [0, 1, 2], [n, ob, oh])
     a_row = body.add(body.mul(digits[0], s_a[0]), body.mul(digits[2], sh * s_a[2]))
+    if dc.group > 1:  # the first input block of ob's group
+        first = body.mul(body.div(digits[1], dc.ob_per_group), dc.b_shape[1] * s_a[1])
+        a_row = body.add(a_row, first)
     b_off = body.mul(digits[1], b_len // ob)
     c_row = body.mul(
         body.add(body.mul(body.add(body.mul(digits[0], ob), digits[1]), oh), digits[2]), s_c[2]
@@ -180,11 +208,11 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
 
 def _ensure_kernel(L, dc: DirectConv, mr: int, vw: int) -> str:
     """The kernel's symbol, built and inserted into the module on first use."""
-    _, ib, hp, wp, ci = dc.a_shape
-    _, _, kh, kw, _, co = dc.b_shape
+    _, _, hp, wp, ci = dc.a_shape
+    _, ib, kh, kw, _, co = dc.b_shape
     lens = tuple(math.prod(s) for s in (dc.a_shape, dc.b_shape, dc.c_shape))
     geometry = f"{ib}x{hp}x{wp}x{ci}_k{kh}x{kw}_s{dc.strides[0]}x{dc.strides[1]}"
-    geometry += f"_d{dc.dilations[0]}x{dc.dilations[1]}"
+    geometry += f"_d{dc.dilations[0]}x{dc.dilations[1]}_g{dc.group}"
     name = f"__sconv_{mr}x{co}_v{vw}_{geometry}_{lens[0]}_{lens[1]}_{lens[2]}"
     if name not in L.global_names:
         L.global_names.add(name)
@@ -209,8 +237,8 @@ def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.Fun
     The accumulators live in a stack buffer accessed at constant offsets, which LLVM
     promotes to vector registers (as in sgemm_kernel.py); the channel loop is unrolled up
     to 8 times."""
-    _, ib, _, _, ci = dc.a_shape
-    _, _, kh, kw, _, co = dc.b_shape
+    ci = dc.a_shape[4]
+    _, ib, kh, kw, _, co = dc.b_shape
     s_a = _strides(dc.a_shape)
     (sh, sw), (dh, dw) = dc.strides, dc.dilations
     del sh
