@@ -162,7 +162,7 @@ def compile(
     target: str = "native",
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
-    pipeline: str = DEFAULT_PIPELINE,
+    pipeline: str | None = None,
     opt_level: int = 3,
     cpu: str | None = None,
     entry: str = "main",
@@ -173,7 +173,9 @@ def compile(
     `model` is an ONNX ModelProto, a path to a .onnx file, a path to a graph-level .mlir
     file, or a graph-level ModuleOp (which is lowered in place). `input_shapes` fixes
     dynamic input dimensions (`{"input": [1, 64]}`). `pipeline` lowers the graph dialect to
-    the llvm dialect; LLVM then optimizes at `opt_level`.
+    the llvm dialect (default: the target's, `DEFAULT_PIPELINE` for native code,
+    `WASM_PIPELINE` for wasm, both in irforge.passes.registry); LLVM then optimizes at
+    `opt_level`.
 
     `target="native"`: code for `cpu` (default: the host CPU and its features; a named CPU
     such as "x86-64-v2" gets that CPU's own features, not the host's). `target="wasm"`: a
@@ -196,6 +198,11 @@ def compile(
     if target not in TARGETS:
         raise ValueError(f"unknown target '{target}'; available: {', '.join(TARGETS)}")
     from irforge.backends.llvm.jit import target_vector_bits
+
+    if pipeline is None:
+        from irforge.passes.registry import WASM_PIPELINE
+
+        pipeline = WASM_PIPELINE if target == "wasm" else DEFAULT_PIPELINE
 
     if target == "wasm":
         if cpu is not None:

@@ -29,7 +29,7 @@ from irforge.api import make_context, parse, print_ir, run_pipeline
 from irforge.dialects.graph_layout_reference import pack_array, pack_weights, unpack_array
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.pipeline import with_pass_options
+from irforge.passes.pipeline import with_pass_options, without_pass
 from irforge.passes.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 from tests.test_microkernel import close, kernels_in, native, ort_run
@@ -273,3 +273,12 @@ def test_direct_conv_matches_ort(case, bias):
     x, model = conv_model(xs, ws, bias, **attrs)
     assert any(k.startswith("__sconv") for k in kernels_in(model, layout(block), "__sconv"))
     close(native(model, x, pipeline=layout(block)), ort_run(model, {"x": x}))
+
+
+def test_wasm_default_pipeline_keeps_nchw():
+    """WebAssembly's default is the native one without the layout change (measured slower
+    in wasmtime: passes/registry.py), spelled out in full; the two must not drift."""
+    from irforge.passes.registry import WASM_PIPELINE
+
+    assert WASM_PIPELINE == without_pass(DEFAULT_PIPELINE, "graph-convert-layout")
+    assert "graph-convert-layout" in DEFAULT_PIPELINE
