@@ -7,7 +7,10 @@ dilations, group, bias) of the onnx package's light ResNet-50 (its graph has 53 
 distinct), read off its nodes with ONNX shape inference; `count` says how often each one
 occurs in the network. FLOP per call: 2 * N * C_out * H_out * W_out * (C_in / group) * kH * kW.
 The `totals` record sums count x median time over all shapes: the convolution time of one
-ResNet-50 inference, per engine.
+ResNet-50 inference, per engine. With the default pipeline, each one-Conv model packs its
+input to NCHW[x]c and unpacks its output (docs/layout.md), as ONNX Runtime reorders to and
+from its own NCHWc layout; in a whole network those transforms sit at the boundaries
+only, so the `resnet50` suite is the measure of the layout's effect.
 """
 
 from __future__ import annotations
