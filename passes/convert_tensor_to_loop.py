@@ -65,7 +65,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     UnitAttr,
 )
-from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.ir.affine import (
     AffineBinaryOpExpr,
     AffineBinaryOpKind,
@@ -129,6 +129,9 @@ class _FunctionLowering:
             new.name_hint = f"out{k}"
         self.allocs: list[loop.AllocOp] = []
         self.index_consts: dict[int, SSAValue] = {}
+        # Ops another lowering already computed (a convolution's pointwise consumer run
+        # as its kernel's epilogue: microkernel/direct_conv.py) and their tensor.empty.
+        self.fused: set[Operation] = set()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -310,6 +313,8 @@ class _FunctionLowering:
 
     def run(self) -> func.FuncOp:
         for op in self.fn.body.block.ops:
+            if op in self.fused:
+                continue
             if isinstance(op, arith.ConstantOp) and isinstance(op.result.type, TensorType):
                 self.constant(op)
             elif isinstance(op, EmptyOp):

@@ -282,3 +282,83 @@ def test_wasm_default_pipeline_keeps_nchw():
 
     assert WASM_PIPELINE == without_pass(DEFAULT_PIPELINE, "graph-convert-layout")
     assert "graph-convert-layout" in DEFAULT_PIPELINE
+
+
+# ---------------------------------------------------------------------- the epilogue
+
+
+def chain_model(nodes, inits, c=32, hw=9):
+    """A model on x [1, c, hw, hw] whose `nodes` compute t, then a 1x1 convolution of t
+    gives y (so that t's last op is not fused into the final unpack)."""
+    rng = np.random.default_rng(3)
+    nodes = [*nodes, helper.make_node("Conv", ["t", "w_out"], ["y"])]
+    inits = {**inits, "w_out": (c, c, 1, 1)}
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, hw, hw])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, hw, hw])],
+        [
+            numpy_helper.from_array((rng.standard_normal(s) * 0.2).astype(np.float32), n)
+            for n, s in inits.items()
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return rand(1, c, hw, hw), model
+
+
+def epilogues(model, block: int = 16) -> list[str]:
+    return [
+        k for k in kernels_in(model, layout(block), "__sconv") if re.search(r"_e[0-9a-f]{10}$", k)
+    ]
+
+
+W3 = {"w": (32, 32, 3, 3), "b": (32,)}
+
+
+def test_relu_runs_in_the_kernel():
+    x, model = chain_model(
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1] * 4),
+            helper.make_node("Relu", ["c"], ["t"]),
+        ],
+        W3,
+    )
+    assert epilogues(model)
+    close(native(model, x, pipeline=layout(16)), ort_run(model, {"x": x}))
+
+
+def test_residual_add_and_relu_run_in_the_kernel():
+    # The residual r0 is defined before the second convolution: one extra kernel operand.
+    x, model = chain_model(
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c0"], pads=[1] * 4),
+            helper.make_node("Relu", ["c0"], ["r0"]),
+            helper.make_node("Conv", ["r0", "w2", "b"], ["c"], pads=[1] * 4),
+            helper.make_node("Add", ["r0", "c"], ["s"]),
+            helper.make_node("Relu", ["s"], ["t"]),
+        ],
+        {**W3, "w2": (32, 32, 3, 3)},
+    )
+    assert len(epilogues(model)) == 2
+    want = ort_run(model, {"x": x})
+    close(native(model, x, pipeline=layout(16)), want)
+    close(native(model, x, pipeline=layout(16), threads=2), want)
+
+
+def test_no_epilogue_when_the_result_has_two_users_or_a_later_operand():
+    # c1 feeds the relu and the add: no epilogue for it. The add reads c2, computed after
+    # c1's convolution, so it can only run in c2's kernel (whose other operand, r, exists).
+    x, model = chain_model(
+        [
+            helper.make_node("Conv", ["x", "w", "b"], ["c1"], pads=[1] * 4),
+            helper.make_node("Relu", ["c1"], ["r"]),
+            helper.make_node("Conv", ["r", "w2"], ["c2"]),
+            helper.make_node("Add", ["c1", "c2"], ["t"]),
+        ],
+        {**W3, "w2": (32, 32, 1, 1)},
+    )
+    names = kernels_in(model, layout(16), "__sconv")
+    assert len(names) == 3 and len(epilogues(model)) == 1
+    close(native(model, x, pipeline=layout(16)), ort_run(model, {"x": x}))

@@ -19,6 +19,11 @@ contiguous and the weights are already in panel order::
       for owb in 0..OW / MR:  kernel(A at (n, oh*sh, owb*MR*sw), B[ob], C at (n, ob, oh, owb*MR))
       the OW mod MR pixels left:  the same kernel with fewer rows
 
+Epilogue (`find_epilogue`): when the convolution's result has one user, a pointwise
+generic (ReLU; residual add + ReLU) whose other inputs are already computed, the kernel
+applies its body to each tile as it stores C, in place; convert-tensor-to-loop then skips
+that generic (`fused`). One pass over the output instead of two.
+
 Register budget: MR * co/VW accumulators + co/VW weight vectors + 1 broadcast within the
 target's vector registers (32 with AVX-512, 16 else); MR is the largest that fits (14 x 2
 vectors at co = 32 on AVX-512, 6 x 2 on AVX2 and 128-bit SIMD at co = 2 vectors), or a
@@ -31,6 +36,7 @@ Learning Convolutions on SIMD Architectures" (SC 2018) and TVM's NCHW[x]c x86 sc
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +54,8 @@ from xdsl.ir import Block, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 
 from ...dialects import loop
-from ...dialects.tensor import GenericOp
+from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
+from ..schedule.vectorize import ELEMENTWISE
 from .lower import _IR, Blocking, _linear, _strides, _thread_count
 from .sgemm_kernel import _Emitter, kernel_function, rank1_update
 
@@ -146,6 +153,57 @@ def _is_multiply_add(op: GenericOp) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Epilogue:
+    """A pointwise generic that is the convolution's only user, computed in the kernel
+    as each output tile is stored (module docs): `op`, the index of its input that reads
+    the convolution, and the values of its other inputs (same shape, identity maps)."""
+
+    op: GenericOp
+    conv_input: int
+    others: tuple[SSAValue, ...]
+
+    def key(self) -> str:
+        """A short stable name of the body, for the kernel's symbol."""
+        text = ";".join(
+            f"{o.name}:{[str(v.type) for v in o.operands]}:{o.properties.get('value', '')}"
+            for o in self.op.body.block.ops
+        )
+        return hashlib.sha1(f"{self.conv_input}|{text}".encode()).hexdigest()[:10]
+
+
+_EPILOGUE_OPS = (arith.ConstantOp, *ELEMENTWISE)
+
+
+def find_epilogue(L, op: GenericOp) -> Epilogue | None:
+    """The pointwise consumer of `op`'s result that the kernel can apply as it stores C:
+    the result's only user; all-parallel, identity maps over the output's shape, one
+    output it does not read; a body of ELEMENTWISE ops (passes/schedule/vectorize.py)
+    and f32 constants; other inputs already lowered (in `L.vmap`: defined before the
+    convolution), of the output's type. None otherwise."""
+    res = op.res[0]
+    uses = list(res.uses)
+    if len(uses) != 1 or not isinstance(user := uses[0].operation, GenericOp):
+        return None
+    if len(user.outs) != 1 or user.res[0].type != res.type:
+        return None
+    if any(kind != PARALLEL for kind in user.iterators):
+        return None
+    ident = AffineMap.identity(len(res.type.get_shape()))
+    if any(m != ident for m in user.maps):
+        return None
+    block = user.body.block
+    if block.args[len(user.ins)].uses or list(user.ins).count(res) != 1:
+        return None
+    for inner in list(block.ops)[:-1]:
+        if not isinstance(inner, _EPILOGUE_OPS) or any(r.type != f32 for r in inner.results):
+            return None
+    others = tuple(v for v in user.ins if v is not res)
+    if any(v.type != res.type or v not in L.vmap for v in others):
+        return None
+    return Epilogue(user, list(user.ins).index(res), others)
+
+
 def row_block(ow: int, co: int, vw: int) -> int:
     """MR for an output row of `ow` pixels (module docs): the most rows whose
     accumulators fit the registers, or a divisor of `ow` of at least 3/4 of that."""
@@ -173,7 +231,8 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     n, ob, oh, ow, _ = dc.c_shape
     mr = row_block(ow, co, vw)
     a_len, b_len, c_len = (math.prod(s) for s in (dc.a_shape, dc.b_shape, dc.c_shape))
-    kernels = {r: _ensure_kernel(L, dc, r, vw) for r in {mr, ow % mr} if r}
+    epi = find_epilogue(L, op)
+    kernels = {r: _ensure_kernel(L, dc, r, vw, epi) for r in {mr, ow % mr} if r}
     s_a, s_c = _strides(dc.a_shape), _strides(dc.c_shape)
     sh, sw = dc.strides
     ir = _IR(L, L.b)
@@ -181,6 +240,17 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
         ir.b.insert(loop.ReshapeOp(buf, MemRefType(f32, [size]))).result
         for buf, size in zip(bufs, (a_len, b_len, c_len))
     ]
+    extras = []
+    if epi is not None:  # the consumer's other inputs; its result is C, in place
+        extras = [
+            ir.b.insert(loop.ReshapeOp(L.vmap[v], MemRefType(f32, [c_len]))).result
+            for v in epi.others
+        ]
+        L.fused.add(epi.op)
+        empty = epi.op.outs[0].owner
+        if isinstance(empty, EmptyOp) and empty.result.has_one_use():
+            L.fused.add(empty)
+        L.vmap[epi.op.res[0]] = bufs[2]
     parallel = _thread_count(L.module) > 1
     body, q = ir.loop(0, n * ob * oh, parallel=parallel)
     digits = body.unravel(q, [0, 1, 2], [n, ob, oh])
@@ -197,16 +267,17 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
         e, blk_i = body.loop(0, full)
         a_off = e.add(a_row, e.mul(blk_i, mr * sw * s_a[3]))
         c_off = e.add(c_row, e.mul(blk_i, mr * co))
-        e.b.insert(func.CallOp(kernels[mr], [flat[0], a_off, flat[1], b_off, flat[2], c_off], []))
+        call = [flat[0], a_off, flat[1], b_off, flat[2], c_off, *extras]
+        e.b.insert(func.CallOp(kernels[mr], call, []))
     if ow % mr:
         a_off = body.add(a_row, full * mr * sw * s_a[3])
         c_off = body.add(c_row, full * mr * co)
-        call = [flat[0], a_off, flat[1], b_off, flat[2], c_off]
+        call = [flat[0], a_off, flat[1], b_off, flat[2], c_off, *extras]
         body.b.insert(func.CallOp(kernels[ow % mr], call, []))
     return True
 
 
-def _ensure_kernel(L, dc: DirectConv, mr: int, vw: int) -> str:
+def _ensure_kernel(L, dc: DirectConv, mr: int, vw: int, epi: Epilogue | None) -> str:
     """The kernel's symbol, built and inserted into the module on first use."""
     _, _, hp, wp, ci = dc.a_shape
     _, ib, kh, kw, _, co = dc.b_shape
@@ -214,14 +285,18 @@ def _ensure_kernel(L, dc: DirectConv, mr: int, vw: int) -> str:
     geometry = f"{ib}x{hp}x{wp}x{ci}_k{kh}x{kw}_s{dc.strides[0]}x{dc.strides[1]}"
     geometry += f"_d{dc.dilations[0]}x{dc.dilations[1]}_g{dc.group}"
     name = f"__sconv_{mr}x{co}_v{vw}_{geometry}_{lens[0]}_{lens[1]}_{lens[2]}"
+    if epi is not None:
+        name += f"_e{epi.key()}"
     if name not in L.global_names:
         L.global_names.add(name)
-        kernel = build_direct_kernel(name, dc, mr, vw)
+        kernel = build_direct_kernel(name, dc, mr, vw, epi)
         L.module.body.block.insert_op_before(kernel, L.fn)
     return name
 
 
-def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.FuncOp:
+def build_direct_kernel(
+    name: str, dc: DirectConv, mr: int, vw: int, epi: Epilogue | None = None
+) -> func.FuncOp:
     """`C[mr pixels x co] += sum over taps and channels of A * B` for one output row block
     (module docs), as a private, noinline `func.func`:
 
@@ -234,6 +309,10 @@ def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.Fun
       contiguous floats at `b[b_off + row * co]`;
     - C: pixel r at `c[c_off + r * co]`, co contiguous floats.
 
+    With an epilogue `epi`, one more `memref<LCxf32>` argument per other input of the
+    consumer (read at C's offsets), and each tile is stored as the consumer's body applied
+    to `C + acc` (on vectors) instead of `C + acc`.
+
     The accumulators live in a stack buffer accessed at constant offsets, which LLVM
     promotes to vector registers (as in sgemm_kernel.py); the channel loop is unrolled up
     to 8 times."""
@@ -244,6 +323,7 @@ def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.Fun
     del sh
     lens = [math.prod(s) for s in (dc.a_shape, dc.b_shape, dc.c_shape)]
     idx = IndexType()
+    others = len(epi.others) if epi is not None else 0
     block = Block(
         arg_types=[
             MemRefType(f32, [lens[0]]),
@@ -252,9 +332,11 @@ def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.Fun
             idx,
             MemRefType(f32, [lens[2]]),
             idx,
+            *[MemRefType(f32, [lens[2]])] * others,
         ]
     )
-    a, a_off, bp, b_off, c, c_off = block.args
+    a, a_off, bp, b_off, c, c_off = block.args[:6]
+    extras = block.args[6:]
     for arg, hint in zip(block.args, ("a", "a_off", "b", "b_off", "c", "c_off")):
         arg.name_hint = hint
     b = Builder(InsertPoint.at_end(block))
@@ -303,7 +385,37 @@ def build_direct_kernel(name: str, dc: DirectConv, mr: int, vw: int) -> func.Fun
             off = add(c_off, e.index(r * co + j * vw), b) if r or j else c_off
             old = b.insert(vector.LoadOp(c, [off], vt)).result
             total = b.insert(arith.AddfOp(old, v)).result
+            if epi is not None:
+                total = _apply_epilogue(b, epi, total, extras, off, vt)
             b.insert(vector.StoreOp(total, c, [off]))
     b.insert(loop.DeallocOp(acc))
     b.insert(func.ReturnOp())
     return kernel_function(name, block)
+
+
+def _apply_epilogue(b: Builder, epi: Epilogue, conv, extras, off, vt) -> SSAValue:
+    """The consumer's body on vectors: `conv` for its convolution input, the other
+    inputs loaded from `extras` at `off`, constants splat, ELEMENTWISE ops on vectors."""
+    block = epi.op.body.block
+    vals: dict[SSAValue, SSAValue] = {}
+    others = iter(extras)
+    for k, arg in enumerate(block.args[: len(epi.op.ins)]):
+        if k == epi.conv_input:
+            vals[arg] = conv
+        else:
+            vals[arg] = b.insert(vector.LoadOp(next(others), [off], vt)).result
+    for inner in block.ops:
+        if isinstance(inner, YieldOp):
+            return vals[inner.values[0]]
+        if isinstance(inner, arith.ConstantOp):
+            scalar = b.insert(inner.clone()).result
+            vals[inner.result] = b.insert(vector.BroadcastOp(scalar, vt)).vector
+            continue
+        new = type(inner).create(
+            operands=[vals[o] for o in inner.operands],
+            result_types=[vt],
+            properties=dict(inner.properties),
+            attributes=dict(inner.attributes),
+        )
+        vals[inner.results[0]] = b.insert(new).results[0]
+    raise AssertionError("generic body without a yield")
