@@ -35,6 +35,7 @@ _PASSES: dict[str, PassFactory] = {
     "parallelize-loops": _lazy("irforge.passes.parallelize_loops", "ParallelizeLoopsPass"),
     "tensor-fuse-elementwise": _lazy("irforge.passes.fuse_elementwise", "FuseElementwisePass"),
     "graph-fuse": _lazy("irforge.passes.graph_fusion", "GraphFusePass"),
+    "graph-flush-denormals": _lazy("irforge.passes.flush_denormals", "GraphFlushDenormalsPass"),
     "graph-convert-layout": _lazy("irforge.passes.graph_layout", "GraphConvertLayoutPass"),
     "loop-schedule": _lazy("irforge.passes.loop_schedule", "LoopSchedulePass"),
     "loop-vectorize": _lazy("irforge.passes.loop_vectorize", "LoopVectorizePass"),
@@ -45,8 +46,8 @@ _PASSES: dict[str, PassFactory] = {
 
 # The default lowering from the graph dialect to the llvm dialect.
 DEFAULT_PIPELINE = (
-    "canonicalize,graph-fuse,graph-convert-layout,convert-graph-to-tensor,tensor-fuse-elementwise,"
-    "convert-tensor-to-loop{flatten=true},outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "canonicalize,graph-fuse,graph-flush-denormals,graph-convert-layout,convert-graph-to-tensor,"
+    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 # The default for WebAssembly: the same without graph-convert-layout. Measured (light
@@ -54,8 +55,8 @@ DEFAULT_PIPELINE = (
 # with blocks of 8 / 4 / 16 channels (Cranelift's code for the direct-convolution kernel),
 # while native 128-bit code (x86-64-v2) gained (19.2 -> 17.1 ms).
 WASM_PIPELINE = (
-    "canonicalize,graph-fuse,convert-graph-to-tensor,tensor-fuse-elementwise,"
-    "convert-tensor-to-loop{flatten=true},outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "canonicalize,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
+    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 
