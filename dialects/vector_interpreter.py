@@ -8,6 +8,8 @@ float32[4]; `vector<4xi1>` -> bool[4]).
   last dimension; `vector.store` writes them. An access past the end of the last
   dimension raises InterpretationError (MLIR leaves it undefined).
 - `vector.broadcast`: a scalar repeated in every lane.
+- `vector.shuffle` (1-D operands): lane k of the result is lane `mask[k]` of the two
+  operands concatenated.
 - `vector.fma`: `a * b + c` per lane, rounded once (binary64 product and sum of binary32
   inputs, then rounded to binary32, as `math.fma` in scalar_interpreter).
 - `arith`/`math` ops whose result (or operand) is a vector run the scalar function of
@@ -102,6 +104,13 @@ class VectorFunctions(ScalarFunctions):
         if isinstance(args[0], np.ndarray):
             raise InterpretationError("'vector.broadcast' of a vector is not supported")
         return (np.full(t.get_shape(), args[0], dtype=numpy_dtype(t.element_type)),)
+
+    @impl(vector.ShuffleOp)
+    def run_shuffle(
+        self, interpreter: Interpreter, op: vector.ShuffleOp, args: PythonValues
+    ) -> PythonValues:
+        both = np.concatenate([np.atleast_1d(args[0]), np.atleast_1d(args[1])])
+        return (both[list(op.mask.get_values())].copy(),)
 
     @impl(vector.FMAOp)
     def run_fma(

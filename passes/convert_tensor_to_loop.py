@@ -77,6 +77,7 @@ from xdsl.passes import ModulePass
 
 from ..dialects import loop
 from ..dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
+from .microkernel.layout_transpose import lower_layout_copy
 from .microkernel.lower import (
     Blocking,
     default_blocking,
@@ -212,7 +213,10 @@ class _FunctionLowering:
                 buf = fresh
             out_bufs.append(buf)
         bufs = [self.vmap[v] for v in op.ins] + out_bufs
-        if self.blocking is not None and lower_contraction(self, op, bufs, self.blocking):
+        if self.blocking is not None and (
+            lower_contraction(self, op, bufs, self.blocking)
+            or lower_layout_copy(self, op, bufs, self.blocking)
+        ):
             for res, buf in zip(op.res, out_bufs):
                 self.vmap[res] = buf
             return

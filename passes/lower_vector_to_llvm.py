@@ -7,6 +7,8 @@ registered on that pass's rule table (imported from the bottom of convert_loop_t
       : f32 to vector<16xf32>            %e = llvm.insertelement %x, %u[0 : i64]
                                           %s = llvm.shufflevector %e, %u [0, 0, ...]
     %f = vector.fma %a, %b, %c           %f = llvm.call_intrinsic "llvm.fmuladd.v16f32"(...)
+    %t = vector.shuffle %a, %b [0, 16,   %t = llvm.shufflevector %a, %b [0, 16, ...]
+      ...] (1-D vectors)
     vector.store %v, %o[%r, %i]          llvm.store %v, %q {alignment = 4[, nontemporal]}
 
 - loads and stores are aligned to the element only (a vector may start anywhere);
@@ -84,6 +86,13 @@ def _broadcast(L: c._FuncLowering, op: vector.BroadcastOp) -> None:
     n = t.get_shape()[0]
     mask = DenseArrayBase.from_list(i32, [0] * n)
     L.set(op, L.emit(llvm.ShuffleVectorOp(first, undef, mask, t)))
+
+
+@c._rule(vector.ShuffleOp)
+def _shuffle(L: c._FuncLowering, op: vector.ShuffleOp) -> None:
+    mask = DenseArrayBase.from_list(i32, list(op.mask.get_values()))
+    t = c.llvm_type(op.result.type)
+    L.set(op, L.emit(llvm.ShuffleVectorOp(L.v(op.v1), L.v(op.v2), mask, t)))
 
 
 @c._rule(vector.FMAOp)

@@ -362,3 +362,79 @@ def test_no_epilogue_when_the_result_has_two_users_or_a_later_operand():
     names = kernels_in(model, layout(16), "__sconv")
     assert len(names) == 3 and len(epilogues(model)) == 1
     close(native(model, x, pipeline=layout(16)), ort_run(model, {"x": x}))
+
+
+# ------------------------------------------------------- pack / unpack as transposes
+
+
+def pack_unpack_module(shape, block: int):
+    """@main(x planar) -> (pack(x), unpack(pack(x))) as graph IR."""
+    n, c, *sp = shape
+    dims = "x".join(str(d) for d in sp)
+    plain = f"tensor<{n}x{c}x{dims}xf32>"
+    blocked = f"tensor<{n}x{c // block}x{dims}x{block}xf32>"
+    text = f""""builtin.module"() ({{
+  "func.func"() <{{sym_name = "main", function_type = ({plain}) -> ({blocked}, {plain})}}> ({{
+  ^bb0(%x: {plain}):
+    %p = "graph.pack"(%x) <{{block = {block} : i64}}> : ({plain}) -> {blocked}
+    %u = "graph.unpack"(%p) : ({blocked}) -> {plain}
+    "func.return"(%p, %u) : ({blocked}, {plain}) -> ()
+  }}) : () -> ()
+}}) : () -> ()"""
+    return parse(text)
+
+
+def shuffles(module) -> int:
+    return print_ir(module).count("vector.shuffle")
+
+
+# (shape, block, vector bits): positions P = prod(spatial) a multiple of the lanes or
+# not (the last tile overlaps), a batch, 1-D and 3-D spatial dims, 4/8/16 lanes, blocks of
+# one and of two vectors (the default block is two).
+TRANSPOSE_CASES = {
+    "p_multiple": ((1, 32, 8, 8), 16, 512),
+    "p_overlap": ((2, 32, 7, 7), 16, 512),
+    "p_equals_lanes": ((1, 16, 4, 4), 16, 512),
+    "two_vector_block": ((1, 64, 5, 5), 32, 512),
+    "1d_lanes4": ((1, 8, 10), 4, 128),
+    "1d_lanes4_block8": ((1, 16, 6), 8, 128),
+    "3d_lanes8": ((1, 16, 3, 2, 5), 8, 256),
+}
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+def test_pack_unpack_transposes_match_the_reference(case):
+    """The loop-level IR (run by the reference interpreter, vector.shuffle lane by lane)
+    and native code both give exactly pack_array / the input back."""
+    shape, block, bits = TRANSPOSE_CASES[case]
+    x = rand(*shape)
+    module = pack_unpack_module(shape, block)
+    stop = f"canonicalize,convert-graph-to-tensor,convert-tensor-to-loop{{vector-bits={bits}}}"
+    run_pipeline(module, stop, make_context())
+    lanes = bits // 32
+    per_transpose = lanes * (lanes.bit_length() - 1)
+    assert shuffles(module) == 2 * (block // lanes) * per_transpose  # pack and unpack
+    packed, back = run_reference(module, [x])
+    np.testing.assert_array_equal(packed, pack_array(x, block))
+    np.testing.assert_array_equal(back, x)
+    if bits == 512:
+        import irforge
+
+        got_p, got_u = irforge.compile(pack_unpack_module(shape, block), num_threads=2)(x)
+        np.testing.assert_array_equal(got_p, pack_array(x, block))
+        np.testing.assert_array_equal(got_u, x)
+
+
+def test_pack_unpack_stay_loops_when_the_transpose_does_not_apply():
+    """Fewer positions than lanes (2x2 < 16), or a block that is not a multiple of the
+    vector width (8 < 16): the copy loops, still exact."""
+    for shape, block in (((1, 32, 2, 2), 16), ((1, 16, 6, 6), 8)):
+        x = rand(*shape)
+        module = pack_unpack_module(shape, block)
+        run_pipeline(
+            module, "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop", make_context()
+        )
+        assert shuffles(module) == 0
+        packed, back = run_reference(module, [x])
+        np.testing.assert_array_equal(packed, pack_array(x, block))
+        np.testing.assert_array_equal(back, x)
