@@ -39,6 +39,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="threads for parallel loops (default: $IRFORGE_NUM_THREADS or the cores; 1: serial)",
     )
+    p.add_argument(
+        "--verify-each",
+        action="store_true",
+        help="verify the IR after every pass (default: $IRFORGE_VERIFY_EACH=1, else only the "
+        "result; slower, names the pass that broke the IR)",
+    )
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:
@@ -169,7 +175,7 @@ def _lower(args, timing=None):
     from contextlib import nullcontext
 
     from irforge.api import load_module, make_context
-    from irforge.passes.manager import PassManager
+    from irforge.passes.manager import PassManager, default_verify_each, verify_result
     from irforge.passes.registry import DEFAULT_PIPELINE
 
     phase = timing.phase if timing is not None else (lambda name: nullcontext())
@@ -190,8 +196,12 @@ def _lower(args, timing=None):
         from irforge.backends.llvm.jit import target_vector_bits
 
         pipeline = with_vector_bits(pipeline, target_vector_bits(args.cpu))
-    pm = PassManager(pipeline, instrumentations=instrumentations)
+    verify_each = getattr(args, "verify_each", False) or default_verify_each()
+    pm = PassManager(pipeline, verify_each=verify_each, instrumentations=instrumentations)
     pm.run(ctx, module)
+    if not verify_each:
+        with phase("Verifier"):
+            verify_result(module)
     return module
 
 
@@ -221,6 +231,8 @@ def cmd_compile_wasm(args) -> int:
         raise ValueError("--emit applies to --target native (--target wasm writes a directory)")
     out_dir = _wasm_out_dir(args.output)
     kw = {"pipeline": args.pipeline} if args.pipeline else {}
+    if args.verify_each:
+        kw["verify_each"] = True
     model = irforge.compile(
         args.model,
         target="wasm",
@@ -310,6 +322,8 @@ def cmd_run(args) -> int:
     else:
         ordered = positional
     kw = {"pipeline": args.pipeline} if args.pipeline else {}
+    if args.verify_each:
+        kw["verify_each"] = True
     if args.target == "native":
         kw["num_threads"] = _num_threads(args)
         kw["cpu"] = args.cpu

@@ -529,6 +529,26 @@ def test_verify_each_names_the_pass_and_can_be_turned_off(src, capsys):
     assert "-> i32" in capsys.readouterr().out
 
 
+def test_verify_only_the_result(src, monkeypatch):
+    """verify_each=False (irforge.compile's default unless IRFORGE_VERIFY_EACH=1): the
+    broken IR is still caught, once, after the last pass, with how to find the pass."""
+    from irforge.api import parse
+    from irforge.passes.manager import default_verify_each, run_pipeline
+
+    module = parse(src.read_text())
+    with pytest.raises(PassFailure) as e:
+        run_pipeline(module, "cse,func.func(test-break),dce", verify_each=False)
+    assert e.value.pass_name == "pipeline"
+    assert "does not verify" in str(e.value) and "IRFORGE_VERIFY_EACH=1" in str(e.value)
+    with pytest.raises(PassFailure) as e:
+        run_pipeline(parse(src.read_text()), "cse,func.func(test-break),dce")
+    assert e.value.pass_name == "test-break"
+    monkeypatch.setenv("IRFORGE_VERIFY_EACH", "0")
+    assert default_verify_each() is False
+    monkeypatch.setenv("IRFORGE_VERIFY_EACH", "1")
+    assert default_verify_each() is True
+
+
 # ------------------------------------------------------------------ crash reproducers
 
 
