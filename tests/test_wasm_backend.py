@@ -12,6 +12,7 @@ output's scale; the digits MLP's probabilities within 1e-5 absolute, as natively
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import onnx
@@ -268,6 +269,15 @@ done:
     return "\n".join(parts)
 
 
+MATH_REFS = {
+    "exp": np.exp,
+    "log": np.log,
+    "tanh": np.tanh,
+    "erf": np.vectorize(math.erf),
+    "expm1": np.expm1,
+    "log1p": np.log1p,
+}
+"""float64 references of the runtime's math functions."""
 ULPS = {"exp": 1, "log": 1, "tanh": 2, "erf": 4, "expm1": 3, "log1p": 3}
 RANGES = {
     "exp": (-103, 88),
@@ -279,26 +289,35 @@ RANGES = {
 }
 
 
+def assert_math_accuracy(f: str, fn, n: int, rng) -> None:
+    """`fn` (y[i] = f(x[i]) over n float32) within ULPS[f] of float64 NumPy / math.erf on
+    RANGES[f] and tiny arguments, and exact on special values (0, +-inf, NaN, +-200)."""
+    lo, hi = RANGES[f]
+    x = rng.uniform(lo, hi, n).astype(np.float32)
+    x[:64] = np.linspace(-1e-3, 1e-3, 64) if f != "log" else np.geomspace(1e-40, 1e-3, 64)
+    ref = MATH_REFS[f](x.astype(np.float64))
+    ok = np.abs(ref) > np.finfo(np.float32).tiny  # normal f32 results
+    ulp = np.spacing(np.abs(ref[ok]).astype(np.float32)).astype(np.float64)
+    err = np.abs(fn(x)[ok].astype(np.float64) - ref[ok]) / ulp
+    assert err.max() <= ULPS[f], f"{f}: {err.max():.2f} ulp at x={x[ok][err.argmax()]}"
+    special = np.array([0.0, np.inf, -np.inf, np.nan, 200.0, -200.0], np.float32)
+    xs = np.zeros(n, np.float32)
+    xs[: len(special)] = special
+    with np.errstate(all="ignore"):
+        want = MATH_REFS[f](special.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(fn(xs)[: len(special)], want, err_msg=f)
+
+
 @pytest.mark.parametrize("kind", ["s", "v"])
 def test_runtime_math_accuracy(kind):
     """The wasm runtime's f32 math against float64 NumPy / math.erf, in ulps of the f32
-    result (the bounds of backends/wasm/libc.py), plus special values."""
-    import math
-
+    result (the bounds of backends/llvm/inline_math.py), plus special values."""
     from irforge.backends.wasm import WasmFunction, build_wasm
 
     n = 1 << 14
     text = _math_kernels(n)
-    refs = {
-        "exp": np.exp,
-        "log": np.log,
-        "tanh": np.tanh,
-        "erf": np.vectorize(math.erf),
-        "expm1": np.expm1,
-        "log1p": np.log1p,
-    }
     rng = np.random.default_rng(0)
-    for f, bound in ULPS.items():
+    for f in ULPS:
         if kind == "v" and f in ("erf", "expm1", "log1p"):
             continue
         fn = WasmFunction(
@@ -307,20 +326,7 @@ def test_runtime_math_accuracy(kind):
             [("x", (n,), "float32")],
             [("y", (n,), "float32")],
         )
-        lo, hi = RANGES[f]
-        x = rng.uniform(lo, hi, n).astype(np.float32)
-        x[:64] = np.linspace(-1e-3, 1e-3, 64) if f != "log" else np.geomspace(1e-40, 1e-3, 64)
-        ref = refs[f](x.astype(np.float64))
-        ok = np.abs(ref) > np.finfo(np.float32).tiny  # normal f32 results
-        ulp = np.spacing(np.abs(ref[ok]).astype(np.float32)).astype(np.float64)
-        err = np.abs(fn(x)[ok].astype(np.float64) - ref[ok]) / ulp
-        assert err.max() <= bound, f"{f}: {err.max():.2f} ulp at x={x[ok][err.argmax()]}"
-        special = np.array([0.0, np.inf, -np.inf, np.nan, 200.0, -200.0], np.float32)
-        xs = np.zeros(n, np.float32)
-        xs[: len(special)] = special
-        with np.errstate(all="ignore"):
-            want = refs[f](special.astype(np.float64)).astype(np.float32)
-        np.testing.assert_array_equal(fn(xs)[: len(special)], want, err_msg=f)
+        assert_math_accuracy(f, fn, n, rng)
 
 
 # ---------------------------------------------------------------------- memory, linker

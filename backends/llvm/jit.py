@@ -198,11 +198,19 @@ def parse_and_optimize(
     external_data: dict[str, Any] | None = None,
     external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
     link: tuple[str, ...] = (),
+    inline_math: tuple[str, ...] | None = None,
+    vector_bits: int = 512,
 ) -> llb.ModuleRef:
     """Parse (or translate) `module`, verify it, and run the O`opt_level` pipeline on it.
 
     `link` holds LLVM IR texts linked into the module before it is optimized (a runtime
     whose functions the optimizer may then inline: the wasm backend's allocator and math).
+    Scalar calls of the f32 math functions named in `inline_math` (None:
+    `inline_math.NATIVE_MATH`: exp, log, tanh, erf, expm1, log1p) get vector variants
+    (irforge's branch-free code, inline_math.py, within 1-4 ulp), so that LLVM vectorizes
+    loops calling them instead of calling libm once per element; loops it leaves scalar
+    keep libm. `()`: no variants. `vector_bits`: the widest variant offered (the target's
+    registers, `target_vector_bits`).
 
     With an `external_data` dict, dense globals of more than `external_threshold` bytes
     of an llvm-dialect module are left out of the LLVM module (external declarations) and
@@ -211,7 +219,20 @@ def parse_and_optimize(
     Raises RuntimeError with LLVM's message if the IR does not parse or verify.
     """
     llb = _binding()
-    mod = llb.parse_assembly(_to_text(module, tm, external_threshold, external_data))
+    text = _to_text(module, tm, external_threshold, external_data)
+    from .inline_math import NATIVE_MATH, add_vector_variants
+
+    if inline_math is None:
+        inline_math = NATIVE_MATH
+    variants = None
+    if inline_math:
+        lanes = max(vector_bits // 32, 4)
+        layout = str(tm.target_data)
+        text, variants = add_vector_variants(text, inline_math, tm.triple, layout, lanes)
+        if variants is not None:
+            link = (*link, variants)
+    mod = llb.parse_assembly(text)
+    del text
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
     for text in link:
@@ -226,6 +247,11 @@ def parse_and_optimize(
         pto.slp_vectorization = opt_level >= 2
         pb = llb.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(mod, pb)
+        if variants is not None:  # the vectorizer's calls of the math variants
+            mpm = llb.create_new_module_pass_manager()
+            mpm.add_always_inliner_pass()
+            mpm.add_instruction_combine_pass()
+            mpm.run(mod, pb)
     return mod
 
 
@@ -248,7 +274,8 @@ def emit_llvm_ir(
         tm = target_machine(cpu, features, 0)
         return _to_text(module, tm, external_threshold, external_data)
     tm = target_machine(cpu, features, opt_level)
-    return str(parse_and_optimize(module, tm, opt_level, **ext))
+    bits = target_vector_bits(cpu, features)
+    return str(parse_and_optimize(module, tm, opt_level, vector_bits=bits, **ext))
 
 
 def _optimized(module, opt_level, cpu, features, triple, external_data, external_threshold):
@@ -260,6 +287,7 @@ def _optimized(module, opt_level, cpu, features, triple, external_data, external
         opt_level,
         external_data=external_data,
         external_threshold=external_threshold,
+        vector_bits=target_vector_bits(cpu, features, triple),
     )
     return tm, mod
 
@@ -352,7 +380,7 @@ def jit_compile(
 
         require_libgomp()
     t1 = time.perf_counter()
-    mod = parse_and_optimize(text, tm, opt_level)
+    mod = parse_and_optimize(text, tm, opt_level, vector_bits=target_vector_bits(cpu, features))
     del text
     t2 = time.perf_counter()
     engine = _binding().create_mcjit_compiler(mod, tm)

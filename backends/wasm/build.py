@@ -74,24 +74,6 @@ def find_wasm_ld() -> tuple[str, ...]:
 
 
 # `@"llvm.exp.v4f32"` -> `@"irforge.exp.v4f32"` for the math the runtime provides.
-_INTRINSIC_RE = re.compile(
-    r'@"?llvm\.(exp|log|tanh|pow|maxnum|minnum)\.((?:v\d+)?f32)"?(?=[\s(,)])'
-)
-
-
-def _retarget_math(text: str) -> tuple[str, dict[str, tuple[str, str]]]:
-    """Replace the f32 math intrinsics of `text` by calls to the runtime's functions;
-    returns the new text and {symbol: (math name, type suffix)} to define."""
-    used: dict[str, tuple[str, str]] = {}
-
-    def sub(m: re.Match) -> str:
-        symbol = f"irforge.{m.group(1)}.{m.group(2)}"
-        used[symbol] = (m.group(1), m.group(2))
-        return f'@"{symbol}"'
-
-    return _INTRINSIC_RE.sub(sub, text), used
-
-
 def _undefined_symbols(message: str) -> list[str]:
     return sorted(set(re.findall(r"undefined symbol: (\S+)", message)))
 
@@ -117,6 +99,7 @@ def build_wasm(
     WasmBuildError if the model needs a function the runtime lacks (f64 math, ...) or the
     linker fails, ValueError for a bad `max_memory`.
     """
+    from ..llvm.inline_math import WASM_MATH, retarget_math
     from ..llvm.jit import _to_text, parse_and_optimize, target_machine
     from .libc import runtime_module
 
@@ -126,9 +109,9 @@ def build_wasm(
         )
     linker = find_wasm_ld()
     tm = target_machine("generic", features or DEFAULT_FEATURES, opt_level, triple=TRIPLE)
-    text, intrinsics = _retarget_math(_to_text(llvm_module_op, tm, 0, None))
+    text, intrinsics = retarget_math(_to_text(llvm_module_op, tm, 0, None), WASM_MATH)
     runtime = runtime_module(intrinsics, tm.triple, str(tm.target_data))
-    mod = parse_and_optimize(text, tm, opt_level, link=(runtime,))
+    mod = parse_and_optimize(text, tm, opt_level, link=(runtime,), inline_math=())
     del text
     try:
         fn = mod.get_function(entry)
