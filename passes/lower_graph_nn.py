@@ -25,7 +25,10 @@ becomes
 
 With groups of several input and output channels, the group is a dim of its own (a GEMM
 per group for the microkernels; `_grouped_conv`); a depthwise convolution reads input
-channel `f floordiv (M / group)`. A bias is broadcast into the accumulator instead of
+channel `f floordiv (M / group)`, and its domain is ordered (n, f, o_1..o_k-1, c, j_1..j_k,
+o_k): the innermost loop runs along an output row and vectorizes (measured, 1 thread,
+3x3: 112 channels at 28x28 33 -> 48 GFLOP/s, 240 at 28x28 stride 2 6.3 -> 18.5, 480 at
+14x14 16 -> 34; ONNX Runtime 48, 22, 34). A bias is broadcast into the accumulator instead of
 the zero fill. Pools reduce with max
 (padding -inf) or sum (padding 0, then a division by the window's element count, a
 constant computed here since shapes are static); batch normalization is one pointwise
@@ -139,11 +142,21 @@ class ConvLowering(RewritePattern):
             acc = _channel_broadcast(ops, op.bias, t)
         else:
             acc = _fill(ops, t, 0.0)
-        # Domain: n, f, o_1..o_k, c, j_1..j_k.
+        # Domain: n, f, o_1..o_k, c, j_1..j_k. A depthwise convolution (one input channel
+        # per group) moves its last output dim innermost, after the reductions: then the
+        # innermost loop runs along an output row (parallel, unit stride in the output)
+        # and vectorizes, where the 3-iteration kernel loop would stay scalar; each
+        # element still sums its taps in the same order.
         rank = 3 + 2 * k
-        n, f, c = _dim(0), _dim(1), _dim(2 + k)
+        n, f = _dim(0), _dim(1)
         out_dims = list(range(2, 2 + k))
         kernel_dims = list(range(3 + k, 3 + 2 * k))
+        c_dim = 2 + k
+        if group > 1 and cg == 1 and k >= 1:
+            out_dims = [*range(2, 1 + k), rank - 1]
+            c_dim = 1 + k
+            kernel_dims = list(range(2 + k, 2 + 2 * k))
+        c = _dim(c_dim)
         if group == 1:
             c_in = c
         else:
@@ -153,7 +166,8 @@ class ConvLowering(RewritePattern):
         in_map = AffineMap(rank, 0, (n, c_in, *_window_reads(win, out_dims, kernel_dims)))
         w_map = AffineMap(rank, 0, (f, c, *(_dim(j) for j in kernel_dims)))
         out_map = AffineMap(rank, 0, (n, f, *(_dim(o) for o in out_dims)))
-        iterators = [PARALLEL] * (2 + k) + [REDUCTION] * (1 + k)
+        reductions = {c_dim, *kernel_dims}
+        iterators = [REDUCTION if d in reductions else PARALLEL for d in range(rank)]
         gen = build_generic(
             [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, _multiply_add
         )

@@ -79,6 +79,9 @@ CONV_CASES = {
     "group2": ((1, 4, 6, 6), (6, 2, 3, 3), True, dict(group=2, pads=[1, 1, 1, 1])),
     "depthwise": ((1, 4, 7, 7), (4, 1, 3, 3), True, dict(group=4, pads=[1] * 4, strides=[2, 2])),
     "depthwise_multiplier": ((1, 3, 5, 5), (6, 1, 3, 3), False, dict(group=3)),
+    # Rows longer than a vector, with a remainder (the row is the innermost loop).
+    "depthwise_long_rows": ((1, 4, 5, 37), (4, 1, 3, 3), True, dict(group=4, pads=[1] * 4)),
+    "depthwise_1d_dilated": ((1, 3, 12), (3, 1, 3), True, dict(group=3, dilations=[2])),
     "pointwise_stride2": ((1, 8, 5, 5), (4, 8, 1, 1), True, dict(strides=[2, 2])),
     "kernel_shape_attr": ((1, 2, 5, 5), (2, 2, 3, 3), False, dict(kernel_shape=[3, 3])),
     "same_upper": ((1, 3, 7, 7), (4, 3, 3, 3), True, dict(auto_pad="SAME_UPPER", strides=[2, 2])),
@@ -97,6 +100,19 @@ def test_conv(case):
         inits["b"] = rand(w_shape[0], seed=2)
     x = rand(*x_shape)
     check(one_node("Conv", {"x": x}, inits, **attrs), {"x": x})
+
+
+def test_depthwise_conv_runs_along_output_rows():
+    """A depthwise convolution's generic has its last output dim innermost (after the
+    reductions), so that its innermost loop vectorizes (passes/lower_graph_nn.py)."""
+    from irforge.api import make_context, run_pipeline
+    from irforge.dialects.tensor import GenericOp
+
+    model = one_node("Conv", {"x": rand(1, 4, 6, 6)}, {"w": rand(4, 1, 3, 3)}, group=4)
+    module = import_onnx(model)
+    run_pipeline(module, "convert-graph-to-tensor", make_context())
+    (conv,) = [op for op in module.walk() if isinstance(op, GenericOp) and len(op.ins) == 2]
+    assert conv.iterators == ["parallel"] * 3 + ["reduction"] * 3 + ["parallel"]
 
 
 def test_conv_with_weights_as_inputs():
