@@ -55,6 +55,8 @@ from xdsl.builder import Builder, InsertPoint
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
+    AffineMapAttr,
+    ArrayAttr,
     DenseIntOrFPElementsAttr,
     FunctionType,
     IndexType,
@@ -74,9 +76,11 @@ from xdsl.ir.affine import (
     AffineExpr,
 )
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import VerifyException
 
 from ..dialects import loop
 from ..dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
+from .affine_simplify import simplify_map
 from .microkernel.layout_transpose import lower_layout_copy
 from .microkernel.lower import (
     Blocking,
@@ -220,6 +224,7 @@ class _FunctionLowering:
             for res, buf in zip(op.res, out_bufs):
                 self.vmap[res] = buf
             return
+        _simplify_maps(op)
         ranges, parallel = op.loop_ranges(), _parallel_dims(op)
         first = _collapsible_suffix(op) if self.flatten else len(ranges)
         if len(ranges) - first < 2:
@@ -351,6 +356,27 @@ class _FunctionLowering:
         if "res_attrs" in new.properties:
             del new.properties["res_attrs"]
         return new
+
+
+def _simplify_maps(op: GenericOp) -> None:
+    """Simplify the floordiv/mod results of `op`'s indexing maps in place, for its loop
+    ranges (passes/affine_simplify.py): composed reshapes and transposes leave divisions
+    of linearized indices that would run per element."""
+    ranges = op.loop_ranges()
+    maps = [simplify_map(m, ranges) for m in op.maps]
+    if all(new is old for new, old in zip(maps, op.maps)):
+        return
+    before = op.indexing_maps
+    op.indexing_maps = ArrayAttr([AffineMapAttr(m) for m in maps])
+    # A result that became a plain dim makes its operand define that dim's range (see
+    # GenericOp.loop_ranges): `d1 mod 24` -> `d1` over an operand of 24 while d1 < 16.
+    # Such maps are right but read as another iteration space: keep the old ones.
+    try:
+        same = op.loop_ranges() == ranges
+    except VerifyException:
+        same = False
+    if not same:
+        op.indexing_maps = before
 
 
 def _collapsible_suffix(op: GenericOp) -> int:
