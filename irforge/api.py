@@ -56,16 +56,21 @@ def print_ir(module: ModuleOp) -> str:
 
 
 def run_pipeline(
-    module: ModuleOp, pipeline: str = DEFAULT_PIPELINE, ctx: Context | None = None
+    module: ModuleOp,
+    pipeline: str = DEFAULT_PIPELINE,
+    ctx: Context | None = None,
+    *,
+    verify_each: bool = True,
 ) -> ModuleOp:
-    """Run a textual pass pipeline on `module` in place, verifying after each pass.
+    """Run a textual pass pipeline on `module` in place, verifying after each pass
+    (`verify_each=False`: only the result, see irforge.passes.manager.run_pipeline).
 
     Raises irforge.passes.manager.PipelineError for a bad pipeline string and PassFailure
     naming the pass that failed or broke the IR.
     """
     from irforge.passes.manager import run_pipeline as _run
 
-    return _run(module, pipeline, ctx or make_context())
+    return _run(module, pipeline, ctx or make_context(), verify_each=verify_each)
 
 
 def import_model(
@@ -238,11 +243,10 @@ def compile(
 
     t0 = time.perf_counter()
     from irforge.passes.manager import default_verify_each
-    from irforge.passes.manager import run_pipeline as _run
 
     if verify_each is None:
         verify_each = default_verify_each()
-    _run(module, pipeline, ctx, verify_each=verify_each)
+    run_pipeline(module, pipeline, ctx, verify_each=verify_each)
     timings["lowering"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

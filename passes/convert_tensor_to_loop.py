@@ -224,8 +224,7 @@ class _FunctionLowering:
             for res, buf in zip(op.res, out_bufs):
                 self.vmap[res] = buf
             return
-        _simplify_maps(op)
-        ranges, parallel = op.loop_ranges(), _parallel_dims(op)
+        ranges, parallel = _simplify_maps(op), _parallel_dims(op)
         first = _collapsible_suffix(op) if self.flatten else len(ranges)
         if len(ranges) - first < 2:
             first = len(ranges)
@@ -358,14 +357,14 @@ class _FunctionLowering:
         return new
 
 
-def _simplify_maps(op: GenericOp) -> None:
+def _simplify_maps(op: GenericOp) -> list[int]:
     """Simplify the floordiv/mod results of `op`'s indexing maps in place, for its loop
     ranges (passes/affine_simplify.py): composed reshapes and transposes leave divisions
-    of linearized indices that would run per element."""
+    of linearized indices that would run per element. Returns the loop ranges."""
     ranges = op.loop_ranges()
     maps = [simplify_map(m, ranges) for m in op.maps]
     if all(new is old for new, old in zip(maps, op.maps)):
-        return
+        return ranges
     before = op.indexing_maps
     op.indexing_maps = ArrayAttr([AffineMapAttr(m) for m in maps])
     # A result that became a plain dim makes its operand define that dim's range (see
@@ -377,6 +376,7 @@ def _simplify_maps(op: GenericOp) -> None:
         same = False
     if not same:
         op.indexing_maps = before
+    return ranges
 
 
 def _collapsible_suffix(op: GenericOp) -> int:

@@ -73,7 +73,6 @@ def find_wasm_ld() -> tuple[str, ...]:
     )
 
 
-# `@"llvm.exp.v4f32"` -> `@"irforge.exp.v4f32"` for the math the runtime provides.
 def _undefined_symbols(message: str) -> list[str]:
     return sorted(set(re.findall(r"undefined symbol: (\S+)", message)))
 
