@@ -1,7 +1,7 @@
 """The terminal table of `python -m benchmarks`: one table per suite (a row per case: each
 engine's median in the suite's unit with its interquartile spread in percent, the ratios
-and the correctness check), the BLAS report, then issue 6's targets with a pass/short
-mark. Uses `rich` when it is installed, plain text otherwise.
+and the correctness check), the BLAS report, then issue 6's targets with a PASS / SHORT /
+FAIL (wrong results) mark. Uses `rich` when it is installed, plain text otherwise.
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ def suite_rows(suite: dict) -> tuple[list[str], list[list[str]]]:
         for r in ratios:
             v = c["ratios"].get(r)
             row.append("-" if v is None else f"{v:.2f}x" if v >= 0.1 else f"{v:.2g}x")
-        ck = c["check"]
-        row.append("ok" if ck["allclose"] else f"WRONG (max diff {ck['max_abs_diff']})")
+        ck = c.get("check", {})
+        if ck.get("allclose") is True:
+            row.append("ok")
+        else:
+            row.append(f"WRONG (max diff {ck.get('max_abs_diff', 'not checked')})")
         rows.append(row)
     return header, rows
 
@@ -147,5 +150,15 @@ def render(res: dict, out: TextIO) -> None:
             print(f"  note: {note}", file=out)
     print("\ntargets (issues 6 and 7)", file=out)
     for t in res["targets"]:
-        mark = {True: "PASS", False: "SHORT", None: "n/a"}[t["met"]]
-        print(f"  [{mark:5s}] {t['name']}: {t['shown']} (goal: {t['goal']})", file=out)
+        print(f"  {target_line(t)}", file=out)
+
+
+def target_line(t: dict) -> str:
+    """A target's line: PASS, SHORT (its figure misses the goal), n/a (not measured) or FAIL
+    (a row it judges has wrong results: its figure means nothing, however good)."""
+    wrong = t.get("wrong_rows", 0)
+    if wrong:
+        rows = f"{wrong} row{'s' if wrong > 1 else ''}"
+        return f"[FAIL ] {t['name']}: FAIL (wrong results in {rows}; figure {t['shown']})"
+    mark = {True: "PASS", False: "SHORT", None: "n/a"}[t["met"]]
+    return f"[{mark:5s}] {t['name']}: {t['shown']} (goal: {t['goal']})"

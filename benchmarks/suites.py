@@ -13,8 +13,13 @@ spread. A ratio is the peer's median time over irforge's: above 1, irforge is fa
 `--json FILE` (default `bench-results.json` in the current directory; `-` for standard
 output, the table then going to standard error). The file holds `machine`, `config`,
 `suites` (per suite its `cases`, each with `engines` statistics, `ratios` and `check`) and
-`targets` (issue 6's goals, each `met` true, false or null when not measured). Exit status 1
-if a suite failed (its `error` is recorded and the others still run). See docs/benchmarks.md.
+`targets` (issue 6's goals, each `met` true, false or null when not measured; a target is
+not met when a row it judges has wrong results, `wrong_rows` counts them).
+
+Exit status: 0 when every suite ran and every output check passed (targets that fall short
+of their goal do not change it); 1 if a suite failed (its `error` is recorded and the others
+still run) or any row's output check failed; 2 for bad arguments or missing peer packages.
+See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Iterable, Sequence
 from importlib import import_module
 
 SUITES = {
@@ -134,12 +140,38 @@ def _case(results: dict, suite: str, **params) -> dict | None:
     return None
 
 
-def _target(name: str, goal: str, value: float | None, met: bool | None, shown: str) -> dict:
-    return {"name": name, "goal": goal, "value": value, "met": met, "shown": shown}
+def wrong_rows(cases: Iterable[dict]) -> list[dict]:
+    """The cases whose output check did not pass (a missing check counts as failed: a row
+    is only trusted once irforge's output matched its peer's)."""
+    return [c for c in cases if c.get("check", {}).get("allclose") is not True]
+
+
+def _target(
+    name: str,
+    goal: str,
+    value: float | None,
+    met: bool | None,
+    shown: str,
+    rows: Sequence[dict] = (),
+) -> dict:
+    """A target judged on `rows` (the cases its figure comes from): `met` is False, whatever
+    the figure, when any of them failed its correctness check (`wrong_rows` counts them)."""
+    wrong = len(wrong_rows(rows))
+    if wrong:
+        met = False
+    return {
+        "name": name,
+        "goal": goal,
+        "value": value,
+        "met": met,
+        "shown": shown,
+        "wrong_rows": wrong,
+    }
 
 
 def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
-    """Issue 6's goals, evaluated on this run's cases (absent cases: `met` None)."""
+    """Issue 6's goals, evaluated on this run's cases (absent cases: `met` None). A target
+    whose cases include one with wrong results is not met (see `_target`)."""
     out = []
     for c in results.get("matmul", {}).get("cases", []):
         if c["params"]["n"] >= 512:
@@ -151,6 +183,7 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
                     r,
                     r >= 0.8,
                     f"{r:.3g}x {c['fastest_numpy']}",
+                    [c],
                 )
             )
     for c in results.get("elementwise", {}).get("cases", []):
@@ -163,13 +196,14 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
                 r,
                 r >= 0.8,
                 f"{r:.3g}x ({'preallocated out' if key in c['ratios'] else 'model call'})",
+                [c],
             )
         )
     c = _case(results, "mlp", batch=1, threads=1)
     if c is not None:
         r = c["ratios"]["vs onnxruntime"]
         out.append(
-            _target("mlp batch 1", "irforge faster than ONNX Runtime", r, r > 1.0, f"{r:.3g}x")
+            _target("mlp batch 1", "irforge faster than ONNX Runtime", r, r > 1.0, f"{r:.3g}x", [c])
         )
     c = _case(results, "resnet50", threads=2)
     if c is not None:
@@ -181,6 +215,7 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
                 slow,
                 slow <= 1.5,
                 f"{slow:.3g}x ORT latency",
+                [c],
             )
         )
     elif "resnet50" in results and 2 not in threads:
@@ -197,11 +232,14 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
                     slow,
                     slow <= 1.5,
                     f"{slow:.3g}x native x86-64-v2 time",
+                    [c],
                 )
             )
         if p["model"] == "digits" and c.get("wasm_bytes") and not sized:
             kb = c["wasm_bytes"] / 1000
-            out.append(_target("wasm digits module size", "< 100 kB", kb, kb < 100, f"{kb:.1f} kB"))
+            out.append(
+                _target("wasm digits module size", "< 100 kB", kb, kb < 100, f"{kb:.1f} kB", [c])
+            )
             sized = True
     return out
 
@@ -276,7 +314,18 @@ def run_from_args(args) -> int:
     failed = [name for name, suite in res["suites"].items() if "error" in suite]
     if failed:
         print(f"error: suite(s) {', '.join(failed)} failed (see above)", file=sys.stderr)
-    return 1 if failed else 0
+    wrong = [
+        f"{name}: {c['label']}"
+        for name, suite in res["suites"].items()
+        for c in wrong_rows(suite["cases"])
+    ]
+    if wrong:
+        print(
+            f"error: wrong results (the correctness check failed) in {len(wrong)} row(s): "
+            + "; ".join(wrong),
+            file=sys.stderr,
+        )
+    return 1 if failed or wrong else 0
 
 
 def main(argv: list[str] | None = None) -> int:

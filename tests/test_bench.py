@@ -95,6 +95,9 @@ def test_suite_specifics(quick):
     assert "mlp batch 1" in names and "resnet50 batch 1, 2 threads" in names
     assert "wasm digits module size" in names
     assert all(t["met"] in (True, False) for t in res["targets"])
+    assert all(t["wrong_rows"] == 0 for t in res["targets"])
+    for c in s["elementwise"]["cases"]:  # the ceiling runs on the row's threads
+        assert c["ceiling_threads"] == c["params"]["threads"], c["label"]
     assert "targets (issues 6 and 7)" in out and "architecture=" in out
 
 
@@ -153,3 +156,150 @@ def test_missing_peer_packages_are_a_clear_error(monkeypatch, capsys):
     assert suites.main(["--quick", "--only", "mlp", "--json", "-"]) == 2
     err = capsys.readouterr().err
     assert "onnxruntime" in err and "pip install -e '.[bench]'" in err
+
+
+# ------------------------------------------------------- wrong results cannot pass
+
+
+class _WrongModel:
+    """A compiled model whose every output is off by 1 in its first element."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, *arrays, out=None):
+        y = self.model(*arrays, out=out)
+        (y if out is None else out).reshape(-1)[0] += 1.0
+        return y
+
+
+def test_a_wrong_row_fails_its_target_and_the_exit_status(tmp_path, monkeypatch, capsys):
+    """Plant a bug in irforge's output: the elementwise row must be WRONG, its target FAIL
+    (however fast the wrong code), and `irforge bench` must exit 1."""
+    from irforge.benchmarks import suite_elementwise
+
+    real = suite_elementwise.compile_irforge
+
+    def wrong_compile(*args, **kwargs):
+        model, seconds = real(*args, **kwargs)
+        return _WrongModel(model), seconds
+
+    monkeypatch.setattr(suite_elementwise, "compile_irforge", wrong_compile)
+    out = tmp_path / "r.json"
+    argv = ["bench", "--quick", "--only", "elementwise", "--threads", "1", "--json", str(out)]
+    assert cli_main(argv) == 1
+    res = json.loads(out.read_text())
+    (row,) = res["suites"]["elementwise"]["cases"]
+    assert row["check"]["allclose"] is False
+    (target,) = res["targets"]
+    assert target["met"] is False and target["wrong_rows"] == 1
+    captured = capsys.readouterr()
+    assert "FAIL (wrong results in 1 row" in captured.out and "[PASS" not in captured.out
+    assert "wrong results (the correctness check failed) in 1 row(s)" in captured.err
+
+
+def _row(check: bool | None, ratios: dict, **extra) -> dict:
+    stats = {"irforge": harness.summarize([1.0], 1), "peer": harness.summarize([9.0], 1)}
+    c = harness.case("row", extra.pop("params", {}), "ms", stats, {})
+    c["ratios"] = ratios
+    if check is not None:
+        c["check"] = {"checked": True, "peer": "peer", "allclose": check, "max_abs_diff": 1.0}
+    return {**c, **extra}
+
+
+def _every_target(check: bool | None) -> dict:
+    """Suites whose rows reach every target of `suites.targets`, each far above its goal,
+    every row's check set to `check` (None: no check recorded)."""
+    fast = 9.0
+    return {
+        "matmul": {
+            "cases": [
+                _row(
+                    check,
+                    {"vs fastest numpy": fast},
+                    params={"n": 512, "threads": 1},
+                    fastest_numpy="numpy",
+                )
+            ]
+        },
+        "elementwise": {
+            "cases": [
+                _row(check, {"vs np.copyto": fast, "preallocated vs np.copyto": fast}),
+            ]
+        },
+        "mlp": {
+            "cases": [_row(check, {"vs onnxruntime": fast}, params={"batch": 1, "threads": 1})]
+        },
+        "resnet50": {"cases": [_row(check, {"vs onnxruntime": fast}, params={"threads": 2})]},
+        "wasm": {
+            "cases": [
+                _row(check, {"vs native x86-64-v2": fast}, params={"model": "matmul"}),
+                _row(
+                    check,
+                    {"vs native x86-64-v2": fast},
+                    params={"model": "digits", "batch": 256},
+                    wasm_bytes=5000,
+                ),
+            ]
+        },
+    }
+
+
+@pytest.mark.parametrize("check", [False, None], ids=["wrong", "unchecked"])
+def test_every_target_fails_on_rows_with_wrong_results(check):
+    from irforge.benchmarks.report import target_line
+
+    good = suites.targets(_every_target(True), (1, 2))
+    assert len(good) == 7 and all(t["met"] is True for t in good), good
+    bad = suites.targets(_every_target(check), (1, 2))
+    assert [t["name"] for t in bad] == [t["name"] for t in good]
+    for t in bad:
+        assert t["met"] is False and t["wrong_rows"] == 1, t
+        assert target_line(t).startswith("[FAIL ]") and "wrong results in 1 row" in target_line(t)
+
+
+def test_a_wrong_row_without_a_target_still_fails_the_run(monkeypatch, capsys):
+    """A conv row has no target of its own: its wrong results must still make the run fail."""
+    res = {
+        "started_utc": "now",
+        "machine": {"llvm_host_cpu": "cpu", "cpus_available": 2, "numpy": "x", "onnxruntime": "y"},
+        "config": {"quick": True},
+        "suites": {"conv": {"unit": "ms", "cases": [_row(True, {}), _row(False, {})]}},
+        "targets": [],
+    }
+    monkeypatch.setattr(suites, "missing_peers", lambda: [])
+    monkeypatch.setattr(suites, "run", lambda args: res)
+    assert suites.main(["--only", "conv", "--json", "-"]) == 1
+    assert "in 1 row(s): conv: row" in capsys.readouterr().err
+    res["suites"]["conv"]["cases"].pop()
+    assert suites.main(["--only", "conv", "--json", "-"]) == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_copy_ceiling_runs_on_the_rows_threads(threads, monkeypatch):
+    """`ParallelCopy` at T threads copies everything, in T parts on T distinct threads."""
+    import threading
+
+    from irforge.benchmarks.suite_elementwise import ParallelCopy
+
+    seen: list[tuple[int, int]] = []
+    real = np.copyto
+
+    def spy(dst, src):
+        seen.append((threading.get_ident(), src.size))
+        real(dst, src)
+
+    src = np.arange(100_000, dtype=np.float32)
+    dst = np.zeros_like(src)
+    copy = ParallelCopy(dst, src, threads)
+    monkeypatch.setattr(np, "copyto", spy)
+    try:
+        copy()
+    finally:
+        copy.close()
+    assert np.array_equal(dst, src)
+    assert copy.threads == threads and len({t for t, _ in seen}) == threads
+    assert (
+        sum(n for _, n in seen) == src.size
+        and max(n for _, n in seen) <= -(-src.size // threads) + 16
+    )
