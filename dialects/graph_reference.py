@@ -115,8 +115,9 @@ def identity(op: graph.IdentityOp, x: np.ndarray) -> np.ndarray:
 
 
 def transpose(op: graph.TransposeOp, x: np.ndarray) -> np.ndarray:
-    """ONNX Transpose: result dim i is input dim perm[i]."""
-    return np.ascontiguousarray(np.transpose(x, op.permutation))
+    """ONNX Transpose: result dim i is input dim perm[i] (a rank-0 input stays rank 0:
+    `copy`, not `np.ascontiguousarray`, which makes it [1])."""
+    return np.transpose(x, op.permutation).copy()
 
 
 def reshape(op: graph.ReshapeOp, x: np.ndarray) -> np.ndarray:

@@ -148,6 +148,18 @@ def test_softmax_is_stable_for_large_inputs():
     np.testing.assert_allclose(got, [[0.26894143, 0.7310586], [0.5, 0.5]], rtol=1e-6)
 
 
+def test_transpose_keeps_the_rank_of_a_rank0_tensor():
+    """A rank-0 transpose (empty perm) is rank 0 (found by the program fuzzer: the
+    reference gave shape [1])."""
+    x = np.array(2.5, np.float32)
+    got = evaluate(graph.TransposeOp(*args_of(x), []), [x])
+    assert got.shape == () and got == 2.5
+    y = np.arange(6, dtype=np.float32).reshape(2, 3)
+    got = evaluate(graph.TransposeOp(*args_of(y), [1, 0]), [y])
+    assert got.flags.c_contiguous and got.base is None
+    np.testing.assert_array_equal(got, y.T)
+
+
 def test_constant_and_table():
     value = np.arange(6, dtype=np.float32).reshape(2, 3)
     attr = DenseIntOrFPElementsAttr.from_list(TensorType(f32, [2, 3]), value.ravel().tolist())
