@@ -24,11 +24,6 @@ def _dialects() -> list[Dialect]:
     return [Graph, Tensor, Loop]
 
 
-def _constraint(c) -> str:
-    text = str(getattr(c, "constr", c))
-    return text if len(text) < 80 else text[:77] + "..."
-
-
 def dialect_page(dialect: Dialect) -> str:
     module = sys.modules[next(iter(dialect.operations)).__module__]
     lines = [f"# The `{dialect.name}` dialect", ""]

@@ -59,7 +59,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from ..dialects import graph, graph_nn, graph_shape
-from ..dialects.graph_layout import Conv2DNchwcOp, PackOp, UnpackOp, packed_shape
+from ..dialects.graph_layout import Conv2DNchwcOp, PackOp, UnpackOp
 from ..dialects.graph_layout_reference import pack_weights
 from ..dialects.graph_nn import _array
 from ..dialects.graph_reference import dense_to_numpy
@@ -84,10 +84,6 @@ def _constant(value: SSAValue) -> np.ndarray | None:
 
 def _new_constant(array: np.ndarray, elem) -> graph.ConstantOp:
     return graph.ConstantOp(dense_attr(array, TensorType(elem, array.shape)))
-
-
-def _blocked(t: TensorType, block: int) -> TensorType:
-    return TensorType(t.element_type, packed_shape(t.get_shape(), block))
 
 
 def _pack(value: SSAValue, block: int, ops: list[Operation]) -> SSAValue:

@@ -50,15 +50,6 @@ def get_loops(root: loop.ForOp) -> list[loop.ForOp]:
         out.append(inner[0])
 
 
-def enclosing_func(op: Operation) -> func.FuncOp:
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, func.FuncOp):
-        parent = parent.parent_op()
-    if parent is None:
-        raise ScheduleError(f"'{op.name}' is not inside a func.func")
-    return parent
-
-
 def loop_ref(lp: loop.ForOp) -> LoopRef:
     """The serializable reference of a live loop."""
     path: list[int] = []
