@@ -35,7 +35,9 @@ class IrforgeBackendRep(BackendRep):
         return out if isinstance(out, tuple) else (out,)
 
 
-def _static_shapes(model: onnx.ModelProto) -> dict[str, list[int]] | None:
+def static_shapes(model: onnx.ModelProto) -> dict[str, list[int]] | None:
+    """The declared shapes of `model`'s graph inputs (initializers left out), name -> dims,
+    or None when a dimension of one of them is not a fixed value (`dim_value`)."""
     weights = {t.name for t in model.graph.initializer}
     shapes = {}
     for vi in model.graph.input:
@@ -58,7 +60,7 @@ class IrforgeBackend(Backend):
         if not cls.supports_device(device):
             return False
         try:
-            import_onnx(model, input_shapes=_static_shapes(model))
+            import_onnx(model, input_shapes=static_shapes(model))
         except ONNXImportError:
             return False
         return True
@@ -71,7 +73,7 @@ class IrforgeBackend(Backend):
 
         if not cls.supports_device(device):
             raise ValueError(f"irforge runs on the CPU, not on '{device}'")
-        return IrforgeBackendRep(irforge.compile(model, input_shapes=_static_shapes(model)))
+        return IrforgeBackendRep(irforge.compile(model, input_shapes=static_shapes(model)))
 
     @classmethod
     def run_model(
