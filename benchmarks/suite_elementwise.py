@@ -119,7 +119,6 @@ def measure(x: np.ndarray, threads: int, pipeline: str, cfg: Config, notes: list
     feed = {"x": x}
     correctness = check(compiled(x), ref, "numpy expression", rtol=1e-6, atol_rel=1e-6)
     dst = np.empty_like(x)
-    copy = ParallelCopy(np.empty_like(x), x, threads)
     engines = {"irforge": timed_round(lambda: compiled(x), cfg)}
     compiled(x, out=dst)
     out_check = check(dst, ref, "numpy expression", rtol=1e-6, atol_rel=1e-6)
@@ -129,11 +128,12 @@ def measure(x: np.ndarray, threads: int, pipeline: str, cfg: Config, notes: list
         notes.append(f"{threads} threads: the out= call gave wrong values; not timed")
         if correctness["allclose"]:
             correctness = dict(out_check, call="out=")
-    engines["np.copyto"] = timed_round(copy, cfg)
-    engines["np.copy"] = timed_round(lambda: np.copy(x), cfg)
-    engines["numpy expression"] = timed_round(lambda: numpy_chain(x), cfg)
-    engines["onnxruntime"] = timed_round(lambda: sess.run(None, feed), cfg)
+    copy = ParallelCopy(np.empty_like(x), x, threads)
     try:
+        engines["np.copyto"] = timed_round(copy, cfg)
+        engines["np.copy"] = timed_round(lambda: np.copy(x), cfg)
+        engines["numpy expression"] = timed_round(lambda: numpy_chain(x), cfg)
+        engines["onnxruntime"] = timed_round(lambda: sess.run(None, feed), cfg)
         stats = interleave(engines, cfg, threads)
     finally:
         copy.close()
