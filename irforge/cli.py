@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     fz.add_argument("--programs", action="store_true", help="fuzz random programs only")
     fz.add_argument("--examples", type=int, default=100, help="examples per check")
     fz.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run")
+    fz.add_argument(
+        "--target",
+        choices=["native", "wasm"],
+        default="native",
+        help="random programs: compile them for this target (wasm links each: slower)",
+    )
 
     demo = sub.add_parser("demo", help="compile and run the bundled digits classifier")
     demo.add_argument("--quiet", action="store_true")

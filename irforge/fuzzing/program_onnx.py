@@ -1,0 +1,232 @@
+"""Export a graph-level program (`func.func @main` of graph ops) to an ONNX model and run
+it with ONNX Runtime: the fuzzer's second oracle (programs.py).
+
+`to_onnx(module)` writes one ONNX node (or a few) per graph op, opset 20, IR version 10
+(ONNX Runtime 1.31 refuses IR versions above 13): each op follows the ONNX operator it
+is named after (dialects/graph*.py), with these translations:
+
+- reductions take `axes` as an input (opset 18); an empty list is `noop_with_empty_axes`;
+- clip's absent bounds are absent optional inputs; where's float condition is
+  `Cast(to=BOOL)` (nonzero is true);
+- slice's static starts, steps and sizes become starts, ends and steps (an end before
+  index 0 is written as -(n + 1), which ONNX clamps to "before the first element");
+- the layout ops, which ONNX lacks: pack is Reshape + Transpose, unpack the reverse, and
+  conv2d_nchwc a Conv of the unpacked input with the weights and bias unblocked at export
+  time, packed again.
+
+`run_onnxruntime(module, inputs)` returns ONNX Runtime's output, or None when ONNX
+Runtime cannot run the graph (`ort_can_run`: its LRN kernel takes only 4-D inputs and odd
+sizes; the fuzzer then checks against the NumPy reference alone).
+
+Tolerances against irforge (`ORT_RTOL`, `ORT_ATOL`, atol times the program's scale):
+1e-4 and 1e-5 like the reference check, since ONNX Runtime's MLAS kernels (blocked sums,
+its own vectorized exp, tanh, erf and logistic within a few ulps) differ from irforge by
+rounding only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
+
+from irforge.dialects import graph
+from irforge.dialects import graph_layout as gl
+from irforge.dialects import graph_math as gm
+from irforge.dialects import graph_nn as gn
+from irforge.dialects import graph_shape as gs
+from irforge.dialects.graph_reference import dense_to_numpy
+
+ORT_RTOL, ORT_ATOL = 1e-4, 1e-5
+OPSET = 20
+
+_SAME = {
+    graph.AddOp: "Add", graph.SubOp: "Sub", graph.MulOp: "Mul", gm.DivOp: "Div",
+    gm.PowOp: "Pow", gm.MaxOp: "Max", gm.MinOp: "Min", graph.ReluOp: "Relu",
+    graph.IdentityOp: "Identity", gm.SqrtOp: "Sqrt", gm.ExpOp: "Exp", gm.LogOp: "Log",
+    gm.AbsOp: "Abs", gm.NegOp: "Neg", gm.ReciprocalOp: "Reciprocal", gm.TanhOp: "Tanh",
+    gm.ErfOp: "Erf", gm.SigmoidOp: "Sigmoid", gm.SoftplusOp: "Softplus",
+    graph.MatMulOp: "MatMul", gs.ConcatOp: "Concat", gn.GlobalAveragePoolOp:
+    "GlobalAveragePool", gn.GlobalMaxPoolOp: "GlobalMaxPool", gn.BatchNormOp:
+    "BatchNormalization", gs.ExpandOp: "Expand", graph.ReshapeOp: "Reshape",
+}  # fmt: skip
+_REDUCE = {
+    gm.ReduceSumOp: "ReduceSum", gm.ReduceMeanOp: "ReduceMean", gm.ReduceMaxOp: "ReduceMax",
+    gm.ReduceMinOp: "ReduceMin", gm.ReduceProdOp: "ReduceProd",
+}  # fmt: skip
+_FLOAT_PARAMS = ("alpha", "beta", "bias", "epsilon")
+_INT_PARAMS = ("axis", "group", "ceil_mode", "count_include_pad", "size", "keepdims")
+_ARRAY_PARAMS = ("perm", "kernel_shape", "strides", "pads", "dilations")
+
+
+class _Writer:
+    """Nodes and initializers of the model, and the names of values."""
+
+    def __init__(self):
+        from onnx import helper
+
+        self.helper = helper
+        self.nodes, self.inits, self.names = [], [], {}
+
+    def name(self, v: SSAValue) -> str:
+        return self.names.setdefault(v, f"v{len(self.names)}")
+
+    def const(self, array: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        name = f"c{len(self.inits)}"
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(self, kind: str, inputs: list[str], out: str | None = None, **attrs) -> str:
+        out = out or f"t{len(self.nodes)}"
+        self.nodes.append(self.helper.make_node(kind, inputs, [out], **attrs))
+        return out
+
+
+def _attrs(op: Operation) -> dict:
+    """The op's properties that map one to one onto ONNX attributes."""
+    out = {}
+    for key, attr in op.properties.items():
+        if key in _FLOAT_PARAMS:
+            out[key] = float(attr.value.data)
+        elif key in _INT_PARAMS:
+            out[key] = int(attr.value.data)
+        elif key in _ARRAY_PARAMS:
+            out[key] = [int(v) for v in attr.get_values()]
+        elif key == "approximate":
+            out[key] = attr.data
+        elif key in ("transA", "transB"):
+            out[key] = int(attr.value.data)
+    return out
+
+
+def _pack(w: _Writer, x: str, shape, block: int, out: str | None = None) -> str:
+    n, c, *spatial = shape
+    r = w.node("Reshape", [x, w.const(np.array([n, c // block, block, *spatial], np.int64))])
+    perm = [0, 1, *range(3, 3 + len(spatial)), 2]
+    return w.node("Transpose", [r], out, perm=perm)
+
+
+def _unpack(w: _Writer, x: str, shape, out: str | None = None) -> str:
+    n, cb, *spatial, block = shape
+    perm = [0, 1, len(shape) - 1, *range(2, len(shape) - 1)]
+    t = w.node("Transpose", [x], perm=perm)
+    return w.node("Reshape", [t, w.const(np.array([n, cb * block, *spatial], np.int64))], out)
+
+
+def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
+    shape = tuple(op.results[0].type.get_shape())
+    attrs = _attrs(op)
+    if isinstance(op, graph.ReshapeOp | gs.ExpandOp):
+        w.node(_SAME[type(op)], [*ins, w.const(np.array(shape, np.int64))], out)
+    elif type(op) in _SAME:
+        w.node(_SAME[type(op)], ins, out, **attrs)
+    elif isinstance(op, gm.UnaryMathOp):  # the ones with parameters
+        kind = {gm.GeluOp: "Gelu", gm.LeakyReluOp: "LeakyRelu", gm.EluOp: "Elu"}
+        kind |= {gm.HardSigmoidOp: "HardSigmoid", gm.ClipOp: "Clip"}
+        if isinstance(op, gm.ClipOp):
+            bounds = [op.param("min"), op.param("max")]
+            ins += ["" if b is None else w.const(np.float32(b)) for b in bounds]
+            attrs = {}
+        w.node(kind[type(op)], ins, out, **attrs)
+    elif isinstance(op, gm.ReduceOp):
+        axes = [int(a) for a in op.axes.get_values()]
+        extra = {} if axes else {"noop_with_empty_axes": 1}
+        w.node(_REDUCE[type(op)], [*ins, w.const(np.array(axes, np.int64))], out, **attrs, **extra)
+    elif isinstance(op, graph.GemmOp | graph.SoftmaxOp | graph.TransposeOp | gn.LRNOp):
+        kind = {graph.GemmOp: "Gemm", graph.SoftmaxOp: "Softmax"}
+        kind |= {graph.TransposeOp: "Transpose", gn.LRNOp: "LRN"}
+        w.node(kind[type(op)], ins, out, **attrs)
+    elif isinstance(op, gm.LayerNormOp):
+        w.node("LayerNormalization", ins, out, **attrs)
+    elif isinstance(op, gn.ConvOp | gn.MaxPoolOp | gn.AveragePoolOp):
+        kind = {gn.ConvOp: "Conv", gn.MaxPoolOp: "MaxPool", gn.AveragePoolOp: "AveragePool"}
+        w.node(kind[type(op)], ins, out, **attrs)
+    elif isinstance(op, gs.SliceOp):
+        src = op.input.type.get_shape()
+        starts, steps = op.start_values, op.step_values
+        ends = [s + k * st for s, k, st in zip(starts, shape, steps)]
+        ends = [e if e >= 0 else -n - 1 for e, n in zip(ends, src)]
+        consts = [w.const(np.array(a, np.int64)) for a in (starts, ends, range(len(src)), steps)]
+        w.node("Slice", [*ins, *consts], out)
+    elif isinstance(op, gs.WhereOp):
+        cond = w.node("Cast", [ins[0]], to=9)  # TensorProto.BOOL
+        w.node("Where", [cond, ins[1], ins[2]], out)
+    elif isinstance(op, gl.PackOp):
+        _pack(w, ins[0], op.input.type.get_shape(), op.block.value.data, out)
+    elif isinstance(op, gl.UnpackOp):
+        _unpack(w, ins[0], op.input.type.get_shape(), out)
+    elif isinstance(op, gl.Conv2DNchwcOp):
+        _blocked_conv(w, op, ins, out)
+    else:
+        raise NotImplementedError(f"no ONNX export of '{op.name}'")
+
+
+def _blocked_conv(w: _Writer, op: gl.Conv2DNchwcOp, ins: list[str], out: str) -> None:
+    blocked = dense_to_numpy(op.weight.owner.value)
+    mb, cb, kh, kw, ci, co = blocked.shape
+    plain = blocked.transpose(0, 5, 1, 4, 2, 3).reshape(mb * co, cb * ci, kh, kw)
+    x = _unpack(w, ins[0], op.input.type.get_shape())
+    conv_ins = [x, w.const(plain)]
+    if op.bias is not None:
+        conv_ins.append(w.const(dense_to_numpy(op.bias.owner.value).reshape(-1)))
+    y = w.node("Conv", conv_ins, **_attrs(op))
+    n, _, oh, ow, _ = op.result.type.get_shape()
+    _pack(w, y, (n, mb * co, oh, ow), co, out)
+
+
+def to_onnx(module: ModuleOp, entry: str = "main"):
+    """The ONNX ModelProto of the graph function `entry` (module docs).
+
+    Raises NotImplementedError for an op without an export (a plugin's), and for a
+    conv2d_nchwc whose weights or bias are not constants."""
+    from onnx import TensorProto, helper
+
+    fn = next(op for op in module.ops if isinstance(op, func.FuncOp) and op.sym_name.data == entry)
+    w = _Writer()
+    block = fn.body.blocks.first
+    inputs = []
+    for arg in block.args:
+        shape = list(arg.type.get_shape())
+        inputs.append(helper.make_tensor_value_info(w.name(arg), TensorProto.FLOAT, shape))
+    outputs = []
+    for op in block.ops:
+        if isinstance(op, func.ReturnOp):
+            for v in op.operands:
+                shape = list(v.type.get_shape())
+                outputs.append(helper.make_tensor_value_info(w.name(v), TensorProto.FLOAT, shape))
+        elif isinstance(op, graph.ConstantOp):
+            w.names[op.result] = w.const(dense_to_numpy(op.value))
+        else:
+            _export(w, op, [w.name(v) for v in op.operands], w.name(op.results[0]))
+    g = helper.make_graph(w.nodes, "fuzz", inputs, outputs, w.inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 10
+    return model
+
+
+def ort_can_run(module: ModuleOp) -> bool:
+    """Whether ONNX Runtime (1.31, CPU) implements every op of `module` as exported:
+    not an LRN of a rank other than 4 or of an even size."""
+    for op in module.walk():
+        if isinstance(op, gn.LRNOp):
+            if len(op.input.type.get_shape()) != 4 or op.size.value.data % 2 == 0:
+                return False
+    return True
+
+
+def run_onnxruntime(module: ModuleOp, inputs: list[np.ndarray]) -> np.ndarray | None:
+    """ONNX Runtime's first output of `module` on `inputs`, or None when it cannot run
+    the graph (module docs). The module is not changed."""
+    import onnxruntime as ort
+
+    if not ort_can_run(module):
+        return None
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(to_onnx(module).SerializeToString(), opts, ["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    return sess.run(None, dict(zip(names, inputs)))[0]
