@@ -7,13 +7,18 @@ matmul, gemm; other ops are treated as shape-preserving), attributes written as 
 the pattern are honoured and the others drawn at random, and each leaf becomes a function
 argument or a constant. The `where` clause steers the leaves: `x is splat V` makes x a splat
 constant of V, `is_finite_constant(x)` / `x is constant` make x a random constant; other
-leaves are sometimes constants or splats of 0 and 1 as well, so that patterns guarded
-against them are exercised too. A transpose's perm is sometimes the identity or the inverse
-of its operand's perm.
+leaves are sometimes constants or splats of 0, 1, -0.0, Inf and NaN as well, so that
+patterns guarded against them are exercised too. Arguments and constants are filled with a
+data mix drawn per leaf (irforge.fuzzing.values: ordinary numbers, or NaN, ±Inf, ±0.0,
+subnormals, the extreme normals and values whose products overflow), and gemm's alpha and
+beta include 0, -0.0, Inf and NaN. Shapes have 1 to 4 dims of size 1 to 4 (size-1 and
+broadcast dims included). A transpose's perm is sometimes the identity or the inverse of its
+operand's perm.
 
 `check_instance(pattern, program)` applies the pattern once at the instance's root (no
 folding, no other pattern) and checks that it fired, that the IR verifies, and that the
-reference semantics before and after agree (rtol 1e-5, atol 1e-6, NaN equal to NaN).
+reference semantics before and after agree (rtol 1e-5, atol 1e-6; NaN equal to NaN, -0.0
+equal to +0.0: irforge.fuzzing.values.assert_same).
 Instances the pattern does not match are rejected with hypothesis's `assume`, so only
 rewrites are counted.
 """
@@ -32,8 +37,15 @@ from xdsl.ir import Block, Region, SSAValue
 
 from irforge.dialects import graph
 from irforge.fuzzing.programs import Program, _factorizations
+from irforge.fuzzing.values import assert_same, fill
 
 RTOL, ATOL = 1e-5, 1e-6
+
+# Splat constants a leaf may become (-0.0 matches `is splat 0.0`), and gemm scales: special
+# values last, so that hypothesis shrinks towards the ordinary ones.
+_SPLATS = (0.0, 1.0, -0.0, math.inf, math.nan)
+_ALPHAS = (1.0, 0.5, -2.0, 0.0, math.inf)
+_BETAS = (1.0, 0.0, 2.0, -0.0, math.inf, math.nan)
 
 
 class NotAnInstance(Exception):
@@ -89,14 +101,14 @@ class _Builder:
         self.leaves: dict[str, SSAValue] = {}
         self.inputs: list[np.ndarray] = []
 
+    def data(self, shape) -> np.ndarray:
+        """Random float32 data of `shape`, special values or not (irforge.fuzzing.values)."""
+        return fill(self.rng, shape)
+
     def constant(self, shape, value: float | None = None) -> SSAValue:
         from irforge.frontends.onnx import dense_f32
 
-        data = (
-            np.full(shape, value, np.float32)
-            if value is not None
-            else self.rng.standard_normal(shape).astype(np.float32)
-        )
+        data = np.full(shape, value, np.float32) if value is not None else self.data(shape)
         return self.b.insert(graph.ConstantOp(dense_f32(data))).result
 
     def leaf(self, name: str, shape: tuple[int, ...]) -> SSAValue:
@@ -108,10 +120,10 @@ class _Builder:
         elif kind == "constant" or self.draw(st.integers(0, 9)) < 2:
             v = self.constant(shape)
         elif self.draw(st.integers(0, 9)) < 1:
-            v = self.constant(shape, float(self.draw(st.sampled_from([0.0, 1.0]))))
+            v = self.constant(shape, float(self.draw(st.sampled_from(_SPLATS))))
         else:
             v = self.block.insert_arg(TensorType(Float32Type(), shape), len(self.block.args))
-            self.inputs.append(self.rng.standard_normal(shape).astype(np.float32))
+            self.inputs.append(self.data(shape))
         if name != "_":
             self.leaves[name] = v
         return v
@@ -136,7 +148,8 @@ class _Builder:
         """`shape` or a shape that broadcasts to it (a suffix with some dims set to 1)."""
         if self.draw(st.booleans()):
             return tuple(shape)
-        k = self.draw(st.integers(0, len(shape)))
+        # the same rank half of the time: a matched matmul or gemm needs rank 2
+        k = len(shape) if self.draw(st.booleans()) else self.draw(st.integers(0, len(shape)))
         return tuple(d if self.draw(st.booleans()) else 1 for d in shape[len(shape) - k :])
 
 
@@ -175,12 +188,12 @@ def _transpose(bld: _Builder, node, shape):
 
     rank = len(shape)
     inner = node.operands[0]
-    choice = bld.draw(st.integers(0, 2))
+    choice = bld.draw(st.integers(0, 3))  # 0, 1: a random perm; 2: identity; 3: inverse
     perm = list(bld.draw(st.permutations(range(rank))))
-    if choice == 0:
+    if choice == 2:
         perm = list(range(rank))
     pending = None
-    if choice == 1 and isinstance(inner, Op) and inner.name == "graph.transpose":
+    if choice == 3 and isinstance(inner, Op) and inner.name == "graph.transpose":
         pending = perm  # the inner perm is chosen as the inverse of this one, below
     # result dim i is operand dim perm[i]: operand dim perm[i] has size shape[i]
     operand_shape = [0] * rank
@@ -223,8 +236,8 @@ def _gemm(bld: _Builder, node, shape):
     k = bld.draw(st.integers(1, 4))
     ta = int(lit.get("transA", bld.draw(st.integers(0, 1))))
     tb = int(lit.get("transB", bld.draw(st.integers(0, 1))))
-    alpha = float(lit.get("alpha", bld.draw(st.sampled_from([1.0, 0.5, -2.0]))))
-    beta = float(lit.get("beta", bld.draw(st.sampled_from([1.0, 0.0, 2.0]))))
+    alpha = float(lit.get("alpha", bld.draw(st.sampled_from(_ALPHAS))))
+    beta = float(lit.get("beta", bld.draw(st.sampled_from(_BETAS))))
     a = bld.node(node.operands[0], (k, m) if ta else (m, k))
     b = bld.node(node.operands[1], (n, k) if tb else (k, n))
     c = None
@@ -260,8 +273,10 @@ def pattern_instances(draw, pattern):
     """Programs (`irforge.fuzzing.programs.Program`) whose body is an instance of the
     pattern's match DAG (see the module docstring)."""
     bld = _Builder(draw, pattern)
-    needs_rank2 = any(o.name in ("graph.matmul", "graph.gemm") for o in pattern.match_ops())
-    rank = 2 if needs_rank2 else draw(st.integers(1, 3))
+    names = {o.name for o in pattern.match_ops()}
+    # permutations of rank <= 2 all commute and are their own inverses: transposes get 2-4
+    low = 2 if "graph.transpose" in names else 1
+    rank = 2 if names & {"graph.matmul", "graph.gemm"} else draw(st.integers(low, 4))
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
     try:
         root = bld.node(pattern.match, shape)
@@ -289,7 +304,8 @@ def check_instance(pattern, program) -> bool:
 
     module, inputs = program
     module = module.clone()
-    (before,) = run_reference(module, inputs)
+    with np.errstate(all="ignore"):  # Inf and NaN inputs are intended
+        (before,) = run_reference(module, inputs)
     # Apply once, at the instance's root (the returned value's op): a wrong pattern may
     # also never converge, which is not what this check is about.
     ret = next(op for op in module.walk() if isinstance(op, func.ReturnOp))
@@ -298,16 +314,17 @@ def check_instance(pattern, program) -> bool:
     compile_pattern(pattern).match_and_rewrite(root, rewriter)
     assume(rewriter.has_done_action)
     module.verify()
-    (after,) = run_reference(module, inputs)
-    assert after.shape == before.shape, f"shape {before.shape} became {after.shape}"
-    np.testing.assert_allclose(after, before, rtol=RTOL, atol=ATOL, equal_nan=True)
+    with np.errstate(all="ignore"):
+        (after,) = run_reference(module, inputs)
+    assert_same(after, before, RTOL, ATOL)
     return True
 
 
-def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = ""):
+def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = "", shrink: bool = True):
     """Fuzz one pattern: (Failure or None, number of rewritten instances checked).
 
-    A pattern that no generated instance triggers is a failure too.
+    A pattern that no generated instance triggers is a failure too. `shrink=False` returns
+    the first failing case as found (faster: mutation testing needs no minimal case).
     """
     from irforge.fuzz import Failure, _run_hypothesis
     from irforge.textual_ir import print_module
@@ -322,7 +339,8 @@ def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = ""):
     def check(case):
         fired[0] += check_instance(pattern, case)
 
-    failure = _run_hypothesis(pattern_instances(pattern), check, examples, seed, describe)
+    strategy = pattern_instances(pattern)
+    failure = _run_hypothesis(strategy, check, examples, seed, describe, shrink=shrink)
     if failure is not None:
         failure.what = f"pattern {label} does not keep the program's meaning"
     elif fired[0] == 0:
