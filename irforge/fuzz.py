@@ -3,11 +3,14 @@
     irforge fuzz                          # every pattern, then random programs
     irforge fuzz --pattern relu_relu      # one declarative pattern
     irforge fuzz --programs --examples 500 --seed 7
+    irforge fuzz --programs --target wasm --examples 50
 
 Patterns: for every registered declarative pattern, instances of its match DAG are
 generated (random shapes, attribute values and data), the pattern is applied, and the
 verifier and the reference semantics before and after are checked. Programs: random
-well-typed graph programs are compiled natively and compared with the NumPy reference.
+well-typed graph programs over every graph op (irforge/fuzzing/programs.py) are compiled
+natively or to wasm, with the default pipeline or one with lowered thresholds, and
+compared with the NumPy reference and ONNX Runtime (when installed).
 On a failure hypothesis shrinks the case; the minimal counterexample is written as a .mlir
 file (with its inputs as .npy) and the command that replays it is printed.
 """
@@ -79,22 +82,34 @@ def _run_hypothesis(
     return None
 
 
-def fuzz_programs(examples: int, seed: int | None) -> Failure | None:
-    """Random graph programs: native code vs the NumPy reference."""
-    from irforge.fuzzing.programs import check_program, graph_programs
+def fuzz_programs(
+    examples: int, seed: int | None, target: str = "native", onnxruntime: bool | None = None
+) -> Failure | None:
+    """Random graph programs compiled for `target` vs the NumPy reference and (when
+    `onnxruntime`, by default when it is installed) ONNX Runtime. The failure's `what`
+    names the pipeline and thread count of the counterexample."""
+    from irforge.fuzzing.programs import check, fuzz_strategy
     from irforge.textual_ir import print_module
+
+    if onnxruntime is None:
+        import importlib.util
+
+        onnxruntime = importlib.util.find_spec("onnxruntime") is not None
+    last: list = []
 
     def describe(case):
         module, inputs = case
+        last[:] = [case.knobs]
         return print_module(module), inputs
 
-    def check(case):
-        module, inputs = case
-        check_program(module.clone(), inputs)
+    def run(case):
+        check(case, target, onnxruntime=onnxruntime)
 
-    failure = _run_hypothesis(graph_programs(), check, examples, seed, describe)
+    failure = _run_hypothesis(fuzz_strategy(), run, examples, seed, describe)
     if failure:
-        failure.what = "random program"
+        knobs = last[0]
+        threads = f" --num-threads {knobs.threads}" if knobs.threads else ""
+        failure.what = f"random program (--target {target} -p '{knobs.pipeline(target)}'{threads})"
     return failure
 
 
@@ -136,12 +151,14 @@ def main_fuzz(args) -> int:
             replay = f"irforge fuzz --pattern {name} --examples {args.examples}{seed}"
             print(report(failure, replay), file=sys.stderr)
     if args.programs or not args.pattern:
-        failure = fuzz_programs(args.examples, args.seed)
+        target = getattr(args, "target", "native")
+        failure = fuzz_programs(args.examples, args.seed, target)
         if failure is None:
-            print(f"ok: {args.examples} random programs, native vs reference")
+            print(f"ok: {args.examples} random programs, {target} vs reference")
         else:
             failures += 1
             seed = f" --seed {args.seed}" if args.seed is not None else ""
-            replay = f"irforge fuzz --programs --examples {args.examples}{seed}"
+            where = f" --target {target}" if target != "native" else ""
+            replay = f"irforge fuzz --programs --examples {args.examples}{seed}{where}"
             print(report(failure, replay), file=sys.stderr)
     return 1 if failures else 0
