@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     fz = sub.add_parser("fuzz", help="check rewrites and lowerings with hypothesis")
     fz.add_argument("--pattern", default=None, help="fuzz only this declarative pattern")
     fz.add_argument("--programs", action="store_true", help="fuzz random programs only")
+    fz.add_argument(
+        "--mutants",
+        action="store_true",
+        help="mutation testing: fuzz every mutant of the patterns (or of --pattern); "
+        "fails if one that is not known to be equivalent survives",
+    )
     fz.add_argument("--examples", type=int, default=100, help="examples per check")
     fz.add_argument("--seed", type=int, default=None, help="seed, for a reproducible run")
     fz.add_argument(

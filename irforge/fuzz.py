@@ -4,6 +4,7 @@
     irforge fuzz --pattern relu_relu      # one declarative pattern
     irforge fuzz --programs --examples 500 --seed 7
     irforge fuzz --programs --target wasm --examples 50
+    irforge fuzz --mutants --examples 60 --seed 0   # mutation testing of the patterns
 
 Patterns: for every registered declarative pattern, instances of its match DAG are
 generated (random shapes, attribute values and data), the pattern is applied, and the
@@ -137,6 +138,8 @@ def report(failure: Failure, replay: str) -> str:
 
 def main_fuzz(args) -> int:
     """The `irforge fuzz` subcommand (arguments parsed by irforge.cli)."""
+    if getattr(args, "mutants", False):
+        return main_mutants(args)
     failures = 0
     run_patterns = not args.programs or args.pattern
     if run_patterns:
@@ -162,3 +165,29 @@ def main_fuzz(args) -> int:
             replay = f"irforge fuzz --programs --examples {args.examples}{seed}{where}"
             print(report(failure, replay), file=sys.stderr)
     return 1 if failures else 0
+
+
+def main_mutants(args) -> int:
+    """`irforge fuzz --mutants`: mutation testing of the declarative patterns. Prints each
+    mutant's verdict and the score; 1 if a non-equivalent mutant survived, else 0."""
+    from irforge.fuzzing.mutants import all_mutants, equivalence_reason, kill
+
+    survived, live, equivalent = [], 0, 0
+    for mutant in all_mutants(args.pattern):
+        reason = equivalence_reason(mutant.id)
+        if reason is not None:
+            equivalent += 1
+            print(f"equivalent: {mutant.id} ({reason})")
+            continue
+        live += 1
+        verdict = kill(mutant, args.examples, args.seed)
+        print(f"{verdict.outcome}: {mutant.id}: {mutant.description}")
+        if not verdict.caught:
+            survived.append(mutant)
+    print(
+        f"mutation score: {live - len(survived)}/{live} non-equivalent mutants caught "
+        f"({equivalent} equivalent, allow-listed; {args.examples} examples per mutant)"
+    )
+    for mutant in survived:
+        print(f"SURVIVED: {mutant.id}: {mutant.description}", file=sys.stderr)
+    return 1 if survived else 0

@@ -85,3 +85,43 @@ def test_operators_cover_every_kind_of_change():
         "attr-expr",
         "result",
     }
+
+
+def test_cli_reports_the_score(capsys):
+    from irforge.cli import main
+
+    assert (
+        main(["fuzz", "--mutants", "--pattern", "relu_relu", "--examples", "20", "--seed", "0"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "killed: relu_relu/result:x" in out
+    assert "mutation score: 1/1 non-equivalent mutants caught" in out
+
+
+def test_cli_fails_on_a_surviving_mutant(monkeypatch, capsys):
+    """A redundant guard that no allow-list entry explains: dropping it changes nothing, so
+    the mutant survives and the run must fail naming it."""
+    from irforge.cli import main
+    from irforge.fuzzing import mutants
+    from irforge.passes.patterns import parse_patterns
+
+    (pattern,) = parse_patterns(
+        "pattern relu_relu_guarded {\n"
+        "  match graph.relu(graph.relu(x) as inner) where one_use(inner) rewrite inner\n"
+        "}",
+        "<test>",
+    )
+    monkeypatch.setattr(mutants, "all_mutants", lambda name: pattern_mutants(pattern))
+    assert main(["fuzz", "--mutants", "--examples", "20", "--seed", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "SURVIVED: relu_relu_guarded/drop-where:one_use(inner)" in err
+
+
+def test_cli_unknown_pattern_is_an_error_not_a_traceback(capsys):
+    from irforge.cli import main
+
+    assert main(["fuzz", "--mutants", "--pattern", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert "no registered pattern named 'nope'" in err and "relu_relu" in err
+    assert "Traceback" not in err

@@ -313,9 +313,26 @@ class Verdict:
 
 def kill(mutant: Mutant, examples: int, seed: int | None) -> Verdict:
     """Fuzz `mutant` with the rewrite fuzzer at `examples` examples (see fuzz_pattern)."""
-    from irforge.fuzzing.patterns import fuzz_pattern
+    from irforge.fuzzing.patterns import UNREACHED, fuzz_pattern
 
     failure, fired = fuzz_pattern(mutant.pattern, examples, seed, mutant.id, shrink=False)
     if failure is None:
         return Verdict(mutant, "survived")
-    return Verdict(mutant, "unreached" if fired == 0 else "killed", failure.error)
+    unreached = fired == 0 and failure.error.startswith(UNREACHED)
+    return Verdict(mutant, "unreached" if unreached else "killed", failure.error)
+
+
+def all_mutants(name: str | None = None) -> list[Mutant]:
+    """The mutants of every registered pattern (or of the pattern called `name`).
+
+    Raises ValueError if `name` names no registered pattern."""
+    from irforge.passes.patterns import all_patterns
+
+    patterns = [p for pset in all_patterns().values() for p in pset]
+    if name is not None:
+        chosen = [p for p in patterns if p.name == name]
+        if not chosen:
+            known = ", ".join(sorted(p.name for p in patterns))
+            raise ValueError(f"no registered pattern named '{name}'; registered: {known}")
+        patterns = chosen
+    return [m for p in patterns for m in pattern_mutants(p)]

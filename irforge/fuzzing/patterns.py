@@ -40,6 +40,7 @@ from irforge.fuzzing.programs import Program, _factorizations
 from irforge.fuzzing.values import assert_same, fill
 
 RTOL, ATOL = 1e-5, 1e-6
+UNREACHED = "no generated instance triggered it: the generator cannot reach it"
 
 # Splat constants a leaf may become (-0.0 matches `is splat 0.0`), and gemm scales: special
 # values last, so that hypothesis shrinks towards the ordinary ones.
@@ -348,14 +349,14 @@ def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = "", shri
             f"pattern {label}",
             "",
             [],
-            "no generated instance triggered it: the generator cannot reach it",
+            UNREACHED,
         )
     return failure, fired[0]
 
 
 def fuzz_patterns(name: str | None, examples: int, seed: int | None):
     """Yield (set/pattern name, Failure or None, instances rewritten) for every registered
-    pattern (or only the one called `name`; KeyError if there is none)."""
+    pattern (or only the one called `name`; ValueError if there is none)."""
     from irforge.passes.patterns import all_patterns
 
     found = False
@@ -368,4 +369,5 @@ def fuzz_patterns(name: str | None, examples: int, seed: int | None):
             failure, fired = fuzz_pattern(pattern, examples, seed, label)
             yield label, failure, fired
     if name is not None and not found:
-        raise KeyError(f"no registered pattern named '{name}'")
+        known = ", ".join(sorted(p.name for pset in all_patterns().values() for p in pset))
+        raise ValueError(f"no registered pattern named '{name}'; registered: {known}")
