@@ -378,16 +378,17 @@ def test_light_import_xfails_name_light_models():
 )
 def test_light_model_imports_and_verifies(path):
     """Every light model imports as a verified module with its declared output shape, in
-    under 10 s (but those of LIGHT_IMPORT_XFAIL)."""
+    under 10 s of this process's CPU time (but those of LIGHT_IMPORT_XFAIL). CPU time, not
+    wall time: on a shared machine VGG-19's 1.4 s import took 11 s of wall time once."""
     model = onnx.load(path)
-    start = time.perf_counter()
+    start = time.process_time()
     module = import_onnx(model)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     module.verify()
     (func,) = module.ops
     declared = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     assert list(func.function_type.outputs.data[0].get_shape()) == declared
-    assert seconds < 10, f"import took {seconds:.1f} s"
+    assert seconds < 10, f"import took {seconds:.1f} s of CPU time"
 
 
 def test_operators_page_is_current():
