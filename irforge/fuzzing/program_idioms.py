@@ -3,6 +3,8 @@ which the graph optimizations and the kernels' fusions look for (passes/graph_fu
 passes/graph_layout.py, the direct-convolution epilogue in passes/microkernel):
 
 - conv -> batch_norm or a per-channel scale and shift -> relu (folded into the conv);
+- conv -> relu -> max or average pool, then a slice or concat of whole channel blocks
+  (what graph-convert-layout keeps blocked);
 - a residual block: relu(x + conv(relu(conv(x)))) with same-size convolutions;
 - sibling convolutions or matmuls of one input (merged horizontally into one, then
   sliced), joined by a concat or an add;
@@ -82,6 +84,24 @@ def _matmul_affine(g: Gen, x):
     return g.emit(graph.MulOp(y, g.const((n,)))) if g.bool() else y
 
 
+def _conv_pool(g: Gen, x):
+    """conv -> relu -> pool (blocked as a whole by graph-convert-layout when the channels
+    are a multiple of the block), then sometimes a slice or concat of whole channel
+    blocks."""
+    from .program_nn import random_pool
+
+    m = g.choice([8, 16, 4])
+    y = random_pool(g, g.emit(graph.ReluOp(_same_conv(g, x, m))))
+    if g.bool():
+        n, c, *spatial = shape_of(y)
+        start = g.choice([0, 4]) if c >= 8 else 0
+        sizes = [n, g.choice([4, c - start]), *spatial]
+        y = g.emit(gs.SliceOp(y, [0, start, *[0] * len(spatial)], [1] * len(sizes), sizes))
+    elif g.bool():
+        y = g.emit(gs.ConcatOp([y, g.emit(graph.ReluOp(y))], 1))
+    return y
+
+
 def _image(s) -> bool:
     return 3 <= len(s) <= 5
 
@@ -89,6 +109,12 @@ def _image(s) -> bool:
 FAMILY: list[OpGen] = [
     OpGen("conv_bn_relu", _image, _conv_bn_relu, ("conv", "batch_norm", "relu", "mul", "add")),
     OpGen("residual", _image, _residual, ("conv", "relu", "add")),
+    OpGen(
+        "conv_pool",
+        lambda s: len(s) == 4,
+        _conv_pool,
+        ("conv", "relu", "max_pool", "average_pool", "slice", "concat"),
+    ),
     OpGen("sibling_convs", _image, _sibling_convs, ("conv", "concat", "add")),
     OpGen("sibling_matmuls", lambda s: len(s) == 2, _sibling_matmuls, ("matmul", "concat")),
     OpGen("matmul_affine", lambda s: len(s) == 2, _matmul_affine, ("matmul", "add", "mul")),

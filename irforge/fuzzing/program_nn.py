@@ -92,7 +92,8 @@ def _conv(g: Gen, x):
     )
 
 
-def _pool(g: Gen, x):
+def random_pool(g: Gen, x):
+    """A max or average pool of x with a random window (module docs)."""
     spatial = shape_of(x)[2:]
     kernel, strides, pads, dilations = _window(g, spatial, pool=True)
     ceil = g.int(0, 1)
@@ -173,7 +174,7 @@ FAMILY: list[OpGen] = [
     OpGen("matmul", lambda s: len(s) >= 1, _matmul, ("matmul",)),
     OpGen("conv", _image(3), _conv, ("conv",)),
     OpGen("blocked_conv", _image(4, 4), _blocked_conv, ("pack", "conv2d_nchwc", "unpack")),
-    OpGen("pool", _image(3), _pool, ("max_pool", "average_pool")),
+    OpGen("pool", _image(3), random_pool, ("max_pool", "average_pool")),
     OpGen("gemm", lambda s: len(s) >= 1, _gemm, ("gemm",)),
     OpGen("global_pool", _image(3), _global_pool, ("global_average_pool", "global_max_pool")),
     OpGen("batch_norm", _image(2), _batch_norm, ("batch_norm",)),
