@@ -454,19 +454,15 @@ def test_native_x86_64_v2_matches_host_and_uses_no_avx(digits):
 # ------------------------------------------------------------------------ light models
 
 
-@pytest.mark.parametrize("name", ["squeezenet", pytest.param("resnet50", marks=pytest.mark.slow)])
-def test_light_models_match_native_and_onnxruntime(name):
-    """A real model (onnx's light SqueezeNet, ~20 s; ResNet-50 with -m slow) with seeded
-    random weights: wasm vs native and ONNX Runtime, max abs diff <= 1e-4 x max |logit|."""
-    import onnxruntime as ort
-
-    from irforge.examples import light_models as lm
-
-    model = lm.logits_model(lm.randomize_weights(lm.load(name), seed=0))
-    x = lm.random_input(model)
-    got, native = both(model, x)
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    ref = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+@pytest.mark.parametrize("name", ["squeezenet", "resnet50"])
+def test_light_models_match_native_and_onnxruntime(name, light):
+    """A real model (onnx's light SqueezeNet and ResNet-50) with seeded random weights:
+    wasm vs native and ONNX Runtime, max abs diff <= 1e-4 x max |logit|. The native model
+    and the reference are the session's (the `light` fixture, tests/conftest.py)."""
+    x = light.input(name)
+    got = light.compiled(name, target="wasm")(x)
+    native = light.compiled(name)(x)
+    ref = light.reference(name)
     scale = float(np.max(np.abs(ref)))
     assert float(np.max(np.abs(got - native))) <= 1e-4 * scale
     assert float(np.max(np.abs(got - ref))) <= 1e-4 * scale

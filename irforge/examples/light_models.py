@@ -44,13 +44,6 @@ def load(name: str) -> onnx.ModelProto:
     return onnx.load(model_path(name))
 
 
-def shipped_output(name: str) -> np.ndarray:
-    t = onnx.TensorProto()
-    with open(os.path.join(LIGHT_DIR, f"light_{name}_output_0.pb"), "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
-
-
 def _role_values(rng, node: onnx.NodeProto | None, index: int, shape) -> np.ndarray:
     op_type = node.op_type if node is not None else ""
     if index == 1 and op_type in ("Conv", "Gemm", "MatMul"):
