@@ -205,3 +205,40 @@ def test_reshape_and_identity_all_stages(src, dst):
 
     out = check_all_stages(make_module([src], body), [x])
     np.testing.assert_array_equal(out, x.reshape(dst))
+
+
+@pytest.mark.parametrize("exponent", [[2.0, 2.0, 2.0], [2.0, 3.0, 4.0], [3.0, 2.0, 2.0]])
+def test_pow_by_a_constant_is_a_square_only_when_every_exponent_is_two(exponent):
+    """lower_graph_math: `pow(x, c)` with an all-2 constant `c` becomes `x * x` (no powf);
+    any other constant, even one whose later elements exceed a first 2, keeps powf."""
+    from xdsl.dialects import math as xmath
+
+    from irforge.dialects import graph_math as gm
+
+    x = np.array([[1.5, -2.0, 3.0], [0.5, 2.0, -1.25]], dtype=np.float32)
+    c = np.array(exponent, dtype=np.float32)
+
+    def body(b: Builder, args):
+        c_op = b.insert(graph.ConstantOp(dense_f32(c))).result
+        return [b.insert(gm.PowOp(args[0], c_op)).result]
+
+    module = make_module([(2, 3)], body)
+    lowered = module.clone()
+    run_pipeline(lowered, "convert-graph-to-tensor", make_context())
+    powf = [op for op in lowered.walk() if isinstance(op, xmath.PowFOp)]
+    assert len(powf) == (0 if exponent == [2.0, 2.0, 2.0] else 1)
+    out = check_all_stages(module, [x], native=False)
+    np.testing.assert_allclose(out, np.power(x, c), rtol=1e-6)
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, -1.0), (0.5, -2.5)])
+def test_gemm_negative_beta_keeps_c(alpha, beta):
+    """C is dropped only for beta == 0: a negative beta still scales and adds it."""
+    rng = np.random.default_rng(7)
+    a, bm, c = rand(rng, 2, 3), rand(rng, 3, 4), rand(rng, 4)
+
+    def body(b: Builder, args):
+        return [b.insert(graph.GemmOp(args[0], args[1], args[2], alpha=alpha, beta=beta)).result]
+
+    out = check_all_stages(make_module([a.shape, bm.shape, c.shape], body), [a, bm, c])
+    np.testing.assert_allclose(out, alpha * (a @ bm) + beta * c, rtol=1e-5, atol=1e-5)

@@ -329,3 +329,58 @@ def test_loop_level_interpreter_runs_the_kernel():
     assert any(op.sym_name.data.startswith("__sgemm") for op in module.ops)
     (got,) = run_reference(module, [a])
     close(got, a @ b)
+
+
+def test_runtime_convolution_inputs_pack_through_a_column_table():
+    """A convolution's runtime input is packed by an offset table per output column
+    (`__im2col_*`, built from the linear forms of its indexing map: `_linear`), not by
+    dividing each column into (oh, ow): with padding and with stride 2. If the linear forms
+    were lost, packing would fall back to the division path, still correct but slower."""
+    padded = one_node("Conv", {"x": rand(1, 3, 10, 10)}, {"w": rand(8, 3, 3, 3)}, pads=[1] * 4)
+    strided = one_node("Conv", {"x": rand(1, 3, 11, 11)}, {"w": rand(8, 3, 3, 3)}, strides=[2, 2])
+    for model in (padded, strided):
+        assert kernels_in(model, FORCED, prefix="__im2col") == ["__im2col_0"]
+
+
+def test_sliced_input_fused_into_the_convolution():
+    """Slice -> Conv: the slice fuses into the input's indexing map as constant offsets
+    (`d2 + d5 + 1`, `d3 + d6 + 2`), which the column table of the packing (`_linear`'s
+    constant part) must add to every element's offset."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x, w = rand(1, 3, 12, 12), rand(8, 3, 3, 3, seed=1)
+    starts = {"st": [1, 2], "en": [11, 12], "ax": [2, 3]}
+    inits = [numpy_helper.from_array(np.array(v, dtype=np.int64), n) for n, v in starts.items()]
+    g = helper.make_graph(
+        [
+            helper.make_node("Slice", ["x", "st", "en", "ax"], ["xs"]),
+            helper.make_node("Conv", ["xs", "w"], ["y"]),
+        ],
+        "slice_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
+        [numpy_helper.from_array(w, "w"), *inits],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 10
+    assert kernels_in(model, FORCED, prefix="__im2col") == ["__im2col_0"]
+    close(native(model, x), ort_run(model, {"x": x}))
+
+
+def test_only_the_column_block_loop_is_parallel():
+    """The macro nest's column-block loop (jc), which calls the kernels, is parallel; no
+    loop inside a loop is (packing and the K loop carry dependences; threads split jc)."""
+    from xdsl.dialects import func
+
+    from irforge.dialects import loop
+
+    module = import_onnx(one_node("MatMul", {"a": rand(40, 50), "b": rand(50, 70, seed=1)}))
+    passes = FORCED.split(",")
+    last = next(i for i, p in enumerate(passes) if p.startswith("convert-tensor-to-loop"))
+    run_pipeline(module, ",".join(passes[: last + 1]), make_context())
+    funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    (main,) = [f for f in funcs if f.sym_name.data == "main"]
+    parallel = [op for op in main.walk() if isinstance(op, loop.ForOp) and op.parallel]
+    assert any(isinstance(op, func.CallOp) for p in parallel for op in p.walk())
+    for p in parallel:
+        assert not isinstance(p.parent_op(), loop.ForOp)
