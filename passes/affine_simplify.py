@@ -119,7 +119,13 @@ class _Simplifier:
         if d == 1:
             return lin if kind != AffineBinaryOpKind.Mod else _Linear(0)
         lo, hi = self.range_of(lin)
-        if 0 <= lo and hi < d:
+        if kind == AffineBinaryOpKind.CeilDiv:
+            # ceil(x / d) is 0 for x in (-d, 0] and 1 for x in [1, d]
+            if -d < lo and hi <= 0:
+                return _Linear(0)
+            if 0 < lo and hi <= d:
+                return _Linear(1)
+        elif 0 <= lo and hi < d:
             if kind == AffineBinaryOpKind.Mod:
                 return lin
             return _Linear(0)

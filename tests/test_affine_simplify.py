@@ -110,16 +110,14 @@ def test_negative_coefficients_are_bounded_at_both_ends():
 @st.composite
 def signed_expressions(draw):
     """(expression, ranges): `expressions` nested under floordiv, mod, ceildiv and negative
-    scales. A ceildiv whose operand lies in [0, D) without being 0 everywhere is drawn as a
-    floordiv: `simplify` takes it for 0 (test_ceildiv_below_the_divisor)."""
+    scales."""
     ranges = draw(st.lists(st.integers(1, 7), min_size=3, max_size=3))
     e = draw(expressions(depth=1))
     for _ in range(draw(st.integers(1, 3))):
         d = draw(st.sampled_from([2, 3, 4, 8]))
         kind = draw(st.sampled_from(["floordiv", "mod", "ceildiv", "negate"]))
         if kind == "ceildiv":
-            v = values(e, ranges)
-            e = e // d if 0 <= min(v) and 0 < max(v) < d else e.ceil_div(d)
+            e = e.ceil_div(d)
         elif kind == "negate":
             e = e * draw(st.integers(-4, -1)) + draw(st.integers(0, 30))
         else:
@@ -134,12 +132,26 @@ def test_simplify_keeps_the_value_under_negation_and_ceildiv(case):
     same_everywhere(e, simplify(e, ranges), ranges)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: X ceildiv D is taken for 0 for X in [0, D)")
 def test_ceildiv_below_the_divisor():
-    """(d0 floordiv 2) ceildiv 2 over d0 in [0, 3) is 0, 0, 1; `divide` applies the
-    floordiv rule `X floordiv D = 0` for X in [0, D) to ceildiv too and returns 0."""
+    """(d0 floordiv 2) ceildiv 2 over d0 in [0, 3) is 0, 0, 1 (regression: `divide` applied
+    the floordiv rule `X floordiv D = 0` for X in [0, D) to ceildiv too and returned 0;
+    found by mutation testing)."""
     e = (D[0] // 2).ceil_div(2)
     assert values(simplify(e, [3, 1, 1]), [3, 1, 1]) == [0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "e,ranges,text",
+    [
+        ((D[0] + 1).ceil_div(4), [4, 1, 1], "1"),  # x in [1, 4]: 1
+        (D[0].ceil_div(4), [1, 1, 1], "0"),  # x = 0: 0
+        (D[0].ceil_div(4), [4, 1, 1], "(d0 ceildiv 4)"),  # x in [0, 3]: 0 or 1, kept
+    ],
+)
+def test_ceildiv_folds_only_when_constant_over_the_range(e, ranges, text):
+    got = simplify(e, ranges)
+    assert str(got) == text
+    assert values(got, ranges) == values(e, ranges)
 
 
 def test_maps_with_symbols_or_without_division_are_returned_as_they_are():
