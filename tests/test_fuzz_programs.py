@@ -110,12 +110,29 @@ CONV_RELU = """
 def test_lowered_thresholds_reach_layout_microkernel_and_threads():
     """On a 1x8x6x6 convolution (2.3k MACs) the fuzz pipeline blocks the layout, calls the
     direct-convolution microkernel and runs a parallel region; the default does none."""
-    knobs = FuzzKnobs(True, block=4, vector_bits=128, min_flops=64, min_work=256, threads=2)
-    low = _lowered(CONV_RELU, knobs)
+    low = _lowered(CONV_RELU, LOWERED)
     assert "@GOMP_parallel" in low, "no parallel region"
     assert "@__sconv_6x4_v4" in low, "no direct-convolution kernel on 4-channel blocks"
     default = _lowered(CONV_RELU, FuzzKnobs())
     assert "GOMP_parallel" not in default and "__sconv" not in default
+
+
+LOWERED = FuzzKnobs(True, block=4, vector_bits=128, min_flops=64, min_work=256, threads=2)
+
+
+@pytest.mark.parametrize(
+    "first", ["residual", "conv_bn_relu", "conv_pool", "blocked_conv", "sibling_matmuls"]
+)
+def test_network_idioms_with_lowered_thresholds(first):
+    """Small networks with every threshold lowered: blocked layout with the kernel's
+    epilogue (relu, residual add), the GEMM kernel, parallel regions."""
+
+    @ci(3)
+    @given(fuzz_strategy(first=first, max_ops=3, knobs=LOWERED, big=False))
+    def run(program):
+        check(program, "native", onnxruntime=True)
+
+    run()
 
 
 def test_a_wrong_lowering_is_caught_and_shrunk(monkeypatch):

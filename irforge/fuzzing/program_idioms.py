@@ -5,7 +5,8 @@ passes/graph_layout.py, the direct-convolution epilogue in passes/microkernel):
 - conv -> batch_norm or a per-channel scale and shift -> relu (folded into the conv);
 - conv -> relu -> max or average pool, then a slice or concat of whole channel blocks
   (what graph-convert-layout keeps blocked);
-- a residual block: relu(x + conv(relu(conv(x)))) with same-size convolutions;
+- a residual block: relu(x + conv(relu(conv(x)))) with same-size convolutions, after a
+  1x1 convolution to 3 to 16 channels;
 - sibling convolutions or matmuls of one input (merged horizontally into one, then
   sliced), joined by a concat or an add;
 - matmul followed by a per-column add and mul (folded into a gemm).
@@ -51,7 +52,9 @@ def _conv_bn_relu(g: Gen, x):
 
 
 def _residual(g: Gen, x):
-    c = shape_of(x)[1]
+    """relu(conv 1x1) to c channels, then relu(x + conv(relu(conv(x))))."""
+    c = g.choice([4, 8, 16, 3])
+    x = g.emit(graph.ReluOp(_same_conv(g, x, c, k=1)))
     y = g.emit(graph.ReluOp(_same_conv(g, x, c)))
     y = _same_conv(g, y, c, k=3)
     return g.emit(graph.ReluOp(g.emit(graph.AddOp(y, x) if g.bool() else graph.AddOp(x, y))))

@@ -192,15 +192,16 @@ def graph_programs(
     *,
     big: bool | None = False,
     special: bool | None = None,
-    knobs: bool = False,
+    knobs: bool | FuzzKnobs = False,
     first: str | None = None,
 ) -> Program:
     """A random well-typed graph program and matching random inputs (see module docs).
 
     `big` None draws whether dims may be large (one example in four); `special` None
-    draws whether inputs hold special values (one in five); `knobs` draws the pipeline
-    options (else the default pipeline); `first` names the generator of the first op
-    (`GENERATORS`; the input shape then fits it). Raises KeyError for an unknown name."""
+    draws whether inputs hold special values (one in five); `knobs` True draws the
+    pipeline options (False: the default pipeline; a FuzzKnobs: those); `first` names the
+    generator of the first op (`GENERATORS`; the input shape then fits it). Raises
+    KeyError for an unknown name."""
     focus = GENERATORS[first] if first is not None else None
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
@@ -209,7 +210,10 @@ def graph_programs(
     if special is None:
         special = draw(st.integers(0, 4)) == 4
     special = special and (focus is None or focus.special_safe)
-    fuzz_knobs = _knobs(draw) if knobs else FuzzKnobs()
+    if isinstance(knobs, FuzzKnobs):
+        fuzz_knobs = knobs
+    else:
+        fuzz_knobs = _knobs(draw) if knobs else FuzzKnobs()
     shape = _input_shape(draw, max_dim, big, focus)
     arg_shapes = [shape]
     if draw(st.booleans()):  # a second input that broadcasts against the first
