@@ -159,3 +159,18 @@ def test_maps_with_symbols_or_without_division_are_returned_as_they_are():
     assert simplify_map(with_symbol, [8]) is with_symbol
     plain = AffineMap(2, 0, (D[0] + D[1] * 3,))
     assert simplify_map(plain, [2, 2]) is plain
+
+
+def test_bounds_of_kept_divisions():
+    """A floordiv / ceildiv the simplifier keeps gets the exact bounds of its values; too
+    wide, a later rule misses (`X floordiv 3 = 0` for X in [1, 2]); wrong, a rule fires
+    where it must not (`-X + 9` reaches 8 when X = 1; `-Y + 3` reaches 4 when Y = -1)."""
+    x_ceil = (D[0] + 1).ceil_div(3)  # in [1, 2] for d0 in [0, 6)
+    x_floor = (D[0] + 4) // 3  # in [1, 3]
+    y = (D[0] + (-3)) // 4  # in [-1, 0]
+    for e, want in ((x_ceil // 3, "0"), (x_floor // 4, "0")):
+        assert str(simplify(e, [6, 1, 1])) == want
+    for e in ((x_floor * -1 + 9) // 8, (x_ceil + 2) // 4, (y * -1 + 3) // 4):
+        same_everywhere(e, simplify(e, [6, 1, 1]), [6, 1, 1])
+    m = AffineMap(3, 0, ((D[0] * 4 + D[1]) // 4 + D[2],))  # a division in one operand
+    assert str(simplify_map(m, [5, 4, 3]).results[0]) == "(d0 + d2)"
