@@ -174,3 +174,12 @@ def test_bounds_of_kept_divisions():
         same_everywhere(e, simplify(e, [6, 1, 1]), [6, 1, 1])
     m = AffineMap(3, 0, ((D[0] * 4 + D[1]) // 4 + D[2],))  # a division in one operand
     assert str(simplify_map(m, [5, 4, 3]).results[0]) == "(d0 + d2)"
+
+
+def test_ceildiv_at_minus_the_divisor():
+    """-d0 ceildiv 4 over d0 in [0, 5) reaches -4 ceildiv 4 = -1: not folded to 0 (the
+    fold needs X > -D; mutation testing found no test at that boundary)."""
+    e = (D[0] * -1).ceil_div(4)
+    got = simplify(e, [5, 1, 1])
+    same_everywhere(e, got, [5, 1, 1])
+    assert values(got, [5, 1, 1]) == [0, 0, 0, 0, -1]
