@@ -2,18 +2,21 @@
 
     python -m benchmarks.mutation [--groups affine,graph_to_tensor,microkernel_index]
                                   [--sample N] [--seed S] [--worktree] [--jobs J]
-                                  [--json FILE] [--markdown FILE] [--keep]
+                                  [--only-survivors JSON] [--json FILE] [--markdown FILE]
 
 For each group of benchmarks/mutation.toml the runner clones the repository into a temporary
 directory (HEAD; `--worktree` overlays the working-tree versions of the group's modules and
 tests), makes `irforge.*` import from that copy (symlinks to the top-level folders in its
 `irforge` folder: the editable install points at the original checkout), checks that the copy is
-what the tests import (a module that raises at its top must fail the tests), times the
+what the tests import (a module made to raise on import must fail the tests), times the
 unmutated tests, then runs cosmic-ray (`init`, a scope and sample filter, `exec`) there.
 
 Score = killed / (killed + survived); timeouts (the mutant's tests ran longer than the limit)
-and incompetent mutants are counted apart. The report (JSON and markdown) lists every
-survivor with file:line, operator and diff. The originals are never mutated.
+and incompetent mutants are counted apart, and survivors inside annotations (never evaluated
+under `from __future__ import annotations`) are left out of `score` (kept in `score_raw`).
+The report (JSON and markdown) lists every survivor with file:line, operator and diff. The
+originals are never mutated. `--only-survivors` re-runs the survivors of an earlier report
+(after new tests) and merges: the other mutants keep their earlier outcome.
 
 Also a pytest plugin (`-p benchmarks.mutation`): a hypothesis profile without an example
 database and derandomized, so that each mutant sees the same examples.
