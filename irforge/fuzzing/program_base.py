@@ -19,7 +19,6 @@ Shapes are static tuples of ints; every tensor is f32.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,10 +31,6 @@ from xdsl.ir import Block, Operation, SSAValue
 from irforge.dialects import graph
 from irforge.dialects import graph_math as gm
 from irforge.dialects.graph_reference import evaluate
-
-SPECIAL_VALUES = (0.0, -0.0, math.inf, -math.inf, math.nan, 1e-40, -2e-39)
-"""Input values with exact IEEE semantics: zeros of both signs, infinities, NaN,
-subnormals (the runtime keeps them: only constants are flushed)."""
 
 
 def shape_of(v: SSAValue) -> tuple[int, ...]:

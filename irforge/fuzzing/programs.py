@@ -45,7 +45,8 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region
 
 from . import program_idioms, program_math, program_nn, program_shape
-from .program_base import SPECIAL_VALUES, Gen, OpGen, f32_tensor, shape_of
+from .program_base import Gen, OpGen, f32_tensor, shape_of
+from .values import fill
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -176,12 +177,7 @@ def _input_shape(draw, max_dim: int, big: bool, first: OpGen | None) -> tuple[in
 
 
 def _inputs(rng, shapes, special: bool) -> list[np.ndarray]:
-    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    if special:
-        for a in arrays:
-            mask = rng.random(a.shape) < 0.3
-            a[mask] = rng.choice(np.array(SPECIAL_VALUES, np.float32), int(mask.sum()))
-    return arrays
+    return [fill(rng, s, "exact" if special else "normal") for s in shapes]
 
 
 @st.composite

@@ -14,7 +14,9 @@ it with hypothesis would let its preference for simple choices starve the specia
   such as `is_finite_constant` exist for exactly these, and small arrays would often miss
   them);
 - `huge`: standard normal times 1e19 (products overflow to ±Inf, sums may not);
-- `tiny`: standard normal times 1e-39 (subnormal: flushing them to zero is visible).
+- `tiny`: standard normal times 1e-39 (subnormal: flushing them to zero is visible);
+- `exact`: each element, with probability 0.3, one of `EXACT_SPECIAL_F32`, else standard
+  normal (never drawn by default: see `EXACT_SPECIAL_F32`).
 
 Comparisons (`assert_same`) treat NaN as equal to NaN, ±Inf as equal only to themselves,
 and -0.0 as equal to +0.0: IEEE 754 says -0.0 == +0.0, and rewrites such as x + 0 -> x
@@ -49,10 +51,16 @@ SPECIAL_F32 = np.array(
 )
 """The special float32 values a `special` mix draws from."""
 
-MIXES = ("normal", "special", "nonfinite", "huge", "tiny")
+EXACT_SPECIAL_F32 = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -2e-39], dtype=np.float32)
+"""Special values whose results do not depend on evaluation order: zeros of both signs,
+infinities, NaN and subnormals (no value here overflows when summed in another order). The
+program fuzzer compares whole compiled programs with the reference, so it draws only these
+(the `exact` mix); the rewrite fuzzer draws all of `SPECIAL_F32`."""
+
+MIXES = ("normal", "special", "nonfinite", "huge", "tiny", "exact")
 """The kinds of data an array can be filled with."""
 
-MIX_WEIGHTS = (0.3, 0.2, 0.3, 0.1, 0.1)
+MIX_WEIGHTS = (0.3, 0.2, 0.3, 0.1, 0.1, 0.0)
 """How often `fill` picks each mix when it is not given one."""
 
 
@@ -72,6 +80,10 @@ def fill(rng: np.random.Generator, shape: tuple[int, ...], mix: str | None = Non
         data[pick] = rng.choice(SPECIAL_F32, size=int(pick.sum()))
         if mix == "nonfinite" and data.size:
             data.flat[rng.integers(data.size)] = rng.choice(SPECIAL_F32[:3])
+        return data
+    if mix == "exact":
+        pick = rng.random(shape) < 0.3
+        data[pick] = rng.choice(EXACT_SPECIAL_F32, size=int(pick.sum()))
         return data
     if mix == "huge":
         return (data * np.float32(1e19)).astype(np.float32)
