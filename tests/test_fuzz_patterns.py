@@ -38,3 +38,14 @@ def test_forgotten_broadcast_guard_is_caught():
     failure, _ = fuzz_pattern(pattern, examples=100, seed=0)
     assert failure is not None
     assert "replaced a value of type" in failure.error or "AssertionError" in failure.error
+
+
+def test_a_rewrite_wrong_only_at_minus_infinity_is_caught():
+    """leaky_relu(x, alpha = 0) -> relu(x) differs only at x = -Inf (0 * -Inf is NaN): the
+    example plugin shipped it until the fuzzer drew special values (issue 14)."""
+    (pattern,) = parse_patterns(
+        "pattern lrelu0 { match graph.leaky_relu(x) {alpha = 0.0} rewrite graph.relu(x) }",
+        "<test>",
+    )
+    failure, _ = fuzz_pattern(pattern, examples=30, seed=0)
+    assert failure is not None and "nan" in failure.error.lower()

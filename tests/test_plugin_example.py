@@ -76,7 +76,8 @@ def test_dialect_verifier_runs(env):
 def test_pass_lowers_to_native_code(env, tmp_path):
     src = tmp_path / "leaky.mlir"
     src.write_text(LEAKY)
-    x = np.array([[-2.0, -0.5, 0.0], [0.5, 1.0, 3.0]], np.float32)
+    # +Inf: the lowering once computed relu(x) + alpha * (x - relu(x)), NaN there
+    x = np.array([[-2.0, -np.inf, 0.0], [0.5, np.inf, 3.0]], np.float32)
     np.save(tmp_path / "x.npy", x)
     pipeline = (
         "convert-act-to-graph,canonicalize,convert-graph-to-tensor,"
@@ -101,5 +102,5 @@ def test_pass_lowers_to_native_code(env, tmp_path):
 def test_fuzz_checks_the_plugin_patterns(env):
     out = run(env, "irforge", "fuzz", "--examples", "10", "--seed", "0")
     assert out.returncode == 0, out.stderr
-    for name in ("leaky_relu_zero_alpha", "leaky_relu_unit_alpha", "leaky_relu_of_relu"):
+    for name in ("leaky_relu_unit_alpha", "leaky_relu_of_relu"):
         assert f"ok: pattern act/{name} (10 rewritten instances checked)" in out.stdout

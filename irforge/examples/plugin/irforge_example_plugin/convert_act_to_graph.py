@@ -1,9 +1,10 @@
 """`convert-act-to-graph`: express act ops with graph ops, so the rest of the tower
 lowers them.
 
-    leaky_relu(x, alpha) = relu(x) + alpha * (x - relu(x))
+    leaky_relu(x, alpha) = relu(x) + alpha * min(x, 0)
 
-(for x >= 0 the second term is 0; for x < 0 relu(x) = 0 and the result is alpha * x).
+(for x >= 0 the second term is 0; for x < 0 relu(x) = 0 and the result is alpha * x). Not
+`relu(x) + alpha * (x - relu(x))`: at x = +Inf, Inf - Inf is NaN.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from irforge.dialects import graph
+from irforge.dialects import graph, graph_math
 from irforge.frontends.onnx import dense_f32
 from irforge_example_plugin.act import LeakyReluOp
 
@@ -31,16 +32,17 @@ class LeakyReluToGraph(RewritePattern):
     def match_and_rewrite(self, op: LeakyReluOp, rewriter: PatternRewriter):
         x = op.input
         relu = graph.ReluOp(x)
-        neg = graph.SubOp(x, relu.result)
+        zero = graph.ConstantOp(dense_f32(np.zeros([1], np.float32)))
+        neg = graph_math.MinOp(x, zero.result)
         alpha = graph.ConstantOp(dense_f32(np.array([op.alpha.value.data], np.float32)))
         scaled = graph.MulOp(neg.result, alpha.result)
         total = graph.AddOp(relu.result, scaled.result)
-        rewriter.replace(op, [relu, neg, alpha, scaled, total], [total.result])
+        rewriter.replace(op, [relu, zero, neg, alpha, scaled, total], [total.result])
 
 
 @dataclass(frozen=True)
 class ConvertActToGraphPass(ModulePass):
-    """Lower act ops to graph ops: leaky_relu(x) = relu(x) + alpha * (x - relu(x))."""
+    """Lower act ops to graph ops: leaky_relu(x) = relu(x) + alpha * min(x, 0)."""
 
     name = "convert-act-to-graph"
 
