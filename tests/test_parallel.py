@@ -235,16 +235,15 @@ def test_marking_parallel_and_reduction_loops():
     np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
 
 
-def test_light_resnet50_one_and_two_threads_match_onnxruntime():
-    from irforge.examples import light_models as lm
-
-    model = lm.logits_model(lm.randomize_weights(lm.load("resnet50"), seed=0))
-    x = lm.random_input(model)
-    expected = ort_run(model, x)
+def test_light_resnet50_one_and_two_threads_match_onnxruntime(light):
+    """The session's ResNet-50 (tests/conftest.py: compiled once per thread count, shared
+    with test_light_models) at 1 and 2 threads."""
+    x = light.input("resnet50")
+    expected = light.reference("resnet50")
     scale = float(np.max(np.abs(expected)))
     outs = {}
     for n in (1, 2):
-        compiled = irforge.compile(model, num_threads=n)
+        compiled = light.compiled("resnet50", num_threads=n)
         assert compiled.num_threads == n
         outs[n] = compiled(x)
         err = float(np.max(np.abs(outs[n] - expected)))

@@ -221,22 +221,23 @@ def test_view_verifier(source, offset, result, message):
         fn.verify()
 
 
-def test_light_model_planned_matches_unplanned_natively():
+def test_light_model_planned_matches_unplanned_natively(light):
     """SqueezeNet (the smallest light model with many buffers) through the default pipeline
-    with and without plan-buffers: identical logits."""
+    (the session's compile, tests/conftest.py) and without plan-buffers: identical logits."""
     import irforge
-    from irforge.examples import light_models as lm
     from irforge.passes.registry import DEFAULT_PIPELINE
 
-    model = lm.logits_model(lm.randomize_weights(lm.load("squeezenet"), seed=0))
-    x = lm.random_input(model)
-    with_plan = DEFAULT_PIPELINE
-    if "plan-buffers" not in with_plan:
-        with_plan = with_plan.replace("outline-loop-nests", "outline-loop-nests,plan-buffers")
-    without = with_plan.replace(",plan-buffers", "")
-    np.testing.assert_array_equal(
-        irforge.compile(model, pipeline=with_plan)(x), irforge.compile(model, pipeline=without)(x)
+    assert ",plan-buffers," in DEFAULT_PIPELINE
+    planned = light.compiled("squeezenet")
+    without = DEFAULT_PIPELINE.replace(",plan-buffers", "")
+    unplanned = irforge.compile(
+        light.model("squeezenet"),
+        pipeline=without,
+        num_threads=planned.num_threads,
+        verify_each=False,
     )
+    x = light.input("squeezenet")
+    np.testing.assert_array_equal(planned(x), unplanned(x))
 
 
 def test_a_reshaped_alias_keeps_its_buffer_alive():
