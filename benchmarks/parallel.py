@@ -67,7 +67,7 @@ def matmul_model(n: int):
 
 
 def _pipeline(min_work: int | None = None) -> str:
-    from irforge.passes.registry import DEFAULT_PIPELINE
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
     if min_work is None:
         return DEFAULT_PIPELINE

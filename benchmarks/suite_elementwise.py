@@ -156,7 +156,7 @@ def measure(x: np.ndarray, threads: int, pipeline: str, cfg: Config, notes: list
 def run(cfg: Config) -> dict:
     n = 1 << 16 if cfg.quick else 1 << 24
     x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
-    from irforge.passes.registry import DEFAULT_PIPELINE as pipeline
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE as pipeline
 
     notes: list[str] = []
     cases = [measure(x, t, pipeline, cfg, notes) for t in cfg.threads]

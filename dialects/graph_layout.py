@@ -2,8 +2,8 @@
 that reads and writes them.
 
 These ops belong to the `graph` dialect (dialects/graph.py lists them in `Graph`). They
-are not in ONNX: `graph-convert-layout` (passes/graph_layout.py) introduces them, after
-import, where a blocked layout pays. A blocked tensor `[N, C/x, H, W, x]` keeps `x`
+are not in ONNX: `graph-convert-layout` (passes/graph/graph_convert_layout.py) introduces
+them, after import, where a blocked layout pays. A blocked tensor `[N, C/x, H, W, x]` keeps `x`
 consecutive channels of one pixel together, so a vector of `x` output channels (the SIMD
 width of the target, or a multiple of it) is one contiguous load or store, and a
 convolution needs no im2col packing of its input.

@@ -189,7 +189,7 @@ class ViewOp(IRDLOperation):
     Unlike memref.view the offset is a constant property, so the verifier can check that
     the view fits inside the arena and that the offset is a multiple of the element size
     (plan-buffers uses multiples of 64 bytes). Made by plan-buffers
-    (passes/plan_buffers.py).
+    (passes/loop/plan_buffers.py).
     """
 
     name = "loop.view"

@@ -22,7 +22,7 @@ from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr, 
 
 from irforge.backends.llvm.runtime import TensorSpec
 from irforge.dialects import make_context as _make_dialect_context
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
 ModelLike = Any  # onnx.ModelProto | str | os.PathLike | ModuleOp
 
@@ -63,12 +63,12 @@ def run_pipeline(
     verify_each: bool = True,
 ) -> ModuleOp:
     """Run a textual pass pipeline on `module` in place, verifying after each pass
-    (`verify_each=False`: only the result, see irforge.passes.manager.run_pipeline).
+    (`verify_each=False`: only the result, see irforge.passes.infra.manager.run_pipeline).
 
-    Raises irforge.passes.manager.PipelineError for a bad pipeline string and PassFailure
+    Raises irforge.passes.infra.manager.PipelineError for a bad pipeline string and PassFailure
     naming the pass that failed or broke the IR.
     """
-    from irforge.passes.manager import run_pipeline as _run
+    from irforge.passes.infra.manager import run_pipeline as _run
 
     return _run(module, pipeline, ctx or make_context(), verify_each=verify_each)
 
@@ -180,7 +180,7 @@ def compile(
     file, or a graph-level ModuleOp (which is lowered in place). `input_shapes` fixes
     dynamic input dimensions (`{"input": [1, 64]}`). `pipeline` lowers the graph dialect to
     the llvm dialect (default: the target's, `DEFAULT_PIPELINE` for native code,
-    `WASM_PIPELINE` for wasm, both in irforge.passes.registry); LLVM then optimizes at
+    `WASM_PIPELINE` for wasm, both in irforge.passes.infra.registry); LLVM then optimizes at
     `opt_level`.
 
     `target="native"`: code for `cpu` (default: the host CPU and its features; a named CPU
@@ -210,7 +210,7 @@ def compile(
     from irforge.backends.llvm.jit import target_vector_bits
 
     if pipeline is None:
-        from irforge.passes.registry import WASM_PIPELINE
+        from irforge.passes.infra.registry import WASM_PIPELINE
 
         pipeline = WASM_PIPELINE if target == "wasm" else DEFAULT_PIPELINE
 
@@ -236,13 +236,13 @@ def compile(
     module = load_module(model, input_shapes, ctx)
     timings["import"] = time.perf_counter() - t0
     inputs, outputs = signature(module, entry)
-    from irforge.passes.parallelize_loops import MODULE_ATTR
+    from irforge.passes.loop.parallelize_loops import MODULE_ATTR
 
     threads = _thread_count(num_threads, pipeline)
     module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
 
     t0 = time.perf_counter()
-    from irforge.passes.manager import default_verify_each
+    from irforge.passes.infra.manager import default_verify_each
 
     if verify_each is None:
         verify_each = default_verify_each()
@@ -284,7 +284,7 @@ def with_vector_bits(pipeline: str, vector_bits: int) -> str:
     convert-tensor-to-loop and loop-vectorize pass that does not choose a width itself
     (loop-vectorize's `width`, when set, still wins over it). Raises PipelineError for a
     bad pipeline."""
-    from irforge.passes.pipeline import with_pass_options
+    from irforge.passes.infra.pipeline import with_pass_options
 
     for name in _WIDTH_PASSES:
         pipeline = with_pass_options(pipeline, name, {"vector_bits": vector_bits}, override=False)
@@ -294,7 +294,7 @@ def with_vector_bits(pipeline: str, vector_bits: int) -> str:
 def _thread_count(num_threads: int | None, pipeline: str) -> int:
     """The threads a model compiled with `pipeline` runs on: `num_threads`, else the
     default; 1 when the pipeline has no parallelize-loops or libgomp is missing."""
-    from irforge.passes.parallelize_loops import resolve_num_threads
+    from irforge.passes.loop.parallelize_loops import resolve_num_threads
 
     n = resolve_num_threads(num_threads)
     if n > 1 and "parallelize-loops" in pipeline:

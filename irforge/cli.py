@@ -77,7 +77,7 @@ def _num_threads(args) -> int | None:
     """--num-threads as a count (None if not given); ValueError naming the flag."""
     if args.num_threads is None:
         return None
-    from irforge.passes.parallelize_loops import check_num_threads
+    from irforge.passes.loop.parallelize_loops import check_num_threads
 
     return check_num_threads(args.num_threads, "--num-threads")
 
@@ -187,8 +187,8 @@ def _lower(args, timing=None):
     from contextlib import nullcontext
 
     from irforge.api import load_module, make_context
-    from irforge.passes.manager import PassManager, default_verify_each, verify_result
-    from irforge.passes.registry import DEFAULT_PIPELINE
+    from irforge.passes.infra.manager import PassManager, default_verify_each, verify_result
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
     phase = timing.phase if timing is not None else (lambda name: nullcontext())
     ctx = make_context()
@@ -198,7 +198,7 @@ def _lower(args, timing=None):
     if threads is not None:
         from xdsl.dialects.builtin import IntegerAttr
 
-        from irforge.passes.parallelize_loops import MODULE_ATTR
+        from irforge.passes.loop.parallelize_loops import MODULE_ATTR
 
         module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
     instrumentations = [timing] if timing is not None else []
@@ -277,7 +277,7 @@ def cmd_compile(args) -> int:
 
     timing = None
     if args.timing:
-        from irforge.passes.instrumentation import PassTiming
+        from irforge.passes.infra.instrumentation import PassTiming
 
         timing = PassTiming()
     phase = timing.phase if timing is not None else (lambda name: nullcontext())

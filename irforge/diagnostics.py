@@ -21,7 +21,7 @@ def report(err: BaseException, filename: str | None = None) -> str:
 
 # Errors that mean bad input or a failed compile, not a bug in the tool.
 def user_errors() -> tuple[type[BaseException], ...]:
-    from irforge.passes.manager import PassFailure, PipelineError
+    from irforge.passes.infra.manager import PassFailure, PipelineError
     from irforge.textual_ir import Diagnostic
 
     errs: list[type[BaseException]] = [Diagnostic, PassFailure, PipelineError, ValueError, OSError]

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from irforge.passes.instrumentation import PassStatistics, PassTiming
-    from irforge.passes.manager import PassManager
+    from irforge.passes.infra.instrumentation import PassStatistics, PassTiming
+    from irforge.passes.infra.manager import PassManager
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,9 +202,9 @@ def _summary(cls) -> str:
 
 def list_passes() -> str:
     """Every registered pass: name, one-line summary, options with types and defaults."""
-    from irforge.passes.manager import OperationPass
-    from irforge.passes.pipeline import describe_options
-    from irforge.passes.registry import available_passes
+    from irforge.passes.infra.manager import OperationPass
+    from irforge.passes.infra.pipeline import describe_options
+    from irforge.passes.infra.registry import available_passes
 
     lines = ["Available passes:"]
     for name, factory in sorted(available_passes().items()):
@@ -222,8 +222,8 @@ def list_passes() -> str:
 
 
 def _names(values: list[str], flag: str) -> frozenset[str]:
-    from irforge.passes.pipeline import PipelineError
-    from irforge.passes.registry import available_passes
+    from irforge.passes.infra.pipeline import PipelineError
+    from irforge.passes.infra.registry import available_passes
 
     names = frozenset(n.strip() for v in values for n in v.split(",") if n.strip())
     known = available_passes()
@@ -250,9 +250,9 @@ class _Run:
 
 def _build_run(args, pipeline: str, verify_each: bool, input_name: str) -> _Run:
     """The pass manager and instrumentations the flags ask for (PipelineError if bad)."""
-    from irforge.passes.instrumentation import PassStatistics, PassTiming, PrintIR
-    from irforge.passes.manager import PassManager
-    from irforge.passes.reproducer import default_reproducer_path
+    from irforge.passes.infra.instrumentation import PassStatistics, PassTiming, PrintIR
+    from irforge.passes.infra.manager import PassManager
+    from irforge.passes.infra.reproducer import default_reproducer_path
 
     before = _names(args.print_ir_before, "--print-ir-before")
     after = _names(args.print_ir_after, "--print-ir-after")
@@ -297,7 +297,7 @@ def _build_run(args, pipeline: str, verify_each: bool, input_name: str) -> _Run:
 def _process(args, run: _Run, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
     from irforge.dialects import make_context
-    from irforge.passes.manager import PassFailure
+    from irforge.passes.infra.manager import PassFailure
     from irforge.passes.patterns.legality import register_locator
     from irforge.textual_ir import (
         Diagnostic,
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         text, filename = _read(args.input)
         pipeline, verify_each = args.pipeline, args.verify_each
         if args.run_reproducer:
-            from irforge.passes.reproducer import read_reproducer
+            from irforge.passes.infra.reproducer import read_reproducer
 
             if args.pipeline:
                 raise ValueError("--run-reproducer takes the pipeline from the file: drop -p")

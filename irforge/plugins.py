@@ -3,7 +3,7 @@
 A plugin is a Python package that declares an entry point in the group `irforge.plugins`
 pointing at a function `register()` (called with no arguments), or a single Python file
 passed with `--load-plugin FILE.py` that defines `register()`. `register` uses
-`irforge.dialects.register_dialect` and `irforge.passes.registry.register_pass`:
+`irforge.dialects.register_dialect` and `irforge.passes.infra.registry.register_pass`:
 
     # pyproject.toml of a plugin
     [project.entry-points."irforge.plugins"]

@@ -2,7 +2,7 @@
 
 Models compiled by the tests verify their IR after every pass (IRFORGE_VERIFY_EACH=1), so
 that a pass that breaks the IR is named where it happens; irforge.compile's own default
-verifies only the result (passes/manager.py). A run can still set the variable to 0 to
+verifies only the result (passes/infra/manager.py). A run can still set the variable to 0 to
 test that default. The light models below verify only the result (time).
 
 `light` (session scope) gives the onnx package's light models with seeded random weights,
@@ -81,7 +81,7 @@ class LightModels:
 
     def compiled(self, name: str, target: str = "native", num_threads: int | None = None):
         import irforge
-        from irforge.passes.parallelize_loops import resolve_num_threads
+        from irforge.passes.loop.parallelize_loops import resolve_num_threads
 
         threads = 1 if target == "wasm" else resolve_num_threads(num_threads)
 

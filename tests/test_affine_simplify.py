@@ -1,4 +1,4 @@
-"""Range-aware simplification of affine expressions (passes/affine_simplify.py): the
+"""Range-aware simplification of affine expressions (passes/tensor_to_loop/affine_simplify.py): the
 simplified expression equals the original on every point of the ranges (enumerated), and
 the linearize / delinearize pattern of a channel shuffle becomes plain dims."""
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from xdsl.ir.affine import AffineExpr, AffineMap
 
-from irforge.passes.affine_simplify import simplify, simplify_map
+from irforge.passes.tensor_to_loop.affine_simplify import simplify, simplify_map
 
 D = [AffineExpr.dimension(i) for i in range(3)]
 

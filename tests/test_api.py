@@ -9,8 +9,8 @@ from xdsl.passes import ModulePass
 
 import irforge
 from irforge.opt import main as opt_main
-from irforge.passes.manager import PassFailure, PipelineError
-from irforge.passes.registry import available_passes, register_pass
+from irforge.passes.infra.manager import PassFailure, PipelineError
+from irforge.passes.infra.registry import available_passes, register_pass
 from irforge.textual_ir import Diagnostic
 
 SRC = """\
@@ -75,7 +75,7 @@ def test_register_pass_twice_is_an_error():
 PLUGIN = '''
 from dataclasses import dataclass
 from xdsl.passes import ModulePass
-from irforge.passes.registry import available_passes, register_pass
+from irforge.passes.infra.registry import available_passes, register_pass
 
 @dataclass(frozen=True)
 class CountOps(ModulePass):

@@ -12,7 +12,7 @@ from xdsl.parser import Parser
 
 from irforge.backends.llvm import compile_module, emit_llvm_ir, emit_object, translate_module
 from irforge.dialects import make_context
-from irforge.passes.convert_loop_to_llvm import ConvertLoopToLLVMPass
+from irforge.passes.loop_to_llvm.convert_loop_to_llvm import ConvertLoopToLLVMPass
 
 
 def lowered(text: str):

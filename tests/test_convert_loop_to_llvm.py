@@ -12,8 +12,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from irforge.backends.llvm import compile_module
 from irforge.dialects import make_context
-from irforge.passes.convert_loop_to_llvm import ConvertLoopToLLVMPass
-from irforge.passes.registry import get_pass_class
+from irforge.passes.infra.registry import get_pass_class
+from irforge.passes.loop_to_llvm.convert_loop_to_llvm import ConvertLoopToLLVMPass
 
 F32 = np.float32
 LLVM_OPS = set(llvm.LLVM.operations)

@@ -18,8 +18,8 @@ import irforge
 from irforge.api import make_context, run_pipeline
 from irforge.dialects import loop
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.pipeline import with_pass_options
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.pipeline import with_pass_options
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 
 

@@ -10,8 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 from irforge.dialects import graph
 from irforge.dialects.graph_reference import dense_to_numpy
-from irforge.passes.flush_denormals import GraphFlushDenormalsPass, flush_denormals
-from irforge.passes.statistics import collecting
+from irforge.passes.graph.graph_flush_denormals import GraphFlushDenormalsPass, flush_denormals
+from irforge.passes.infra.statistics import collecting
 
 
 @given(

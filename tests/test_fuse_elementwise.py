@@ -18,7 +18,7 @@ from irforge.dialects import graph, graph_math, make_context
 from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import EmptyOp, GenericOp
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
 from tests.test_lowering import make_module, rand
 
 FUSE = "convert-graph-to-tensor,tensor-fuse-elementwise"

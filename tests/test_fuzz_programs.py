@@ -86,7 +86,7 @@ def _lowered(text: str, knobs: FuzzKnobs) -> str:
     from xdsl.dialects.builtin import IntegerAttr
 
     import irforge
-    from irforge.passes.parallelize_loops import MODULE_ATTR
+    from irforge.passes.loop.parallelize_loops import MODULE_ATTR
 
     module = irforge.parse(text)
     module.attributes[MODULE_ATTR] = IntegerAttr(2, 64)
@@ -142,7 +142,7 @@ def test_a_wrong_lowering_is_caught_and_shrunk(monkeypatch):
 
     from irforge.dialects import graph
     from irforge.fuzz import fuzz_programs
-    from irforge.passes import convert_graph_to_tensor
+    from irforge.passes.graph_to_tensor import convert_graph_to_tensor
 
     monkeypatch.setitem(convert_graph_to_tensor._BINARY, graph.SubOp, arith.AddfOp)
     failure = fuzz_programs(examples=200, seed=0, onnxruntime=False)

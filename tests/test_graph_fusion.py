@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import ModuleOp
 from irforge.dialects import graph, graph_nn, graph_shape, make_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
 from tests.test_lowering import make_module, rand
 
 

@@ -1,6 +1,6 @@
 """The NCHW[x]c blocked layout: graph.pack / graph.unpack / graph.conv2d_nchwc
-(dialects/graph_layout.py), the graph-convert-layout pass (passes/graph_layout.py) and
-the direct-convolution microkernel (passes/microkernel/direct_conv.py).
+(dialects/graph_layout.py), the graph-convert-layout pass (passes/graph/graph_convert_layout.py) and
+the direct-convolution microkernel (passes/tensor_to_loop/microkernel/direct_conv.py).
 
 - the ops: shapes, verifier messages, NumPy references (pack / unpack round trip, the
   blocked convolution against graph.conv's reference), the generic text form round trip;
@@ -29,8 +29,8 @@ from irforge.api import make_context, parse, print_ir, run_pipeline
 from irforge.dialects.graph_layout_reference import pack_array, pack_weights, unpack_array
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.pipeline import with_pass_options, without_pass
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.pipeline import with_pass_options, without_pass
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 from tests.test_microkernel import close, kernels_in, native, ort_run
 
@@ -277,9 +277,9 @@ def test_direct_conv_matches_ort(case, bias):
 
 def test_wasm_default_pipeline_keeps_nchw():
     """WebAssembly's default is the native one without the layout change (measured slower
-    in wasmtime: passes/registry.py) and with loop-vectorize, spelled out in full; the two
+    in wasmtime: passes/infra/registry.py) and with loop-vectorize, spelled out in full; the two
     must not drift."""
-    from irforge.passes.registry import WASM_PIPELINE
+    from irforge.passes.infra.registry import WASM_PIPELINE
 
     assert without_pass(WASM_PIPELINE, "loop-vectorize") == without_pass(
         DEFAULT_PIPELINE, "graph-convert-layout"

@@ -18,7 +18,7 @@ from irforge.dialects import graph, graph_nn
 from irforge.dialects.graph_nn import Window
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import ONNXImportError, import_onnx
-from irforge.passes.lower_graph_nn import average_pool_divisor
+from irforge.passes.graph_to_tensor.nn import average_pool_divisor
 from tests.test_lowering import check_all_stages, make_module
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -104,7 +104,7 @@ def test_conv(case):
 
 def test_depthwise_conv_runs_along_output_rows():
     """A depthwise convolution's generic has its last output dim innermost (after the
-    reductions), so that its innermost loop vectorizes (passes/lower_graph_nn.py)."""
+    reductions), so that its innermost loop vectorizes (passes/graph_to_tensor/nn.py)."""
     from irforge.api import make_context, run_pipeline
     from irforge.dialects.tensor import GenericOp
 

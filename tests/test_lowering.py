@@ -23,7 +23,7 @@ from xdsl.ir import Block, Region, SSAValue
 from irforge.dialects import graph, make_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
 
 F32 = Float32Type()
 STAGES = ["convert-graph-to-tensor", "convert-tensor-to-loop"]

@@ -22,9 +22,9 @@ from irforge.api import make_context, run_pipeline
 from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import GenericOp
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.microkernel.contraction import match_contraction
-from irforge.passes.pipeline import with_pass_options, without_pass
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.pipeline import with_pass_options, without_pass
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
+from irforge.passes.tensor_to_loop.microkernel.contraction import match_contraction
 from tests.test_graph_nn import one_node, rand
 
 # Convolutions stay NCHW here (the GEMM path); test_graph_layout.py tests the blocked layout.
@@ -150,7 +150,7 @@ def _batched_matmul_module(batch: int, m: int, n: int, k: int):
     from xdsl.ir.affine import AffineExpr, AffineMap
 
     from irforge.dialects.tensor import PARALLEL, REDUCTION, build_generic
-    from irforge.passes.convert_graph_to_tensor import _fill
+    from irforge.passes.graph_to_tensor.convert_graph_to_tensor import _fill
     from tests.test_lowering import make_module, tensor
 
     d = [AffineExpr.dimension(i) for i in range(4)]

@@ -1,4 +1,4 @@
-"""The narrow-N mode of the microkernel lowering (passes/microkernel/lower.py,
+"""The narrow-N mode of the microkernel lowering (passes/tensor_to_loop/microkernel/lower.py,
 `_Lowering.emit_transposed`): convolutions whose output positions pad badly to NR = 32
 columns (7 x 7, 5 x 5, 14 x 14 for a 1x1) are computed with the output channels in the
 vectors and MR = 4..8 output positions per tile, stored transposed into the NCHW output.
@@ -22,7 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 from irforge.api import make_context, run_pipeline
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.pipeline import with_pass_options
+from irforge.passes.infra.pipeline import with_pass_options
 from tests.test_graph_nn import one_node, rand
 from tests.test_microkernel import FORCED, NCHW, close, kernels_in, native, ort_run
 

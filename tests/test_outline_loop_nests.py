@@ -10,7 +10,7 @@ from xdsl.dialects import func
 from irforge.dialects import graph, make_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
 from tests.test_lowering import make_module, rand
 
 

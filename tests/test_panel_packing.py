@@ -1,7 +1,7 @@
 """convert-tensor-to-loop{panel-packing}: a 1x1 convolution (or matmul) with compile-time
 weights, one row block and a big KC x NC block of B packs B one NR panel at a time, right
-before the kernels that use it (passes/microkernel/lower.py). Compared with ONNX Runtime
-(rtol 1e-4, atol 1e-4 times the scale) and with `panel-packing=false`; the packing
+before the kernels that use it (passes/tensor_to_loop/microkernel/lower.py). Compared with ONNX
+Runtime (rtol 1e-4, atol 1e-4 times the scale) and with `panel-packing=false`; the packing
 scratch size shows which way was taken.
 """
 
@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from irforge.api import make_context, run_pipeline
 from irforge.dialects import loop
 from irforge.frontends.onnx import import_onnx
-from irforge.passes.pipeline import with_pass_options
+from irforge.passes.infra.pipeline import with_pass_options
 from tests.test_graph_nn import one_node, rand
 from tests.test_microkernel import NCHW, close, native, ort_run
 

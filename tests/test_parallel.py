@@ -23,7 +23,7 @@ import irforge
 from irforge.api import load_module
 from irforge.backends.llvm import compile_module, emit_llvm_ir
 from irforge.dialects.reference import run_reference
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
 GOMP_CALL = 'call ccc void @"GOMP_parallel"'
 FORCE = DEFAULT_PIPELINE.replace("parallelize-loops", "parallelize-loops{min-work=0}")
@@ -146,7 +146,7 @@ def test_env_var_and_default(monkeypatch):
     assert irforge.compile(model).num_threads == 1
     assert irforge.compile(model, num_threads=2).num_threads == 2  # the argument wins
     monkeypatch.delenv("IRFORGE_NUM_THREADS")
-    from irforge.passes.parallelize_loops import default_num_threads
+    from irforge.passes.loop.parallelize_loops import default_num_threads
 
     assert default_num_threads() == len(os.sched_getaffinity(0))
 
@@ -342,7 +342,7 @@ TILED = """
 
 
 def test_work_estimate_follows_tile_bounds_and_calls():
-    from irforge.passes.parallelize_loops import estimate_work
+    from irforge.passes.loop.parallelize_loops import estimate_work
 
     module = irforge.parse(TILED)
     main = next(op for op in module.ops if op.sym_name.data == "main")

@@ -16,12 +16,12 @@ from xdsl.passes import ModulePass
 import irforge
 from irforge.dialects import make_context
 from irforge.opt import main as opt_main
-from irforge.passes.instrumentation import PassStatistics, PassTiming, PrintIR
-from irforge.passes.manager import OperationPass, PassFailure, PassManager, PipelineError
-from irforge.passes.pipeline import OpPassManager, parse_pipeline
-from irforge.passes.registry import available_passes, register_pass
-from irforge.passes.reproducer import attach_reproducer, read_reproducer
-from irforge.passes.statistics import bump
+from irforge.passes.infra.instrumentation import PassStatistics, PassTiming, PrintIR
+from irforge.passes.infra.manager import OperationPass, PassFailure, PassManager, PipelineError
+from irforge.passes.infra.pipeline import OpPassManager, parse_pipeline
+from irforge.passes.infra.registry import available_passes, register_pass
+from irforge.passes.infra.reproducer import attach_reproducer, read_reproducer
+from irforge.passes.infra.statistics import bump
 
 SRC = """\
 "func.func"() <{sym_name = "f", function_type = (f32, f32) -> f32}> ({
@@ -533,7 +533,7 @@ def test_verify_only_the_result(src, monkeypatch):
     """verify_each=False (irforge.compile's default unless IRFORGE_VERIFY_EACH=1): the
     broken IR is still caught, once, after the last pass, with how to find the pass."""
     from irforge.api import parse
-    from irforge.passes.manager import default_verify_each, run_pipeline
+    from irforge.passes.infra.manager import default_verify_each, run_pipeline
 
     module = parse(src.read_text())
     with pytest.raises(PassFailure) as e:

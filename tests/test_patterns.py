@@ -22,6 +22,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 
 from irforge.dialects import graph, make_context
 from irforge.dialects.reference import run_reference
+from irforge.passes.infra.statistics import collecting
 from irforge.passes.patterns import (
     Call,
     Cmp,
@@ -44,7 +45,6 @@ from irforge.passes.patterns import (
     pattern_set,
     same_type,
 )
-from irforge.passes.statistics import collecting
 from irforge.textual_ir import parse_module, print_module
 
 CANON_MLIR = Path(__file__).parent / "filecheck" / "passes" / "canonicalize.mlir"
@@ -373,7 +373,7 @@ def test_replacement_of_the_wrong_type_is_an_error(ctx):
 
 
 def test_constant_folding_respects_the_limit_and_nan(ctx):
-    from irforge.passes.canonicalize import CanonicalizePass
+    from irforge.passes.transforms.canonicalize import CanonicalizePass
 
     t = TensorType(F32, [2])
     block = Block()
@@ -437,7 +437,7 @@ class MysteryOp(graph.GraphOp):
 
 
 def test_convert_graph_to_tensor_reports_ops_it_cannot_lower(ctx):
-    from irforge.passes.convert_graph_to_tensor import ConvertGraphToTensorPass
+    from irforge.passes.graph_to_tensor.convert_graph_to_tensor import ConvertGraphToTensorPass
 
     t = TensorType(F32, [4])
     block = Block(arg_types=[t])

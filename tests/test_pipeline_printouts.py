@@ -7,7 +7,7 @@ from xdsl.parser import Parser as XDSLParser
 from irforge.api import import_model
 from irforge.dialects import make_context
 from irforge.examples.digits import model_path
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
 from irforge.textual_ir import parse_module, print_module, verify_module
 
 STEPS = [

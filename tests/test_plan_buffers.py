@@ -27,8 +27,8 @@ from irforge.dialects import graph, graph_nn, loop, make_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
 from irforge.fuzzing.programs import graph_programs
-from irforge.passes.manager import run_pipeline
-from irforge.passes.plan_buffers import ALIGN, Buffer, assign_offsets, plan_function
+from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.loop.plan_buffers import ALIGN, Buffer, assign_offsets, plan_function
 from tests.test_lowering import make_module, rand
 
 TO_LOOP = "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop,outline-loop-nests"
@@ -225,7 +225,7 @@ def test_light_model_planned_matches_unplanned_natively(light):
     """SqueezeNet (the smallest light model with many buffers) through the default pipeline
     (the session's compile, tests/conftest.py) and without plan-buffers: identical logits."""
     import irforge
-    from irforge.passes.registry import DEFAULT_PIPELINE
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
     assert ",plan-buffers," in DEFAULT_PIPELINE
     planned = light.compiled("squeezenet")

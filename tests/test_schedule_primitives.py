@@ -18,8 +18,8 @@ from xdsl.parser import Parser
 
 from irforge.dialects import graph, loop, make_context
 from irforge.dialects.reference import run_reference
-from irforge.passes import schedule as S
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.loop import schedule as S
 from tests.test_fuse_elementwise import relu_chain
 from tests.test_lowering import make_module
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from irforge.dialects import make_context
 from irforge.dialects.reference import run_reference
-from irforge.passes import schedule as S
-from irforge.passes.manager import PassFailure, run_pipeline
+from irforge.passes.infra.manager import PassFailure, run_pipeline
+from irforge.passes.loop import schedule as S
 from tests.test_schedule_primitives import at, chain, matmul
 
 

@@ -16,8 +16,8 @@ from irforge.backends.llvm import compile_module
 from irforge.backends.llvm.translate import translate_module
 from irforge.dialects import make_context
 from irforge.dialects.reference import run_reference
-from irforge.passes import schedule as S
-from irforge.passes.manager import run_pipeline
+from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.loop import schedule as S
 from tests.test_schedule_primitives import at, chain, matmul, parse
 
 TO_LLVM = "outline-loop-nests,convert-loop-to-llvm"
@@ -154,7 +154,7 @@ def test_loop_vectorize_pass_keeps_reductions_scalar():
 
 
 def test_host_vector_bits():
-    from irforge.passes.lower_vector_to_llvm import host_vector_bits
+    from irforge.passes.loop_to_llvm.vector import host_vector_bits
 
     assert host_vector_bits() in (128, 256, 512)
 

@@ -22,8 +22,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import irforge
 from irforge.examples.digits import load_test_split, model_path
-from irforge.passes.pipeline import with_pass_options
-from irforge.passes.registry import DEFAULT_PIPELINE
+from irforge.passes.infra.pipeline import with_pass_options
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 from tests.test_graph_nn import one_node, rand
 
 _missing = [m for m in ("wasmtime", "ziglang") if importlib.util.find_spec(m) is None]

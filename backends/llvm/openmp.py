@@ -1,7 +1,7 @@
 """The OpenMP runtime that parallel regions call: GNU libgomp, loaded for the JIT.
 
 Code made by parallelize-loops calls `GOMP_parallel`, `omp_get_thread_num` and
-`omp_get_num_threads` (passes/convert_parallel_to_gomp.py). MCJIT resolves external symbols
+`omp_get_num_threads` (passes/loop_to_llvm/parallel.py). MCJIT resolves external symbols
 against the running process, so the library is loaded into it once, process-wide
 (`llvmlite.binding.load_library_permanently`). Where it is looked for: `IRFORGE_LIBGOMP`
 (a path) if set, then `ctypes.util.find_library("gomp")`, then the usual soname

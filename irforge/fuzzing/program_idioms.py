@@ -1,6 +1,6 @@
 """Op generators of the random program fuzzer for the idioms real networks are made of,
-which the graph optimizations and the kernels' fusions look for (passes/graph_fusion.py,
-passes/graph_layout.py, the direct-convolution epilogue in passes/microkernel):
+which the graph optimizations and the kernels' fusions look for (passes/graph/graph_fuse.py,
+passes/graph/graph_convert_layout.py, the direct-convolution epilogue in passes/microkernel):
 
 - conv -> batch_norm or a per-channel scale and shift -> relu (folded into the conv);
 - conv -> relu -> max or average pool, then a slice or concat of whole channel blocks

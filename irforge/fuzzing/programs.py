@@ -78,8 +78,8 @@ class FuzzKnobs:
 
     def pipeline(self, target: str = "native") -> str:
         """The pipeline text for `target` ("native" or "wasm")."""
-        from irforge.passes.pipeline import with_pass_options
-        from irforge.passes.registry import DEFAULT_PIPELINE, WASM_PIPELINE
+        from irforge.passes.infra.pipeline import with_pass_options
+        from irforge.passes.infra.registry import DEFAULT_PIPELINE, WASM_PIPELINE
 
         if not self.lowered:
             return WASM_PIPELINE if target == "wasm" else DEFAULT_PIPELINE

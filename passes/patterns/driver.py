@@ -23,7 +23,7 @@ Non-convergence raises `RewriteNotConverging`, naming the patterns that kept fir
 a sweep needs more than `max_rewrites` rewrites (default 16 per op + 1000; a pair of
 patterns undoing each other hits it) or the IR still changes after `max_iterations` sweeps.
 
-Statistics (irforge.passes.statistics): patterns-tried, patterns-applied, ops-folded,
+Statistics (irforge.passes.infra.statistics): patterns-tried, patterns-applied, ops-folded,
 ops-erased, ops-created.
 """
 
@@ -39,7 +39,7 @@ from xdsl.pattern_rewriter import PatternRewriter, PatternRewriterListener, Rewr
 from xdsl.rewriter import InsertPoint
 from xdsl.traits import ConstantLike, HasFolder
 
-from ..statistics import bump
+from ..infra.statistics import bump
 from .compile import CompiledPattern, compile_pattern
 from .model import Pattern
 

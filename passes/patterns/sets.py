@@ -8,7 +8,7 @@ the fuzzer.
 
 A set is registered with a lazy loader (a pattern file is parsed on first use), so
 registering costs nothing at import. irforge registers `graph-canonicalize`
-(passes/graph_canonicalize.pat); plugins add theirs with `register_pattern_set`.
+(passes/graph/graph_canonicalize.pat); plugins add theirs with `register_pattern_set`.
 """
 
 from __future__ import annotations
@@ -101,5 +101,5 @@ def all_patterns() -> dict[str, PatternSet]:
     return {name: pattern_set(name) for name in list(_SETS)}
 
 
-_PASSES_DIR = Path(__file__).resolve().parent.parent
-register_pattern_set("graph-canonicalize", _PASSES_DIR / "graph_canonicalize.pat")
+_GRAPH_PASSES_DIR = Path(__file__).resolve().parent.parent / "graph"
+register_pattern_set("graph-canonicalize", _GRAPH_PASSES_DIR / "graph_canonicalize.pat")

@@ -12,8 +12,8 @@ from pathlib import Path
 def register() -> None:
     from irforge.dialects import register_dialect
     from irforge.dialects.graph_reference import register_reference
+    from irforge.passes.infra.registry import register_pass
     from irforge.passes.patterns import register_pattern_set
-    from irforge.passes.registry import register_pass
     from irforge_example_plugin import act
 
     register_dialect("act", lambda: act.Act)

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from irforge.passes.manager import OperationPass
-from irforge.passes.registry import available_passes, register_pass
+from irforge.passes.infra.manager import OperationPass
+from irforge.passes.infra.registry import available_passes, register_pass
 
 
 @dataclass(frozen=True)

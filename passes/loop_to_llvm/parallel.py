@@ -1,0 +1,172 @@
+"""convert-loop-to-llvm rule: a `func.call` marked `irforge.parallel` (made by
+parallelize-loops) becomes one libgomp parallel region.
+
+The call `func.call @f__par0(%a, %b, %lb, %ub) {irforge.parallel = {num_threads = 2 : i64,
+step = 1 : i64}}` runs `@f__par0` (whose last two arguments are the bounds of its loop) on
+every thread for that thread's share of [lb, ub). As MLIR's OpenMP translation does, the
+arguments are packed into a stack buffer and an outlined function unpacks them::
+
+    ; caller                                   define internal void @f__par0__omp(ptr %ctx)
+    %ctx = alloca {ptr, ptr, i64, i64}           %a  = load ptr, ptr %ctx
+    store ptr %a, ptr %ctx                       %b  = load ptr, ptr (field 1 of %ctx)
+    store ptr %b, ptr (field 1 of %ctx)          %lb = ..., %ub = ...
+    store i64 %lb / %ub ...                      %t  = call i32 @omp_get_thread_num()
+    call void @GOMP_parallel(ptr @f__par0__omp,  %n  = call i32 @omp_get_num_threads()
+        ptr %ctx, i32 2, i32 0)                  ; static chunk [lo, hi) of thread t
+                                                 call void @f__par0(%a, %b, %lo, %hi)
+
+The chunks follow OpenMP's `schedule(static)` without a chunk size: with T iterations and n
+threads, thread t runs q = T / n iterations plus one more if t < T % n, in order, so every
+thread gets a contiguous range and the sizes differ by at most one. `GOMP_parallel` returns
+after every thread has finished (it ends with the team's barrier), so the stack buffer
+outlives the region and the caller sees all the writes.
+
+Source: libgomp's ABI (libgomp/libgomp_g.h, GOMP_parallel, GCC >= 4.9), OpenMP 5.2 section
+2.11.4 (static schedule), MLIR's OpenMPToLLVMIRTranslation (outlining with a context struct).
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import func, llvm
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DictionaryAttr,
+    IntegerAttr,
+    UnitAttr,
+    i32,
+    i64,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.utils.exceptions import PassFailedException
+
+from ..loop.parallelize_loops import PARALLEL_ATTR
+from .convert_loop_to_llvm import (
+    _HANDLERS,
+    _ORDERING,
+    PTR,
+    _FuncLowering,
+    _new,
+    _pred,
+)
+
+_serial_call = _HANDLERS[func.CallOp]
+
+
+def _field(ptr: SSAValue, struct: llvm.LLVMStructType, k: int) -> Operation:
+    """`getelementptr inbounds %struct, ptr, 0, k`: the address of field k."""
+    props = {
+        "rawConstantIndices": DenseArrayBase.from_list(i32, [0, k]),
+        "elem_type": struct,
+        "noWrapFlags": IntegerAttr(0, 32),
+        "inbounds": UnitAttr(),
+    }
+    return _new(llvm.GEPOp, (ptr,), PTR, props)
+
+
+class _Builder:
+    """Appends llvm ops to a block (for the small outlined function)."""
+
+    def __init__(self, block: Block):
+        self.block = block
+
+    def __call__(self, op: Operation) -> SSAValue | None:
+        self.block.add_op(op)
+        return op.results[0] if op.results else None
+
+    def const(self, value: int, t=i64) -> SSAValue:
+        return self(llvm.ConstantOp(IntegerAttr(value, t), t))
+
+    def binary(self, cls: type[Operation], a: SSAValue, b: SSAValue) -> SSAValue:
+        return self(cls(a, b))
+
+    def select_min(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self(llvm.SelectOp(self(llvm.ICmpOp(a, b, _pred("slt"))), a, b))
+
+
+def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
+    """`void name(ptr ctx)`: unpack the arguments, take this thread's chunk of the
+    iterations, call `callee(args..., lo, hi)`."""
+    entry = Block(arg_types=[PTR])
+    b = _Builder(entry)
+    ctx = entry.args[0]
+    args = []
+    for k, t in enumerate(struct.types.data):
+        args.append(b(_new(llvm.LoadOp, (b(_field(ctx, struct, k)),), t, _ORDERING)))
+    lb, ub = args[-2], args[-1]
+    tid = b(llvm.SExtOp(b(llvm.CallOp("omp_get_thread_num", return_type=i32)), i64))
+    nth = b(llvm.SExtOp(b(llvm.CallOp("omp_get_num_threads", return_type=i32)), i64))
+    # T = max(0, ceil((ub - lb) / step)); q, r = divmod(T, n)
+    span = b.binary(llvm.SubOp, ub, lb)
+    if step != 1:
+        span = b.binary(llvm.AddOp, span, b.const(step - 1))
+        span = b.binary(llvm.SDivOp, span, b.const(step))
+    zero = b.const(0)
+    trips = b(llvm.SelectOp(b(llvm.ICmpOp(span, zero, _pred("sgt"))), span, zero))
+    q = b.binary(llvm.SDivOp, trips, nth)
+    r = b.binary(llvm.SRemOp, trips, nth)
+    # first = t*q + min(t, r); last = first + q + (t < r)
+    first = b.binary(llvm.AddOp, b.binary(llvm.MulOp, tid, q), b.select_min(tid, r))
+    extra = b(llvm.ZExtOp(b(llvm.ICmpOp(tid, r, _pred("slt"))), i64))
+    last = b.binary(llvm.AddOp, b.binary(llvm.AddOp, first, q), extra)
+    if step != 1:
+        first = b.binary(llvm.MulOp, first, b.const(step))
+        last = b.binary(llvm.MulOp, last, b.const(step))
+    lo = b.binary(llvm.AddOp, lb, first)
+    hi = b.binary(llvm.AddOp, lb, last)
+    b(llvm.CallOp(callee, *args[:-2], lo, hi))
+    b(llvm.ReturnOp())
+    return llvm.FuncOp(
+        name,
+        llvm.LLVMFunctionType([PTR], None),
+        linkage=llvm.LinkageAttr("internal"),
+        body=Region(entry),
+        other_props={"no_unwind": UnitAttr()},
+    )
+
+
+def _parallel_call(L: _FuncLowering, op: func.CallOp) -> None:
+    spec = op.attributes.get(PARALLEL_ATTR)
+    if spec is None:
+        _serial_call(L, op)
+        return
+    callee = op.callee.root_reference.data
+    fields = spec.data if isinstance(spec, DictionaryAttr) else {}
+    n_attr, step_attr = fields.get("num_threads"), fields.get("step")
+    if (
+        not isinstance(n_attr, IntegerAttr)
+        or not isinstance(step_attr, IntegerAttr)
+        or n_attr.value.data < 1
+        or step_attr.value.data < 1
+        or op.results
+        or len(op.arguments) < 2
+    ):
+        raise PassFailedException(
+            f"convert-loop-to-llvm: the call to @{callee} has '{PARALLEL_ATTR}' = {spec}; "
+            "expected {num_threads = N : i64, step = S : i64} (N, S >= 1) on a call without "
+            "results whose last two arguments are the loop bounds"
+        )
+    n, step = n_attr.value.data, step_attr.value.data
+    values = [L.v(a) for a in op.arguments]
+    struct = llvm.LLVMStructType.from_type_list([v.type for v in values])
+    # The context struct lives in the caller's entry block (one per call site).
+    one = L.const(1, i64)
+    buf = llvm.AllocaOp(one, struct, alignment=64)
+    L.entry.insert_op_after(buf, one.owner)
+    # An untyped pointer: llvmlite types an alloca's result as a pointer to the struct.
+    cast = llvm.BitcastOp(buf.results[0], PTR)
+    L.entry.insert_op_after(cast, buf)
+    ctx = cast.results[0]
+    for k, v in enumerate(values):
+        L.emit(_new(llvm.StoreOp, (v, L.emit(_field(ctx, struct, k))), None, _ORDERING))
+    name = f"{callee}__omp"
+    if name not in L.externs:
+        L.extern("omp_get_thread_num", [], i32)
+        L.extern("omp_get_num_threads", [], i32)
+        # A defined function among the declarations: the pass adds it to the module.
+        L.externs[name] = _outlined(name, callee, struct, step)
+    gomp = L.extern("GOMP_parallel", [PTR, PTR, i32, i32], None)
+    fn_ptr = L.emit(llvm.AddressOfOp(name, PTR))
+    L.emit(llvm.CallOp(gomp, fn_ptr, ctx, L.const(n, i32), L.const(0, i32)))
+
+
+_HANDLERS[func.CallOp] = _parallel_call

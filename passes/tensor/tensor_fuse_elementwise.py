@@ -1,0 +1,168 @@
+"""`tensor-fuse-elementwise`: fuse a pointwise producer `tensor.generic` into the generic that
+reads its result, so that a chain of elementwise ops becomes one loop nest.
+
+convert-graph-to-tensor lowers each graph op to its own generic: `relu(x * 2 + 1) * x` is
+four generics, four loop nests and three temporary tensors. Fusion computes the producer's
+element where the consumer reads it instead::
+
+    %e0 = "tensor.empty"() : () -> tensor<4xf32>
+    %a = "tensor.generic"(%x, %two, %e0) <{indexing_maps = [#id, #zero, #id], ...}> ({
+    ^bb0(%p: f32, %q: f32, %o: f32):
+      %m = "arith.mulf"(%p, %q) : (f32, f32) -> f32
+      "tensor.yield"(%m) : (f32) -> ()
+    }) : (tensor<4xf32>, tensor<1xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %e1 = "tensor.empty"() : () -> tensor<4xf32>
+    %r = "tensor.generic"(%a, %x, %e1) <{indexing_maps = [#id, #id, #id], ...}> ({
+    ^bb0(%u: f32, %v: f32, %o: f32):
+      %s = "arith.mulf"(%u, %v) : (f32, f32) -> f32
+      "tensor.yield"(%s) : (f32) -> ()
+    }) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+
+becomes (the producer's inputs replace the fused operand, its body is inlined in place of
+the operand's block argument)::
+
+    %e1 = "tensor.empty"() : () -> tensor<4xf32>
+    %r = "tensor.generic"(%x, %two, %x, %e1) <{indexing_maps = [#id, #zero, #id, #id], ...}> ({
+    ^bb0(%p: f32, %q: f32, %v: f32, %o: f32):
+      %m = "arith.mulf"(%p, %q) : (f32, f32) -> f32
+      %s = "arith.mulf"(%m, %v) : (f32, f32) -> f32
+      "tensor.yield"(%s) : (f32) -> ()
+    }) : (tensor<4xf32>, tensor<1xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+
+A producer is fused into a consumer that reads its result as an `ins` operand when:
+- the producer has one result, used once (by that consumer), so nothing else needs the
+  tensor and no element is computed twice for two readers;
+- every producer iterator is parallel and the body does not read its `outs` argument: a
+  pure map, whose elements can be computed in any order and one at a time;
+- the producer's output map is a permutation, so the element the consumer reads at index
+  i is the one the producer computes at domain point inverse(out_map)(i);
+- every dimension of the fused domain is still indexed directly by some operand (the loop
+  bounds are read off the operands).
+- the consumer is not a blocked convolution
+  (passes/tensor_to_loop/microkernel/direct_conv.py), whose kernel reads its input where
+  it lies, many times per element, with no packing step in which a fused producer would
+  run once per element.
+The consumer may reduce: a reduction reads each producer element once per point of its
+domain, the same elements the unfused producer computed. Each producer input's map becomes
+`in_map o inverse(out_map) o consumer_map`. The pattern is applied until no pair is left.
+A dead `tensor.empty` left by the producer is erased.
+
+Source: MLIR's linalg elementwise op fusion (`ElementwiseOpFusion.cpp`, "fuseElementwiseOps").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir.affine import AffineDimExpr, AffineMap
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
+from ..tensor_to_loop.microkernel.direct_conv import match_direct_conv
+
+
+def _is_permutation(amap: AffineMap) -> bool:
+    dims = [e.position for e in amap.results if isinstance(e, AffineDimExpr)]
+    return (
+        len(dims) == len(amap.results) == amap.num_dims
+        and sorted(dims) == list(range(amap.num_dims))
+        and amap.num_symbols == 0
+    )
+
+
+def fusable_producer(consumer: GenericOp, index: int) -> GenericOp | None:
+    """The generic producing `consumer.ins[index]` if it may be fused there (see module
+    docstring), else None."""
+    value = consumer.ins[index]
+    producer = value.owner
+    if not isinstance(producer, GenericOp) or len(producer.res) != 1:
+        return None
+    if not value.has_one_use():
+        return None
+    if any(kind != PARALLEL for kind in producer.iterators):
+        return None
+    if not _is_permutation(producer.maps[-1]):
+        return None
+    if producer.body.block.args[-1].uses:
+        return None
+    if match_direct_conv(consumer) is not None:
+        return None  # its kernel reads the input unpacked: the producer would run per read
+    return producer
+
+
+def _directly_indexed(maps: list[AffineMap], n_dims: int) -> bool:
+    seen = {e.position for m in maps for e in m.results if isinstance(e, AffineDimExpr)}
+    return len(seen) == n_dims
+
+
+def fuse(consumer: GenericOp, index: int, producer: GenericOp) -> GenericOp | None:
+    """One generic computing `consumer` with `producer` inlined at `consumer.ins[index]`,
+    or None if the fused domain would lose a dimension's bounds."""
+    c_maps, p_maps = consumer.maps, producer.maps
+    p_ins = list(producer.ins)
+    # consumer index -> producer result index -> producer domain -> producer input index
+    to_producer = p_maps[-1].inverse_permutation()
+    assert to_producer is not None
+    through = to_producer.compose(c_maps[index])
+    new_maps = (
+        c_maps[:index] + [m.compose(through) for m in p_maps[: len(p_ins)]] + c_maps[index + 1 :]
+    )
+    if not _directly_indexed(new_maps, len(consumer.iterators)):
+        return None
+    ins = [*consumer.ins[:index], *p_ins, *consumer.ins[index + 1 :]]
+    operands = [*ins, *consumer.outs]
+
+    block = Block(arg_types=[v.type.element_type for v in operands])
+    c_args, p_args = consumer.body.block.args, producer.body.block.args
+    mapping: dict[SSAValue, SSAValue] = {}
+    for k, arg in enumerate(c_args[:index]):
+        mapping[arg] = block.args[k]
+    for k, arg in enumerate(p_args[: len(p_ins)]):
+        mapping[arg] = block.args[index + k]
+    for k, arg in enumerate(c_args[index + 1 :]):
+        mapping[arg] = block.args[index + len(p_ins) + k]
+    for op in producer.body.block.ops:
+        if isinstance(op, YieldOp):
+            mapping[c_args[index]] = mapping.get(op.values[0], op.values[0])
+        else:
+            block.add_op(op.clone(mapping))
+    for op in consumer.body.block.ops:
+        block.add_op(op.clone(mapping))
+    return GenericOp(ins, list(consumer.outs), Region(block), new_maps, consumer.iterators)
+
+
+class FuseProducerIntoConsumer(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: GenericOp, rewriter: PatternRewriter):
+        for index in range(len(op.ins)):
+            producer = fusable_producer(op, index)
+            if producer is None:
+                continue
+            fused = fuse(op, index, producer)
+            if fused is None:
+                continue
+            rewriter.replace(op, fused)
+            dead_outs = producer.outs[0].owner
+            rewriter.erase(producer)
+            if isinstance(dead_outs, EmptyOp) and not dead_outs.result.uses:
+                rewriter.erase(dead_outs)
+            return
+
+
+@dataclass(frozen=True)
+class FuseElementwisePass(ModulePass):
+    """Fuse pointwise producer generics into their consumers (see the module docstring)."""
+
+    name = "tensor-fuse-elementwise"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(FuseProducerIntoConsumer()).rewrite_module(op)
