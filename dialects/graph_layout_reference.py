@@ -1,4 +1,4 @@
-"""NumPy reference semantics of the graph dialect's layout ops (dialects/graph_layout.py);
+"""NumPy reference semantics of the graph dialect's layout ops (dialects/graph/layout.py);
 merged into graph_reference.REFERENCE."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from . import graph_layout
+from .graph import layout as graph_layout
 from .graph_nn_reference import conv
 
 

@@ -1,4 +1,4 @@
-"""NumPy reference semantics of the graph dialect's math ops (dialects/graph_math.py),
+"""NumPy reference semantics of the graph dialect's math ops (dialects/graph/math.py),
 following the ONNX operator specifications; merged into graph_reference.REFERENCE.
 
 Arithmetic stays in the operands' dtype (float32): scalar parameters are converted to it
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from . import graph_math as gm
+from .graph import math as gm
 
 _erf64 = np.vectorize(math.erf, otypes=[np.float64])
 

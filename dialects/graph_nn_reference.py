@@ -1,4 +1,4 @@
-"""NumPy reference semantics of the graph dialect's nn ops (dialects/graph_nn.py),
+"""NumPy reference semantics of the graph dialect's nn ops (dialects/graph/nn.py),
 following the ONNX operator specifications; merged into graph_reference.REFERENCE.
 
 Windowed ops loop over the kernel offsets (a handful) rather than the output positions:
@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from . import graph_nn
-from .graph_nn import Window
+from .graph import nn as graph_nn
+from .graph.nn import Window
 
 
 def _pad_spatial(x: np.ndarray, win: Window, value: float, extra=None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""NumPy reference semantics of the graph dialect's shape ops (dialects/graph_shape.py),
+"""NumPy reference semantics of the graph dialect's shape ops (dialects/graph/shape.py),
 following the ONNX operator specifications; merged into graph_reference.REFERENCE."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from xdsl.ir import Operation
 
-from . import graph_shape
+from .graph import shape as graph_shape
 
 
 def slice_(op: graph_shape.SliceOp, x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ import pytest
 from xdsl.builder import Builder
 from xdsl.dialects.builtin import ModuleOp
 
-from irforge.dialects import graph, graph_math, make_context
+from irforge.dialects import graph, make_context
+from irforge.dialects.graph import math as graph_math
 from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import EmptyOp, GenericOp
 from irforge.frontends.onnx import dense_f32

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from xdsl.builder import Builder
 from xdsl.dialects.builtin import ModuleOp
 
-from irforge.dialects import graph, graph_nn, graph_shape, make_context
+from irforge.dialects import graph, make_context
+from irforge.dialects.graph import nn as graph_nn
+from irforge.dialects.graph import shape as graph_shape
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
 from irforge.passes.infra.manager import run_pipeline

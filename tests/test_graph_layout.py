@@ -1,5 +1,5 @@
 """The NCHW[x]c blocked layout: graph.pack / graph.unpack / graph.conv2d_nchwc
-(dialects/graph_layout.py), the graph-convert-layout pass (passes/graph/graph_convert_layout.py) and
+(dialects/graph/layout.py), the graph-convert-layout pass (passes/graph/graph_convert_layout.py) and
 the direct-convolution microkernel (passes/tensor_to_loop/microkernel/direct_conv.py).
 
 - the ops: shapes, verifier messages, NumPy references (pack / unpack round trip, the
@@ -98,8 +98,8 @@ def test_verifier_messages(case):
 
 
 def test_conv2d_nchwc_verifier_bias_shape():
-    from irforge.dialects.graph_layout import Conv2DNchwcOp
-    from irforge.dialects.graph_nn import ConvOp
+    from irforge.dialects.graph.layout import Conv2DNchwcOp
+    from irforge.dialects.graph.nn import ConvOp
 
     model = conv_model((1, 8, 6, 6), (8, 8, 3, 3), pads=[1] * 4)[1]
     module = import_onnx(model)

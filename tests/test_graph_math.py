@@ -1,4 +1,4 @@
-"""The math family (dialects/graph_math.py) end to end: ONNX import, the NumPy reference,
+"""The math family (dialects/graph/math.py) end to end: ONNX import, the NumPy reference,
 the lowering through the interpreters, and native code, against ONNX Runtime.
 
 Every case is a one-node ONNX model. Tolerances against ONNX Runtime (measured on 1e5
@@ -27,7 +27,7 @@ from xdsl.builder import Builder
 
 import irforge
 from irforge.dialects import graph  # first: graph.py imports its op families at its end
-from irforge.dialects import graph_math as gm
+from irforge.dialects.graph import math as gm
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import ONNXImportError, dense_f32, import_onnx
 from tests.test_lowering import check_all_stages, make_module

@@ -14,8 +14,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import irforge
-from irforge.dialects import graph, graph_nn
-from irforge.dialects.graph_nn import Window
+from irforge.dialects import graph
+from irforge.dialects.graph import nn as graph_nn
+from irforge.dialects.graph.nn import Window
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import ONNXImportError, import_onnx
 from irforge.passes.graph_to_tensor.nn import average_pool_divisor

@@ -20,10 +20,11 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import irforge
-from irforge.dialects import graph, graph_shape
+from irforge.dialects import graph
+from irforge.dialects.graph import shape as graph_shape
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import ONNXImportError, dense_f32, import_onnx
-from irforge.frontends.onnx_shape import normalize_slice
+from irforge.frontends.onnx.shape import normalize_slice
 from tests.test_lowering import check_all_stages, make_module
 
 F32, I64 = TensorProto.FLOAT, TensorProto.INT64

@@ -213,7 +213,7 @@ def test_pow_by_a_constant_is_a_square_only_when_every_exponent_is_two(exponent)
     any other constant, even one whose later elements exceed a first 2, keeps powf."""
     from xdsl.dialects import math as xmath
 
-    from irforge.dialects import graph_math as gm
+    from irforge.dialects.graph import math as gm
 
     x = np.array([[1.5, -2.0, 3.0], [0.5, 2.0, -1.25]], dtype=np.float32)
     c = np.array(exponent, dtype=np.float32)

@@ -1,4 +1,4 @@
-"""frontends/onnx_shape.py: the shape operators' argument checks and their no-op cases.
+"""frontends/onnx/shape.py: the shape operators' argument checks and their no-op cases.
 
 A bad argument is an ONNXImportError naming the node and the problem; an operator that
 leaves its input unchanged (a full Slice, an Expand to the same shape, a one-input Concat,

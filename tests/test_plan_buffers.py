@@ -23,7 +23,8 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, MemRefTyp
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.dialects import graph, graph_nn, loop, make_context
+from irforge.dialects import graph, loop, make_context
+from irforge.dialects.graph import nn as graph_nn
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
 from irforge.fuzzing.programs import graph_programs

@@ -29,7 +29,7 @@ from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
 from irforge.dialects import graph
-from irforge.dialects import graph_math as gm
+from irforge.dialects.graph import math as gm
 from irforge.dialects.graph_reference import evaluate
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 
 from irforge.dialects import graph
-from irforge.dialects import graph_nn as gn
-from irforge.dialects import graph_shape as gs
+from irforge.dialects.graph import nn as gn
+from irforge.dialects.graph import shape as gs
 
 from .program_base import Gen, OpGen, shape_of
 

@@ -1,5 +1,5 @@
 """Op generators of the random program fuzzer for the graph dialect's elementwise math,
-reductions and normalizations (dialects/graph.py, dialects/graph_math.py).
+reductions and normalizations (dialects/graph.py, dialects/graph/math.py).
 
 - unary: relu, identity and every `UnaryMathOp` (sqrt, exp, log, abs, neg, reciprocal,
   tanh, erf, sigmoid, softplus, gelu with both `approximate` modes, leaky_relu, elu,
@@ -16,13 +16,13 @@ Domains (program_base.Gen): log, sqrt and pow's base get `|x| + c` when x comes 
 (cancellation-free and far from overflow: the comparison then holds at f32 tolerances).
 With special input values (NaN, infinities, zeros, subnormals) these guards are off and
 only the IEEE-exact ops are drawn (`special_safe`). Semantics: the ONNX operator
-specifications, https://onnx.ai/onnx/operators/ (as in dialects/graph_math.py).
+specifications, https://onnx.ai/onnx/operators/ (as in dialects/graph/math.py).
 """
 
 from __future__ import annotations
 
 from irforge.dialects import graph
-from irforge.dialects import graph_math as gm
+from irforge.dialects.graph import math as gm
 
 from .program_base import Gen, OpGen, any_shape, shape_of
 

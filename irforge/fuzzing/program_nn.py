@@ -16,7 +16,7 @@ and the blocked layout (dialects/graph.py, graph_nn.py, graph_layout.py).
 Weights are normal with standard deviation 1/sqrt(fan-in) (as trained networks have), so
 outputs stay O(1) whatever the reduction length. Semantics: ONNX Conv, MaxPool,
 AveragePool, Global*Pool, BatchNormalization, LRN, MatMul, Gemm
-(https://onnx.ai/onnx/operators/); the layout ops as dialects/graph_layout.py states.
+(https://onnx.ai/onnx/operators/); the layout ops as dialects/graph/layout.py states.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import math
 import numpy as np
 
 from irforge.dialects import graph
-from irforge.dialects import graph_layout as gl
-from irforge.dialects import graph_nn as gn
+from irforge.dialects.graph import layout as gl
+from irforge.dialects.graph import nn as gn
 from irforge.dialects.graph_layout_reference import pack_weights
 
 from .program_base import Gen, OpGen, shape_of

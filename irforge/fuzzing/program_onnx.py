@@ -16,7 +16,7 @@ is named after (dialects/graph*.py), with these translations:
 
 ONNX's shape inference (onnx 1.23) sizes a pool in ceil mode without dropping a last
 window that would start in the end padding, unlike the ONNX Runtime kernels, PyTorch and
-irforge (dialects/graph_nn.py `Window`): ONNX Runtime then rejects the model when a later
+irforge (dialects/graph/nn.py `Window`): ONNX Runtime then rejects the model when a later
 node's inferred shapes contradict each other (a MaxPool of [1, 1, 2] with kernel 1,
 stride 2, ceil_mode 1: inferred 2, computed 1). Such programs are left to the reference.
 
@@ -38,10 +38,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from irforge.dialects import graph
-from irforge.dialects import graph_layout as gl
-from irforge.dialects import graph_math as gm
-from irforge.dialects import graph_nn as gn
-from irforge.dialects import graph_shape as gs
+from irforge.dialects.graph import layout as gl
+from irforge.dialects.graph import math as gm
+from irforge.dialects.graph import nn as gn
+from irforge.dialects.graph import shape as gs
 from irforge.dialects.graph_reference import dense_to_numpy
 
 ORT_RTOL, ORT_ATOL = 1e-4, 1e-5

@@ -1,5 +1,5 @@
 """Op generators of the random program fuzzer for the graph dialect's data movement
-(dialects/graph.py, dialects/graph_shape.py): transpose by a random permutation, reshape
+(dialects/graph.py, dialects/graph/shape.py): transpose by a random permutation, reshape
 to a random factorization of the element count (rank 1 to 4), slice with random starts,
 sizes and steps of either sign (a whole dimension sometimes), concat of two or three
 values along a random axis (the value itself, earlier values or constants of the right
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from irforge.dialects import graph
-from irforge.dialects import graph_shape as gs
+from irforge.dialects.graph import shape as gs
 
 from .program_base import Gen, OpGen, any_shape, shape_of
 

@@ -1,6 +1,6 @@
 """`graph-convert-layout`: run convolutions in the channel-blocked layout NCHW[x]c, with
 the layout transforms placed once at the boundaries of each blocked region, not around
-every op (TVM's AlterOpLayout / ConvertLayout; dialects/graph_layout.py has the ops).
+every op (TVM's AlterOpLayout / ConvertLayout; dialects/graph/layout.py has the ops).
 
 Three rewrites, applied greedily until none applies:
 
@@ -58,10 +58,12 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
-from ...dialects import graph, graph_nn, graph_shape
-from ...dialects.graph_layout import Conv2DNchwcOp, PackOp, UnpackOp
+from ...dialects import graph
+from ...dialects.graph import nn as graph_nn
+from ...dialects.graph import shape as graph_shape
+from ...dialects.graph.layout import Conv2DNchwcOp, PackOp, UnpackOp
+from ...dialects.graph.nn import _array
 from ...dialects.graph_layout_reference import pack_weights
-from ...dialects.graph_nn import _array
 from ...dialects.graph_reference import dense_to_numpy
 from ..infra.statistics import bump
 from .constant_fold import dense_attr

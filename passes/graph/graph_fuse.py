@@ -82,7 +82,9 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from ...dialects import graph, graph_nn, graph_shape
+from ...dialects import graph
+from ...dialects.graph import nn as graph_nn
+from ...dialects.graph import shape as graph_shape
 from ...dialects.graph_reference import dense_to_numpy
 from ..infra.statistics import bump
 from .constant_fold import dense_attr

@@ -1,5 +1,5 @@
 """convert-graph-to-tensor rules for the graph dialect's layout ops
-(dialects/graph_layout.py); `PATTERNS` is added to the pass in
+(dialects/graph/layout.py); `PATTERNS` is added to the pass in
 passes/graph_to_tensor/convert_graph_to_tensor.py.
 
 - `graph.pack`: a copy over the blocked domain `(n, cb, d..., l)` reading `(n, cb * x + l,
@@ -25,7 +25,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from ...dialects import graph_layout
+from ...dialects.graph import layout as graph_layout
 from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
 from .convert_graph_to_tensor import _fill
 from .nn import _multiply_add, _pad

@@ -1,4 +1,4 @@
-"""convert-graph-to-tensor rules for the graph dialect's math ops (dialects/graph_math.py).
+"""convert-graph-to-tensor rules for the graph dialect's math ops (dialects/graph/math.py).
 
 Each rule is an xDSL RewritePattern that replaces one graph op by tensor.generic ops;
 `PATTERNS` is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
@@ -56,7 +56,7 @@ from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ...dialects import graph
-from ...dialects import graph_math as gm
+from ...dialects.graph import math as gm
 from ...dialects.graph_reference import dense_to_numpy
 from ...dialects.tensor import PARALLEL, REDUCTION, build_generic
 from .convert_graph_to_tensor import _elementwise, _fill

@@ -1,4 +1,4 @@
-"""convert-graph-to-tensor rules for the graph dialect's nn ops (dialects/graph_nn.py).
+"""convert-graph-to-tensor rules for the graph dialect's nn ops (dialects/graph/nn.py).
 
 Each rule is an xDSL RewritePattern that replaces one graph op by tensor.generic ops;
 `PATTERNS` is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
@@ -55,8 +55,9 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from ...dialects import graph, graph_nn
-from ...dialects.graph_nn import Window
+from ...dialects import graph
+from ...dialects.graph import nn as graph_nn
+from ...dialects.graph.nn import Window
 from ...dialects.graph_reference import dense_to_numpy, numpy_dtype
 from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, PadOp, build_generic
 from .convert_graph_to_tensor import _constant, _fill

@@ -1,4 +1,4 @@
-"""convert-graph-to-tensor rules for the graph dialect's shape ops (dialects/graph_shape.py).
+"""convert-graph-to-tensor rules for the graph dialect's shape ops (dialects/graph/shape.py).
 
 Each rule is an xDSL RewritePattern that replaces one graph op by tensor ops; `PATTERNS`
 is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
@@ -34,7 +34,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from ...dialects import graph_shape
+from ...dialects.graph import shape as graph_shape
 from ...dialects.tensor import PARALLEL, EmptyOp, InsertSliceOp, build_generic
 from .convert_graph_to_tensor import broadcast_map
 

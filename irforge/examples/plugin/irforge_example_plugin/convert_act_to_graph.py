@@ -22,7 +22,8 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from irforge.dialects import graph, graph_math
+from irforge.dialects import graph
+from irforge.dialects.graph import math as graph_math
 from irforge.frontends.onnx import dense_f32
 from irforge_example_plugin.act import LeakyReluOp
 

@@ -11,8 +11,8 @@ The NumPy reference semantics of every op are in `graph_reference.py`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from math import prod
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
@@ -399,10 +399,10 @@ class ReshapeOp(GraphOp):
     def infer_shape(self) -> tuple[int, ...]:
         src = _static_shape(self, "input", self.input.type)
         dst = _static_shape(self, "result", self.result.type)
-        if math.prod(src) != math.prod(dst):
+        if prod(src) != prod(dst):
             raise VerifyException(
-                f"'{self.name}' op cannot reshape {list(src)} ({math.prod(src)} elements) "
-                f"to {list(dst)} ({math.prod(dst)} elements)"
+                f"'{self.name}' op cannot reshape {list(src)} ({prod(src)} elements) "
+                f"to {list(dst)} ({prod(dst)} elements)"
             )
         return dst
 
@@ -433,7 +433,10 @@ def __getattr__(name: str):
     if name != "Graph":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if _dialect is None:
-        from . import graph_layout, graph_math, graph_nn, graph_shape
+        from . import layout as graph_layout
+        from . import math as graph_math
+        from . import nn as graph_nn
+        from . import shape as graph_shape
 
         families = (graph_math, graph_nn, graph_shape, graph_layout)
         ops = [*CORE_OPS, *(op for f in families for op in f.OPS)]

@@ -1,4 +1,4 @@
-"""ONNX import of the shape and data-movement operators (dialects/graph_shape.py).
+"""ONNX import of the shape and data-movement operators (dialects/graph/shape.py).
 
 `CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label)` (see
 frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
@@ -31,11 +31,12 @@ import numpy as np
 from onnx import TensorProto, helper
 from xdsl.ir import SSAValue
 
-from ..dialects import graph, graph_shape
+from ...dialects import graph
+from ...dialects.graph import shape as graph_shape
 
 
 def _error(message: str) -> Exception:
-    from .onnx import ONNXImportError  # onnx.py imports this module
+    from . import ONNXImportError  # onnx.py imports this module
 
     return ONNXImportError(message)
 

@@ -1,4 +1,4 @@
-"""ONNX import of the operators of dialects/graph_math.py.
+"""ONNX import of the operators of dialects/graph/math.py.
 
 `CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label) -> SSAValue`
 (see frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
@@ -33,13 +33,13 @@ import numpy as np
 from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Operation, SSAValue
 
-from ..dialects import graph
-from ..dialects import graph_math as gm
-from ..dialects.graph_reference import dense_to_numpy
+from ...dialects import graph
+from ...dialects.graph import math as gm
+from ...dialects.graph_reference import dense_to_numpy
 
 
 def _error(message: str) -> Exception:
-    from .onnx import ONNXImportError  # onnx.py imports this module
+    from . import ONNXImportError  # onnx.py imports this module
 
     return ONNXImportError(message)
 
@@ -82,7 +82,7 @@ def _binary(cls: type[graph.ElementwiseBinaryOp]) -> Callable:
 
 
 def _pow(imp, ops: list, attrs: dict, label: str) -> SSAValue:
-    from .onnx import dense_f32
+    from . import dense_f32
 
     base, exponent = ops
     _f32_operands(label, [base])
@@ -113,7 +113,7 @@ def _chain(cls: type[graph.ElementwiseBinaryOp]) -> Callable:
 
 
 def _mean(imp, ops: list, attrs: dict, label: str) -> SSAValue:
-    from .onnx import dense_f32
+    from . import dense_f32
 
     total = _chain(graph.AddOp)(imp, ops, attrs, label)
     if len(ops) == 1:
@@ -204,7 +204,7 @@ def _reduce(cls: type[gm.ReduceOp], op_type: str) -> Callable:
 
 
 def _layer_norm(imp, ops: list, attrs: dict, label: str):
-    from .onnx import dense_f32
+    from . import dense_f32
 
     x, scale, bias = (ops + [None, None])[:3]
     _f32_operands(label, [x, scale, bias])

@@ -53,7 +53,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from .graph import (
+from . import (
     AnyTensor,
     ElementwiseBinaryOp,
     ElementwiseUnaryOp,

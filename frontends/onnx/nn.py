@@ -1,4 +1,4 @@
-"""ONNX import of the operators of dialects/graph_nn.py.
+"""ONNX import of the operators of dialects/graph/nn.py.
 
 `CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label) -> SSAValue`
 (see frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from xdsl.ir import SSAValue
 
-from ..dialects import graph_nn
+from ...dialects.graph import nn as graph_nn
 
 AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 
 
 def _error(message: str) -> Exception:
-    from .onnx import ONNXImportError  # onnx.py imports this module
+    from . import ONNXImportError  # onnx.py imports this module
 
     return ONNXImportError(message)
 
@@ -167,8 +167,8 @@ def _global_pool(cls: type) -> Callable:
 
 def _constant_value(value: SSAValue | None) -> np.ndarray | None:
     """The array a graph.constant holds, or None for anything else."""
-    from ..dialects import graph
-    from ..dialects.graph_reference import dense_to_numpy
+    from ...dialects import graph
+    from ...dialects.graph_reference import dense_to_numpy
 
     if value is not None and isinstance(value.owner, graph.ConstantOp):
         return dense_to_numpy(value.owner.value)

@@ -47,8 +47,8 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from .graph import AnyTensor, GraphOp, _static_shape
-from .graph_nn import Window, _i64, _window_props
+from . import AnyTensor, GraphOp, _static_shape
+from .nn import Window, _i64, _window_props
 
 
 def packed_shape(shape: Sequence[int], block: int) -> tuple[int, ...]:

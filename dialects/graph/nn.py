@@ -46,7 +46,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from .graph import AnyTensor, GraphOp, _static_shape
+from . import AnyTensor, GraphOp, _static_shape
 
 
 def _i64(v: int) -> IntegerAttr:

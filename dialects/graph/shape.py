@@ -43,7 +43,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from .graph import AnyTensor, GraphOp, _static_shape, broadcast_shapes
+from . import AnyTensor, GraphOp, _static_shape, broadcast_shapes
 
 
 def _array(values: Sequence[int]) -> DenseArrayBase:

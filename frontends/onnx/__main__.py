@@ -1,0 +1,7 @@
+"""python -m irforge.frontends.onnx docs/onnx.md: regenerate the operator table of a page."""
+
+import sys
+
+from . import write_operator_pages
+
+write_operator_pages(sys.argv[1:])
