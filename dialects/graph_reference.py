@@ -166,7 +166,8 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
     REFERENCE[op_type] = fn
 
 
-# The references of the op families (dialects/graph_{math,nn,shape,layout}.py) live beside them.
+# The references of the op families (dialects/graph/{math,nn,shape,layout}.py) live in
+# graph_{math,nn,shape,layout}_reference.py.
 def _add_families() -> None:
     from . import (
         graph_layout_reference,

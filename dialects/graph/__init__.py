@@ -1,444 +1,166 @@
 """The `graph` dialect: a hardware-agnostic computation graph with value semantics.
 
-Every op takes and returns builtin ranked tensors with static shapes (`tensor<1x64xf32>`) and
-follows the semantics of the ONNX operator of the same name (https://onnx.ai/onnx/operators/):
-attributes, multidirectional (NumPy-style) broadcasting, result shapes. Each op verifies its
-result type against the type it infers from its operands; `infer_result_type` is the single
-place that shape rule lives, so builders and verifiers agree.
+Every op takes and returns builtin ranked tensors with static shapes and follows the ONNX
+operator of the same name; core.py documents the conventions. The package is layered
+"base <- families <- aggregator":
 
-The NumPy reference semantics of every op are in `graph_reference.py`.
+- base.py: what the families share: `GraphOp`, `AnyTensor`, the elementwise base classes,
+  `static_shape`, `broadcast_shapes`, the attribute builders and the window geometry
+  (`Window`, `window_props`);
+- core.py, math.py, nn.py, shape.py, layout.py: the op families, each with an `OPS` list;
+  a family imports base.py only;
+- this module: imports the families, re-exports every op class and the base names, and
+  builds `Graph`, the dialect, listing the ops family by family.
+
+`from irforge.dialects import graph` then `graph.AddOp`, `graph.ConvOp`, `graph.Graph`;
+the family modules (`irforge.dialects.graph.nn`, ...) export their own ops too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from math import prod
+from xdsl.ir import Dialect
 
-from xdsl.dialects.builtin import (
-    DenseArrayBase,
-    DenseIntOrFPElementsAttr,
-    Float32Type,
-    FloatAttr,
-    IntegerAttr,
-    IntegerType,
-    TensorType,
+from . import core, layout, math, nn, shape
+from .base import (
+    AnyTensor,
+    ElementwiseBinaryOp,
+    ElementwiseUnaryOp,
+    GraphOp,
+    Window,
+    broadcast_shapes,
+    f32_attr,
+    i64_array,
+    i64_attr,
+    static_shape,
+    window_props,
 )
-from xdsl.ir import Attribute, Dialect, SSAValue
-from xdsl.irdl import (
-    IRDLOperation,
-    irdl_op_definition,
-    operand_def,
-    opt_operand_def,
-    prop_def,
-    result_def,
-    traits_def,
-)
-from xdsl.traits import ConstantLike, Pure
-from xdsl.utils.exceptions import VerifyException
-
-AnyTensor = TensorType[Attribute]
-
-
-def _static_shape(op: IRDLOperation, what: str, t: Attribute) -> tuple[int, ...]:
-    """Shape of a static ranked tensor type, or a VerifyException naming `op`."""
-    if not isinstance(t, TensorType):
-        raise VerifyException(f"'{op.name}' op {what} must be a ranked tensor, got {t}")
-    shape = tuple(t.get_shape())
-    if any(d < 0 for d in shape):
-        raise VerifyException(f"'{op.name}' op {what} must have a static shape, got {t}")
-    return shape
-
-
-def broadcast_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
-    """ONNX multidirectional broadcasting (NumPy rules) of two shapes; None if incompatible.
-
-    Source: https://onnx.ai/onnx/repo-docs/Broadcasting.html
-    """
-    rank = max(len(a), len(b))
-    pa = (1,) * (rank - len(a)) + tuple(a)
-    pb = (1,) * (rank - len(b)) + tuple(b)
-    out = []
-    for x, y in zip(pa, pb):
-        if x != y and x != 1 and y != 1:
-            return None
-        out.append(y if x == 1 else x)
-    return tuple(out)
-
-
-class GraphOp(IRDLOperation):
-    """Base of graph ops: subclasses define `infer_shape`; verification is shared."""
-
-    def infer_shape(self) -> tuple[int, ...]:
-        raise NotImplementedError
-
-    def verify_(self) -> None:
-        elem = None
-        for i, v in enumerate(self.operands):
-            _static_shape(self, f"operand #{i}", v.type)
-            if elem is None:
-                elem = v.type.element_type
-            elif v.type.element_type != elem:
-                raise VerifyException(
-                    f"'{self.name}' op operand #{i} has element type {v.type.element_type}, "
-                    f"expected {elem} like operand #0"
-                )
-        res = self.results[0].type
-        got = _static_shape(self, "result", res)
-        want = self.infer_shape()
-        if got != want:
-            raise VerifyException(
-                f"'{self.name}' op result shape {list(got)} does not match the inferred "
-                f"shape {list(want)}"
-            )
-        if elem is not None and res.element_type != elem:
-            raise VerifyException(
-                f"'{self.name}' op result element type {res.element_type} differs from the "
-                f"operands' {elem}"
-            )
-
-
-@irdl_op_definition
-class ConstantOp(GraphOp):
-    """A constant tensor: `%w = "graph.constant"() <{value = dense<...> : tensor<64x32xf32>}>`.
-
-    The result type is the type of `value`. Weights enter the graph through this op.
-    """
-
-    name = "graph.constant"
-    value = prop_def(DenseIntOrFPElementsAttr)
-    result = result_def(AnyTensor)
-    traits = traits_def(ConstantLike(), Pure())
-
-    def __init__(self, value: DenseIntOrFPElementsAttr):
-        super().__init__(properties={"value": value}, result_types=[value.type])
-
-    def infer_shape(self) -> tuple[int, ...]:
-        return tuple(self.value.type.get_shape())
-
-    def verify_(self) -> None:
-        if self.value.type != self.result.type:
-            raise VerifyException(
-                f"'{self.name}' op result type {self.result.type} differs from the type of "
-                f"its value {self.value.type}"
-            )
-        super().verify_()
-
-
-class ElementwiseBinaryOp(GraphOp):
-    """Base of broadcasting binary ops: result shape = broadcast(lhs, rhs) (ONNX rules)."""
-
-    lhs = operand_def(AnyTensor)
-    rhs = operand_def(AnyTensor)
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        shape = broadcast_shapes(lhs.type.get_shape(), rhs.type.get_shape())
-        if shape is None:
-            raise ValueError(
-                f"{self.name}: shapes {lhs.type.get_shape()} and {rhs.type.get_shape()} "
-                "do not broadcast"
-            )
-        super().__init__(
-            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, shape)]
-        )
-
-    def infer_shape(self) -> tuple[int, ...]:
-        a = _static_shape(self, "lhs", self.lhs.type)
-        b = _static_shape(self, "rhs", self.rhs.type)
-        shape = broadcast_shapes(a, b)
-        if shape is None:
-            raise VerifyException(
-                f"'{self.name}' op operand shapes {list(a)} and {list(b)} are not "
-                "broadcast-compatible"
-            )
-        return shape
-
-
-@irdl_op_definition
-class AddOp(ElementwiseBinaryOp):
-    """Elementwise `lhs + rhs` with broadcasting (ONNX Add)."""
-
-    name = "graph.add"
-
-
-@irdl_op_definition
-class SubOp(ElementwiseBinaryOp):
-    """Elementwise `lhs - rhs` with broadcasting (ONNX Sub)."""
-
-    name = "graph.sub"
-
-
-@irdl_op_definition
-class MulOp(ElementwiseBinaryOp):
-    """Elementwise `lhs * rhs` with broadcasting (ONNX Mul)."""
-
-    name = "graph.mul"
-
-
-class ElementwiseUnaryOp(GraphOp):
-    """Base of unary elementwise ops: the result has the operand's type."""
-
-    input = operand_def(AnyTensor)
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue):
-        super().__init__(operands=[input], result_types=[input.type])
-
-    def infer_shape(self) -> tuple[int, ...]:
-        return _static_shape(self, "input", self.input.type)
-
-
-@irdl_op_definition
-class ReluOp(ElementwiseUnaryOp):
-    """Elementwise `max(x, 0)` (ONNX Relu)."""
-
-    name = "graph.relu"
-
-
-@irdl_op_definition
-class MatMulOp(GraphOp):
-    """Matrix product of 2-D tensors: [M, K] x [K, N] -> [M, N] (ONNX MatMul, rank 2)."""
-
-    name = "graph.matmul"
-    lhs = operand_def(AnyTensor)
-    rhs = operand_def(AnyTensor)
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        m, n = lhs.type.get_shape()[0], rhs.type.get_shape()[-1]
-        super().__init__(
-            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, [m, n])]
-        )
-
-    def infer_shape(self) -> tuple[int, ...]:
-        a = _static_shape(self, "lhs", self.lhs.type)
-        b = _static_shape(self, "rhs", self.rhs.type)
-        if len(a) != 2 or len(b) != 2:
-            raise VerifyException(
-                f"'{self.name}' op expects rank-2 operands, got shapes {list(a)} and {list(b)}"
-            )
-        if a[1] != b[0]:
-            raise VerifyException(
-                f"'{self.name}' op contraction dimensions differ: lhs {list(a)} has K={a[1]}, "
-                f"rhs {list(b)} has K={b[0]}"
-            )
-        return (a[0], b[1])
-
-
-def _i64(v: int) -> IntegerAttr:
-    return IntegerAttr(v, IntegerType(64))
-
-
-@irdl_op_definition
-class GemmOp(GraphOp):
-    """General matrix multiply `alpha * A' @ B' + beta * C` (ONNX Gemm).
-
-    A' is A ([M, K], or [K, M] when transA = 1), B' is B ([K, N], or [N, K] when
-    transB = 1). The optional C broadcasts unidirectionally to [M, N]. alpha and beta are
-    f32 scalars (default 1.0); transA and transB are i64 0 or 1 (default 0).
-    """
-
-    name = "graph.gemm"
-    a = operand_def(AnyTensor)
-    b = operand_def(AnyTensor)
-    c = opt_operand_def(AnyTensor)
-    alpha = prop_def(FloatAttr, default_value=FloatAttr(1.0, Float32Type()))
-    beta = prop_def(FloatAttr, default_value=FloatAttr(1.0, Float32Type()))
-    transA = prop_def(IntegerAttr, default_value=_i64(0))
-    transB = prop_def(IntegerAttr, default_value=_i64(0))
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(
-        self,
-        a: SSAValue,
-        b: SSAValue,
-        c: SSAValue | None = None,
-        *,
-        alpha: float = 1.0,
-        beta: float = 1.0,
-        trans_a: int = 0,
-        trans_b: int = 0,
-    ):
-        sa, sb = a.type.get_shape(), b.type.get_shape()
-        m = sa[1] if trans_a else sa[0]
-        n = sb[0] if trans_b else sb[1]
-        super().__init__(
-            operands=[a, b, [c] if c is not None else []],
-            result_types=[TensorType(a.type.element_type, [m, n])],
-            properties={
-                "alpha": FloatAttr(alpha, Float32Type()),
-                "beta": FloatAttr(beta, Float32Type()),
-                "transA": _i64(trans_a),
-                "transB": _i64(trans_b),
-            },
-        )
-
-    def infer_shape(self) -> tuple[int, ...]:
-        a = _static_shape(self, "A", self.a.type)
-        b = _static_shape(self, "B", self.b.type)
-        for flag in ("transA", "transB"):
-            if getattr(self, flag).value.data not in (0, 1):
-                raise VerifyException(f"'{self.name}' op {flag} must be 0 or 1")
-        if len(a) != 2 or len(b) != 2:
-            raise VerifyException(
-                f"'{self.name}' op expects rank-2 A and B, got shapes {list(a)} and {list(b)}"
-            )
-        m, ka = (a[1], a[0]) if self.transA.value.data else a
-        kb, n = (b[1], b[0]) if self.transB.value.data else b
-        if ka != kb:
-            raise VerifyException(
-                f"'{self.name}' op contraction dimensions differ: A' has K={ka}, B' has K={kb}"
-            )
-        if self.c is not None:
-            c = _static_shape(self, "C", self.c.type)
-            if len(c) > 2 or broadcast_shapes(c, (m, n)) != (m, n):
-                raise VerifyException(
-                    f"'{self.name}' op C of shape {list(c)} does not broadcast to [{m}, {n}]"
-                )
-        return (m, n)
-
-
-@irdl_op_definition
-class SoftmaxOp(GraphOp):
-    """`exp(x - max) / sum(exp(x - max))` along `axis` (ONNX Softmax, opset 13 semantics).
-
-    `axis` is an i64 in [-rank, rank) (default -1); the result has the input's type.
-    """
-
-    name = "graph.softmax"
-    input = operand_def(AnyTensor)
-    axis = prop_def(IntegerAttr, default_value=_i64(-1))
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue, axis: int = -1):
-        super().__init__(
-            operands=[input], result_types=[input.type], properties={"axis": _i64(axis)}
-        )
-
-    def normalized_axis(self) -> int:
-        rank = len(self.input.type.get_shape())
-        return self.axis.value.data % rank
-
-    def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
-        axis = self.axis.value.data
-        if not -len(shape) <= axis < len(shape):
-            raise VerifyException(
-                f"'{self.name}' op axis {axis} is out of range for rank {len(shape)}"
-            )
-        return shape
-
-
-@irdl_op_definition
-class IdentityOp(ElementwiseUnaryOp):
-    """The input itself (ONNX Identity; also ONNX Dropout in inference mode)."""
-
-    name = "graph.identity"
-
-
-@irdl_op_definition
-class TransposeOp(GraphOp):
-    """Permutes the dimensions: result dim i is input dim perm[i] (ONNX Transpose).
-
-    `perm` is an `array<i64: ...>` permutation of 0..rank-1 (ONNX's default, the reversed
-    dimensions, is made explicit by the importer). Shape: [s[perm[0]], ..., s[perm[r-1]]].
-    """
-
-    name = "graph.transpose"
-    input = operand_def(AnyTensor)
-    perm = prop_def(DenseArrayBase)
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue, perm: Sequence[int]):
-        shape = input.type.get_shape()
-        super().__init__(
-            operands=[input],
-            result_types=[TensorType(input.type.element_type, [shape[p] for p in perm])],
-            properties={"perm": DenseArrayBase.from_list(IntegerType(64), list(perm))},
-        )
-
-    @property
-    def permutation(self) -> tuple[int, ...]:
-        return tuple(self.perm.get_values())
-
-    def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
-        perm = self.permutation
-        if sorted(perm) != list(range(len(shape))):
-            raise VerifyException(
-                f"'{self.name}' op perm {list(perm)} is not a permutation of the "
-                f"{len(shape)} dimensions of the input"
-            )
-        return tuple(shape[p] for p in perm)
-
-
-@irdl_op_definition
-class ReshapeOp(GraphOp):
-    """The input's elements, in row-major order, in the result type's shape (ONNX Reshape
-    with a static target shape: the importer resolves 0 and -1 entries).
-
-    The element counts of input and result must be equal.
-    """
-
-    name = "graph.reshape"
-    input = operand_def(AnyTensor)
-    result = result_def(AnyTensor)
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue, shape: Sequence[int]):
-        super().__init__(
-            operands=[input], result_types=[TensorType(input.type.element_type, shape)]
-        )
-
-    def infer_shape(self) -> tuple[int, ...]:
-        src = _static_shape(self, "input", self.input.type)
-        dst = _static_shape(self, "result", self.result.type)
-        if prod(src) != prod(dst):
-            raise VerifyException(
-                f"'{self.name}' op cannot reshape {list(src)} ({prod(src)} elements) "
-                f"to {list(dst)} ({prod(dst)} elements)"
-            )
-        return dst
-
-
-CORE_OPS = [
-    ConstantOp,
+from .core import (
     AddOp,
-    SubOp,
-    MulOp,
-    ReluOp,
+    ConstantOp,
+    GemmOp,
     IdentityOp,
     MatMulOp,
-    GemmOp,
-    SoftmaxOp,
-    TransposeOp,
+    MulOp,
+    ReluOp,
     ReshapeOp,
+    SoftmaxOp,
+    SubOp,
+    TransposeOp,
+)
+from .layout import Conv2DNchwcOp, PackOp, UnpackOp
+from .math import (
+    AbsOp,
+    ClipOp,
+    DivOp,
+    EluOp,
+    ErfOp,
+    ExpOp,
+    GeluOp,
+    HardSigmoidOp,
+    LayerNormOp,
+    LeakyReluOp,
+    LogOp,
+    MaxOp,
+    MinOp,
+    NegOp,
+    PowOp,
+    ReciprocalOp,
+    ReduceMaxOp,
+    ReduceMeanOp,
+    ReduceMinOp,
+    ReduceOp,
+    ReduceProdOp,
+    ReduceSumOp,
+    SigmoidOp,
+    SoftplusOp,
+    SqrtOp,
+    TanhOp,
+    UnaryMathOp,
+)
+from .nn import (
+    AveragePoolOp,
+    BatchNormOp,
+    ConvOp,
+    GlobalAveragePoolOp,
+    GlobalMaxPoolOp,
+    LRNOp,
+    MaxPoolOp,
+)
+from .shape import ConcatOp, ExpandOp, SliceOp, WhereOp
+
+Graph = Dialect("graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *layout.OPS], [])
+"""The `graph` dialect: the core ops, then the math, nn, shape and layout families."""
+
+__all__ = [
+    # base.py
+    "AnyTensor",
+    "ElementwiseBinaryOp",
+    "ElementwiseUnaryOp",
+    "GraphOp",
+    "Window",
+    "broadcast_shapes",
+    "f32_attr",
+    "i64_array",
+    "i64_attr",
+    "static_shape",
+    "window_props",
+    # core.py
+    "AddOp",
+    "ConstantOp",
+    "GemmOp",
+    "IdentityOp",
+    "MatMulOp",
+    "MulOp",
+    "ReluOp",
+    "ReshapeOp",
+    "SoftmaxOp",
+    "SubOp",
+    "TransposeOp",
+    # math.py
+    "AbsOp",
+    "ClipOp",
+    "DivOp",
+    "EluOp",
+    "ErfOp",
+    "ExpOp",
+    "GeluOp",
+    "HardSigmoidOp",
+    "LayerNormOp",
+    "LeakyReluOp",
+    "LogOp",
+    "MaxOp",
+    "MinOp",
+    "NegOp",
+    "PowOp",
+    "ReciprocalOp",
+    "ReduceMaxOp",
+    "ReduceMeanOp",
+    "ReduceMinOp",
+    "ReduceOp",
+    "ReduceProdOp",
+    "ReduceSumOp",
+    "SigmoidOp",
+    "SoftplusOp",
+    "SqrtOp",
+    "TanhOp",
+    "UnaryMathOp",
+    # nn.py
+    "AveragePoolOp",
+    "BatchNormOp",
+    "ConvOp",
+    "GlobalAveragePoolOp",
+    "GlobalMaxPoolOp",
+    "LRNOp",
+    "MaxPoolOp",
+    # shape.py
+    "ConcatOp",
+    "ExpandOp",
+    "SliceOp",
+    "WhereOp",
+    # layout.py
+    "Conv2DNchwcOp",
+    "PackOp",
+    "UnpackOp",
+    # the dialect
+    "Graph",
 ]
-
-_dialect: Dialect | None = None
-
-
-def __getattr__(name: str):
-    """`Graph`, the dialect, is built on first use: its op families (graph_math.py,
-    graph_nn.py, graph_shape.py, graph_layout.py) import this module's base classes, so
-    they cannot be imported while this module is still initializing, whichever is imported
-    first."""
-    global _dialect
-    if name != "Graph":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if _dialect is None:
-        from . import layout as graph_layout
-        from . import math as graph_math
-        from . import nn as graph_nn
-        from . import shape as graph_shape
-
-        families = (graph_math, graph_nn, graph_shape, graph_layout)
-        ops = [*CORE_OPS, *(op for f in families for op in f.OPS)]
-        _dialect = Dialect("graph", ops, [])
-    return _dialect

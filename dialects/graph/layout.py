@@ -1,9 +1,10 @@
 """The graph dialect's layout ops: channel-blocked tensors (NCHW[x]c) and the convolution
 that reads and writes them.
 
-These ops belong to the `graph` dialect (dialects/graph.py lists them in `Graph`). They
-are not in ONNX: `graph-convert-layout` (passes/graph/graph_convert_layout.py) introduces
-them, after import, where a blocked layout pays. A blocked tensor `[N, C/x, H, W, x]` keeps `x`
+These ops belong to the `graph` dialect (dialects/graph/__init__.py lists them in
+`Graph`) and share its base classes (base.py). They are not in ONNX:
+`graph-convert-layout` (passes/graph/graph_convert_layout.py) introduces them, after
+import, where a blocked layout pays. A blocked tensor `[N, C/x, H, W, x]` keeps `x`
 consecutive channels of one pixel together, so a vector of `x` output channels (the SIMD
 width of the target, or a multiple of it) is one contiguous load or store, and a
 convolution needs no im2col packing of its input.
@@ -47,8 +48,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from . import AnyTensor, GraphOp, _static_shape
-from .nn import Window, _i64, _window_props
+from .base import AnyTensor, GraphOp, Window, i64_attr, static_shape, window_props
 
 
 def packed_shape(shape: Sequence[int], block: int) -> tuple[int, ...]:
@@ -79,11 +79,11 @@ class PackOp(GraphOp):
         super().__init__(
             operands=[input],
             result_types=[TensorType(input.type.element_type, shape)],
-            properties={"block": _i64(block)},
+            properties={"block": i64_attr(block)},
         )
 
     def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
+        shape = static_shape(self, "input", self.input.type)
         x = self.block.value.data
         if len(shape) < 3:
             raise VerifyException(
@@ -115,7 +115,7 @@ class UnpackOp(GraphOp):
         )
 
     def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
+        shape = static_shape(self, "input", self.input.type)
         if len(shape) < 4:
             raise VerifyException(
                 f"'{self.name}' op input must have rank >= 4 ([N, C/x, D1, ..., x]), got "
@@ -142,7 +142,7 @@ class Conv2DNchwcOp(GraphOp):
     strides = opt_prop_def(DenseArrayBase)
     pads = opt_prop_def(DenseArrayBase)
     dilations = opt_prop_def(DenseArrayBase)
-    group = prop_def(IntegerAttr, default_value=_i64(1))
+    group = prop_def(IntegerAttr, default_value=i64_attr(1))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -162,7 +162,7 @@ class Conv2DNchwcOp(GraphOp):
         super().__init__(
             operands=[input, weight, [bias] if bias is not None else []],
             result_types=[TensorType(input.type.element_type, [x[0], w[0], *out, w[5]])],
-            properties={**_window_props(strides, pads, dilations), "group": _i64(group)},
+            properties={**window_props(strides, pads, dilations), "group": i64_attr(group)},
         )
 
     def window(self) -> Window:
@@ -176,8 +176,8 @@ class Conv2DNchwcOp(GraphOp):
         return Window.of(kernel, ints("strides"), ints("pads"), ints("dilations"))
 
     def infer_shape(self) -> tuple[int, ...]:
-        x = _static_shape(self, "input", self.input.type)
-        w = _static_shape(self, "weight", self.weight.type)
+        x = static_shape(self, "input", self.input.type)
+        w = static_shape(self, "weight", self.weight.type)
         if len(x) != 5 or len(w) != 6:
             raise VerifyException(
                 f"'{self.name}' op expects a rank-5 input [N, C/ci, H, W, ci] and rank-6 "
@@ -199,7 +199,7 @@ class Conv2DNchwcOp(GraphOp):
                     f"'{self.name}' op {name} must hold {count} values >= {low}, got {list(values)}"
                 )
         if self.bias is not None:
-            b = _static_shape(self, "bias", self.bias.type)
+            b = static_shape(self, "bias", self.bias.type)
             if b != (w[0], w[5]):
                 raise VerifyException(
                     f"'{self.name}' op bias of shape {list(b)} must have shape "

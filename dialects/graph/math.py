@@ -1,10 +1,10 @@
 """The graph dialect's elementwise math and reductions (Div, Pow, Exp, Clip, ReduceMean, ...).
 
-These ops belong to the `graph` dialect (dialects/graph.py lists them in `Graph`); they
-share its base classes and conventions: static shapes, ONNX semantics, result types
-verified against `infer_shape`. Three families, each a base class:
+These ops belong to the `graph` dialect (dialects/graph/__init__.py lists them in
+`Graph`); they share its base classes (base.py) and conventions: static shapes, ONNX
+semantics, result types verified against `infer_shape`. Three families, each a base class:
 
-- binary ops with ONNX broadcasting (`ElementwiseBinaryOp` of graph.py): div, pow, max, min;
+- binary ops with ONNX broadcasting (`ElementwiseBinaryOp` of base.py): div, pow, max, min;
 - unary ops (`UnaryMathOp`): the result has the operand's type; scalar parameters (alpha,
   the bounds of clip, ...) are f32 properties with ONNX's defaults:
 
@@ -32,7 +32,6 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
-    Float32Type,
     FloatAttr,
     IntegerAttr,
     IntegerType,
@@ -53,23 +52,16 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from . import (
+from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
     ElementwiseUnaryOp,
     GraphOp,
-    _static_shape,
     broadcast_shapes,
+    f32_attr,
+    i64_attr,
+    static_shape,
 )
-
-
-def _f32(v: float) -> FloatAttr:
-    return FloatAttr(float(v), Float32Type())
-
-
-def _i64(v: int) -> IntegerAttr:
-    return IntegerAttr(int(v), IntegerType(64))
-
 
 # ------------------------------------------------------------------------- binary ops
 
@@ -118,7 +110,7 @@ class UnaryMathOp(ElementwiseUnaryOp):
         props: dict[str, Attribute] = {}
         for key, value in params.items():
             if value is not None:
-                props[key] = StringAttr(value) if isinstance(value, str) else _f32(value)
+                props[key] = StringAttr(value) if isinstance(value, str) else f32_attr(value)
         IRDLOperation.__init__(self, operands=[input], result_types=[input.type], properties=props)
 
     def param(self, name: str) -> float | str | None:
@@ -224,7 +216,7 @@ class LeakyReluOp(UnaryMathOp):
     """Elementwise `x if x >= 0 else alpha * x` (ONNX LeakyRelu; alpha defaults to 0.01)."""
 
     name = "graph.leaky_relu"
-    alpha = prop_def(FloatAttr, default_value=_f32(0.01))
+    alpha = prop_def(FloatAttr, default_value=f32_attr(0.01))
 
 
 @irdl_op_definition
@@ -232,7 +224,7 @@ class EluOp(UnaryMathOp):
     """Elementwise `x if x >= 0 else alpha * (exp(x) - 1)` (ONNX Elu; alpha defaults to 1)."""
 
     name = "graph.elu"
-    alpha = prop_def(FloatAttr, default_value=_f32(1.0))
+    alpha = prop_def(FloatAttr, default_value=f32_attr(1.0))
 
 
 @irdl_op_definition
@@ -240,8 +232,8 @@ class HardSigmoidOp(UnaryMathOp):
     """Elementwise `max(0, min(1, alpha * x + beta))` (ONNX HardSigmoid; alpha 0.2, beta 0.5)."""
 
     name = "graph.hard_sigmoid"
-    alpha = prop_def(FloatAttr, default_value=_f32(0.2))
-    beta = prop_def(FloatAttr, default_value=_f32(0.5))
+    alpha = prop_def(FloatAttr, default_value=f32_attr(0.2))
+    beta = prop_def(FloatAttr, default_value=f32_attr(0.5))
 
 
 @irdl_op_definition
@@ -270,7 +262,7 @@ class ReduceOp(GraphOp):
 
     input = operand_def(AnyTensor)
     axes = prop_def(DenseArrayBase)
-    keepdims = prop_def(IntegerAttr, default_value=_i64(1))
+    keepdims = prop_def(IntegerAttr, default_value=i64_attr(1))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -286,7 +278,7 @@ class ReduceOp(GraphOp):
             result_types=[TensorType(input.type.element_type, out)],
             properties={
                 "axes": DenseArrayBase.from_list(IntegerType(64), [int(a) for a in axes]),
-                "keepdims": _i64(1 if keepdims else 0),
+                "keepdims": i64_attr(1 if keepdims else 0),
             },
         )
 
@@ -300,7 +292,7 @@ class ReduceOp(GraphOp):
         return tuple(sorted(a % rank for a in self.axes.get_values()))
 
     def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
+        shape = static_shape(self, "input", self.input.type)
         rank = len(shape)
         axes = tuple(self.axes.get_values())
         bad = [a for a in axes if not -rank <= a < rank]
@@ -371,8 +363,8 @@ class LayerNormOp(GraphOp):
     input = operand_def(AnyTensor)
     scale = operand_def(AnyTensor)
     bias = opt_operand_def(AnyTensor)
-    axis = prop_def(IntegerAttr, default_value=_i64(-1))
-    epsilon = prop_def(FloatAttr, default_value=_f32(1e-5))
+    axis = prop_def(IntegerAttr, default_value=i64_attr(-1))
+    epsilon = prop_def(FloatAttr, default_value=f32_attr(1e-5))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -388,14 +380,14 @@ class LayerNormOp(GraphOp):
         super().__init__(
             operands=[input, scale, [bias] if bias is not None else []],
             result_types=[input.type],
-            properties={"axis": _i64(axis), "epsilon": _f32(epsilon)},
+            properties={"axis": i64_attr(axis), "epsilon": f32_attr(epsilon)},
         )
 
     def normalized_axis(self) -> int:
         return self.axis.value.data % len(self.input.type.get_shape())
 
     def infer_shape(self) -> tuple[int, ...]:
-        shape = _static_shape(self, "input", self.input.type)
+        shape = static_shape(self, "input", self.input.type)
         axis = self.axis.value.data
         if not -len(shape) <= axis < len(shape):
             raise VerifyException(
@@ -404,7 +396,7 @@ class LayerNormOp(GraphOp):
         for what, v in (("scale", self.scale), ("bias", self.bias)):
             if v is None:
                 continue
-            s = _static_shape(self, what, v.type)
+            s = static_shape(self, what, v.type)
             if len(s) > len(shape) or broadcast_shapes(s, shape) != shape:
                 raise VerifyException(
                     f"'{self.name}' op {what} of shape {list(s)} does not broadcast to the "

@@ -1,15 +1,16 @@
 """The graph dialect's neural-network ops: convolution, pooling, batch normalization, LRN.
 
-These ops belong to the `graph` dialect (dialects/graph.py lists them in `Graph`); they
-share its base classes and conventions: static shapes, ONNX semantics, result types
-verified against `infer_shape`.
+These ops belong to the `graph` dialect (dialects/graph/__init__.py lists them in
+`Graph`); they share its base classes (base.py) and conventions: static shapes, ONNX
+semantics, result types verified against `infer_shape`.
 
 Layout is ONNX's: channels first, `[N, C, D1, ..., Dk]` with k >= 1 spatial dimensions
 (NCHW for images). Window geometry (kernel, strides, pads, dilations) is held in
 `array<i64: ...>` properties, one entry per spatial dimension; `pads` lists the begin
 pads of every spatial dimension, then the end pads (ONNX order: `[h_begin, w_begin, h_end,
 w_end]`). Absent `strides`, `pads` and `dilations` mean 1, 0 and 1. ONNX's `auto_pad` is
-resolved to explicit pads by the importer, so these ops have no such attribute.
+resolved to explicit pads by the importer, so these ops have no such attribute. `Window`
+(base.py, importable from this module too) computes the window geometry and output sizes.
 
     %y = "graph.conv"(%x, %w, %b) <{strides = array<i64: 2, 2>,
         pads = array<i64: 1, 1, 1, 1>}>
@@ -23,11 +24,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
-    Float32Type,
     FloatAttr,
     IntegerAttr,
     IntegerType,
@@ -46,84 +45,16 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from . import AnyTensor, GraphOp, _static_shape
-
-
-def _i64(v: int) -> IntegerAttr:
-    return IntegerAttr(v, IntegerType(64))
-
-
-def _f32(v: float) -> FloatAttr:
-    return FloatAttr(v, Float32Type())
-
-
-def _array(values: Sequence[int]) -> DenseArrayBase:
-    return DenseArrayBase.from_list(IntegerType(64), [int(v) for v in values])
-
-
-@dataclass(frozen=True)
-class Window:
-    """The geometry of a sliding window over k spatial dimensions (Conv and pools).
-
-    Along a spatial dimension of size `n`, output position `o` reads the (padded) input at
-    `o * stride + j * dilation - pad_begin` for `j` in `range(kernel)`. The output size is
-    `floor((n + pad_begin + pad_end - dilation * (kernel - 1) - 1) / stride) + 1`, or the
-    ceiling with `ceil_mode`, less one if the last window would then start in the end
-    padding (ONNX MaxPool/AveragePool, as ONNX Runtime and PyTorch compute it).
-    """
-
-    kernel: tuple[int, ...]
-    strides: tuple[int, ...]
-    pads_begin: tuple[int, ...]
-    pads_end: tuple[int, ...]
-    dilations: tuple[int, ...]
-    ceil_mode: bool = False
-
-    def output_size(self, d: int, n: int) -> int:
-        """The output size along spatial dimension `d` for an input of size `n`."""
-        span = self.dilations[d] * (self.kernel[d] - 1) + 1
-        room = n + self.pads_begin[d] + self.pads_end[d] - span
-        if room < 0:
-            return 0
-        s = self.strides[d]
-        if not self.ceil_mode:
-            return room // s + 1
-        out = -(-room // s) + 1
-        if (out - 1) * s >= n + self.pads_begin[d]:
-            out -= 1
-        return out
-
-    @staticmethod
-    def of(
-        kernel: Sequence[int],
-        strides: Sequence[int] | None = None,
-        pads: Sequence[int] | None = None,
-        dilations: Sequence[int] | None = None,
-        ceil_mode: bool = False,
-    ) -> Window:
-        """A window with ONNX's defaults (strides and dilations 1, pads 0) filled in."""
-        k = len(kernel)
-        pads = tuple(pads) if pads is not None else (0,) * (2 * k)
-        return Window(
-            kernel=tuple(kernel),
-            strides=tuple(strides) if strides is not None else (1,) * k,
-            pads_begin=pads[:k],
-            pads_end=pads[k:],
-            dilations=tuple(dilations) if dilations is not None else (1,) * k,
-            ceil_mode=bool(ceil_mode),
-        )
-
-    def output_shape(self, spatial: Sequence[int]) -> tuple[int, ...]:
-        return tuple(self.output_size(d, n) for d, n in enumerate(spatial))
-
-    def extra_end_pad(self, spatial: Sequence[int]) -> tuple[int, ...]:
-        """Padding beyond `pads_end` that the last window reads in ceil mode (0 else)."""
-        extra = []
-        for d, n in enumerate(spatial):
-            o = self.output_size(d, n)
-            last = (o - 1) * self.strides[d] + self.dilations[d] * (self.kernel[d] - 1)
-            extra.append(max(0, last + 1 - (n + self.pads_begin[d] + self.pads_end[d])))
-        return tuple(extra)
+from .base import (
+    AnyTensor,
+    GraphOp,
+    Window,
+    f32_attr,
+    i64_array,
+    i64_attr,
+    static_shape,
+    window_props,
+)
 
 
 class _WindowOp(GraphOp):
@@ -149,7 +80,7 @@ class _WindowOp(GraphOp):
 
     def _check_window(self) -> tuple[tuple[int, ...], Window]:
         """Verify rank and window properties; the input shape and the window."""
-        shape = _static_shape(self, "input", self.operands[0].type)
+        shape = static_shape(self, "input", self.operands[0].type)
         if len(shape) < 3:
             raise VerifyException(
                 f"'{self.name}' op input must have rank >= 3 ([N, C, D1, ...]), got shape "
@@ -189,18 +120,6 @@ class _WindowOp(GraphOp):
         return shape, win
 
 
-def _window_props(
-    strides: Sequence[int] | None,
-    pads: Sequence[int] | None,
-    dilations: Sequence[int] | None,
-) -> dict:
-    props = {}
-    for name, values in (("strides", strides), ("pads", pads), ("dilations", dilations)):
-        if values is not None:
-            props[name] = _array(values)
-    return props
-
-
 @irdl_op_definition
 class ConvOp(_WindowOp):
     """Convolution (cross-correlation) of an [N, C, D1..Dk] input with [M, C/group, K1..Kk]
@@ -220,7 +139,7 @@ class ConvOp(_WindowOp):
     strides = opt_prop_def(DenseArrayBase)
     pads = opt_prop_def(DenseArrayBase)
     dilations = opt_prop_def(DenseArrayBase)
-    group = prop_def(IntegerAttr, default_value=_i64(1))
+    group = prop_def(IntegerAttr, default_value=i64_attr(1))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -240,15 +159,15 @@ class ConvOp(_WindowOp):
         super().__init__(
             operands=[input, weight, [bias] if bias is not None else []],
             result_types=[TensorType(input.type.element_type, [shape[0], w[0], *out])],
-            properties={**_window_props(strides, pads, dilations), "group": _i64(group)},
+            properties={**window_props(strides, pads, dilations), "group": i64_attr(group)},
         )
 
     def kernel(self) -> tuple[int, ...]:
         return tuple(self.weight.type.get_shape()[2:])
 
     def infer_shape(self) -> tuple[int, ...]:
-        w = _static_shape(self, "weight", self.weight.type)
-        x = _static_shape(self, "input", self.input.type)
+        w = static_shape(self, "weight", self.weight.type)
+        x = static_shape(self, "input", self.input.type)
         if len(w) != len(x):
             raise VerifyException(
                 f"'{self.name}' op weight of shape {list(w)} must have the input's rank "
@@ -269,7 +188,7 @@ class ConvOp(_WindowOp):
                 f"group, expected {c // group} (input channels {c} / group {group})"
             )
         if self.bias is not None:
-            b = _static_shape(self, "bias", self.bias.type)
+            b = static_shape(self, "bias", self.bias.type)
             if b != (m,):
                 raise VerifyException(
                     f"'{self.name}' op bias of shape {list(b)} must have shape [{m}] (one per "
@@ -286,7 +205,7 @@ class _PoolOp(_WindowOp):
     strides = opt_prop_def(DenseArrayBase)
     pads = opt_prop_def(DenseArrayBase)
     dilations = opt_prop_def(DenseArrayBase)
-    ceil_mode = prop_def(IntegerAttr, default_value=_i64(0))
+    ceil_mode = prop_def(IntegerAttr, default_value=i64_attr(0))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -308,9 +227,9 @@ class _PoolOp(_WindowOp):
             operands=[input],
             result_types=[TensorType(input.type.element_type, [*shape[:2], *out])],
             properties={
-                "kernel_shape": _array(kernel_shape),
-                **_window_props(strides, pads, dilations),
-                "ceil_mode": _i64(ceil_mode),
+                "kernel_shape": i64_array(kernel_shape),
+                **window_props(strides, pads, dilations),
+                "ceil_mode": i64_attr(ceil_mode),
                 **(extra or {}),
             },
         )
@@ -347,7 +266,7 @@ class AveragePoolOp(_PoolOp):
     """
 
     name = "graph.average_pool"
-    count_include_pad = prop_def(IntegerAttr, default_value=_i64(0))
+    count_include_pad = prop_def(IntegerAttr, default_value=i64_attr(0))
 
     def __init__(
         self,
@@ -367,7 +286,7 @@ class AveragePoolOp(_PoolOp):
             pads=pads,
             dilations=dilations,
             ceil_mode=ceil_mode,
-            extra={"count_include_pad": _i64(count_include_pad)},
+            extra={"count_include_pad": i64_attr(count_include_pad)},
         )
 
     def infer_shape(self) -> tuple[int, ...]:
@@ -389,7 +308,7 @@ class _GlobalPoolOp(GraphOp):
         super().__init__(operands=[input], result_types=[TensorType(input.type.element_type, out)])
 
     def infer_shape(self) -> tuple[int, ...]:
-        x = _static_shape(self, "input", self.input.type)
+        x = static_shape(self, "input", self.input.type)
         if len(x) < 3:
             raise VerifyException(
                 f"'{self.name}' op input must have rank >= 3 ([N, C, D1, ...]), got shape {list(x)}"
@@ -427,7 +346,7 @@ class BatchNormOp(GraphOp):
     bias = operand_def(AnyTensor)
     mean = operand_def(AnyTensor)
     var = operand_def(AnyTensor)
-    epsilon = prop_def(FloatAttr, default_value=_f32(1e-5))
+    epsilon = prop_def(FloatAttr, default_value=f32_attr(1e-5))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -443,17 +362,17 @@ class BatchNormOp(GraphOp):
         super().__init__(
             operands=[input, scale, bias, mean, var],
             result_types=[input.type],
-            properties={"epsilon": _f32(epsilon)},
+            properties={"epsilon": f32_attr(epsilon)},
         )
 
     def infer_shape(self) -> tuple[int, ...]:
-        x = _static_shape(self, "input", self.input.type)
+        x = static_shape(self, "input", self.input.type)
         if len(x) < 2:
             raise VerifyException(
                 f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape {list(x)}"
             )
         for what in ("scale", "bias", "mean", "var"):
-            s = _static_shape(self, what, getattr(self, what).type)
+            s = static_shape(self, what, getattr(self, what).type)
             if s != (x[1],):
                 raise VerifyException(
                     f"'{self.name}' op {what} of shape {list(s)} must have shape [{x[1]}] "
@@ -477,9 +396,9 @@ class LRNOp(GraphOp):
     name = "graph.lrn"
     input = operand_def(AnyTensor)
     size = prop_def(IntegerAttr)
-    alpha = prop_def(FloatAttr, default_value=_f32(1e-4))
-    beta = prop_def(FloatAttr, default_value=_f32(0.75))
-    bias = prop_def(FloatAttr, default_value=_f32(1.0))
+    alpha = prop_def(FloatAttr, default_value=f32_attr(1e-4))
+    beta = prop_def(FloatAttr, default_value=f32_attr(0.75))
+    bias = prop_def(FloatAttr, default_value=f32_attr(1.0))
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
@@ -496,10 +415,10 @@ class LRNOp(GraphOp):
             operands=[input],
             result_types=[input.type],
             properties={
-                "size": _i64(size),
-                "alpha": _f32(alpha),
-                "beta": _f32(beta),
-                "bias": _f32(bias),
+                "size": i64_attr(size),
+                "alpha": f32_attr(alpha),
+                "beta": f32_attr(beta),
+                "bias": f32_attr(bias),
             },
         )
 
@@ -509,7 +428,7 @@ class LRNOp(GraphOp):
         return (size - 1) // 2, math.ceil((size - 1) / 2)
 
     def infer_shape(self) -> tuple[int, ...]:
-        x = _static_shape(self, "input", self.input.type)
+        x = static_shape(self, "input", self.input.type)
         if len(x) < 2:
             raise VerifyException(
                 f"'{self.name}' op input must have rank >= 2 ([N, C, ...]), got shape {list(x)}"

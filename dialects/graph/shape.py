@@ -1,13 +1,13 @@
 """The graph dialect's data-movement ops: slice, concat, expand and where.
 
-These ops belong to the `graph` dialect (dialects/graph.py lists them in `Graph`); they
-share its base classes and conventions: static shapes, ONNX semantics, result types
-verified against `infer_shape`.
+These ops belong to the `graph` dialect (dialects/graph/__init__.py lists them in
+`Graph`); they share its base classes (base.py) and conventions: static shapes, ONNX
+semantics, result types verified against `infer_shape`.
 
 The ONNX shape operators map onto few graph ops, because every shape is static:
 
 - Reshape, Flatten, Squeeze and Unsqueeze keep the row-major order of the elements: they
-  all become `graph.reshape` (dialects/graph.py), the target shape resolved at import;
+  all become `graph.reshape` (dialects/graph/core.py), the target shape resolved at import;
 - Transpose is `graph.transpose`; Identity, Dropout (inference) and a float32-to-float32
   Cast are no ops at all;
 - Slice is `graph.slice` (static starts and steps, one per dimension); Split is one
@@ -43,11 +43,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from . import AnyTensor, GraphOp, _static_shape, broadcast_shapes
-
-
-def _array(values: Sequence[int]) -> DenseArrayBase:
-    return DenseArrayBase.from_list(IntegerType(64), [int(v) for v in values])
+from .base import AnyTensor, GraphOp, broadcast_shapes, i64_array, static_shape
 
 
 @irdl_op_definition
@@ -79,7 +75,7 @@ class SliceOp(GraphOp):
         super().__init__(
             operands=[input],
             result_types=[TensorType(input.type.element_type, list(sizes))],
-            properties={"starts": _array(starts), "steps": _array(steps)},
+            properties={"starts": i64_array(starts), "steps": i64_array(steps)},
         )
 
     @property
@@ -91,8 +87,8 @@ class SliceOp(GraphOp):
         return tuple(self.steps.get_values())
 
     def infer_shape(self) -> tuple[int, ...]:
-        src = _static_shape(self, "input", self.input.type)
-        dst = _static_shape(self, "result", self.result.type)
+        src = static_shape(self, "input", self.input.type)
+        dst = static_shape(self, "result", self.result.type)
         starts, steps = self.start_values, self.step_values
         for what, values in (("starts", starts), ("steps", steps)):
             if len(values) != len(src):
@@ -147,7 +143,7 @@ class ConcatOp(GraphOp):
     def infer_shape(self) -> tuple[int, ...]:
         if not self.inputs:
             raise VerifyException(f"'{self.name}' op needs at least one input")
-        shapes = [_static_shape(self, f"input #{i}", v.type) for i, v in enumerate(self.inputs)]
+        shapes = [static_shape(self, f"input #{i}", v.type) for i, v in enumerate(self.inputs)]
         rank = len(shapes[0])
         axis = self.axis.value.data
         if not -rank <= axis < rank or rank == 0:
@@ -182,8 +178,8 @@ class ExpandOp(GraphOp):
         )
 
     def infer_shape(self) -> tuple[int, ...]:
-        src = _static_shape(self, "input", self.input.type)
-        dst = _static_shape(self, "result", self.result.type)
+        src = static_shape(self, "input", self.input.type)
+        dst = static_shape(self, "result", self.result.type)
         if len(src) > len(dst) or broadcast_shapes(src, dst) != dst:
             raise VerifyException(
                 f"'{self.name}' op input of shape {list(src)} does not broadcast to the "
@@ -227,7 +223,7 @@ class WhereOp(GraphOp):
 
     def infer_shape(self) -> tuple[int, ...]:
         shapes = [
-            _static_shape(self, what, v.type)
+            static_shape(self, what, v.type)
             for what, v in (("condition", self.condition), ("x", self.x), ("y", self.y))
         ]
         return self._broadcast(shapes, VerifyException)

@@ -61,8 +61,8 @@ from xdsl.pattern_rewriter import (
 from ...dialects import graph
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph import shape as graph_shape
+from ...dialects.graph.base import i64_array
 from ...dialects.graph.layout import Conv2DNchwcOp, PackOp, UnpackOp
-from ...dialects.graph.nn import _array
 from ...dialects.graph_layout_reference import pack_weights
 from ...dialects.graph_reference import dense_to_numpy
 from ..infra.statistics import bump
@@ -215,16 +215,16 @@ class SinkUnpack(RewritePattern):
             return _rebuild(op, operands, blocked.type)
         return None
 
-    def _pool(self, op: graph_nn._PoolOp) -> Operation | None:
+    def _pool(self, op: graph_nn.MaxPoolOp | graph_nn.AveragePoolOp) -> Operation | None:
         y = _unpacked(op.input)
         if y is None or len(op.input.type.get_shape()) != 4:
             return None
         win = op.window()
         props = {
-            "kernel_shape": _array((*win.kernel, 1)),
-            "strides": _array((*win.strides, 1)),
-            "pads": _array((*win.pads_begin, 0, *win.pads_end, 0)),
-            "dilations": _array((*win.dilations, 1)),
+            "kernel_shape": i64_array((*win.kernel, 1)),
+            "strides": i64_array((*win.strides, 1)),
+            "pads": i64_array((*win.pads_begin, 0, *win.pads_end, 0)),
+            "dilations": i64_array((*win.dilations, 1)),
         }
         n, cb, _, _, x = y.type.get_shape()
         oh, ow = op.result.type.get_shape()[2:]
