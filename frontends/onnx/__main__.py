@@ -2,6 +2,6 @@
 
 import sys
 
-from . import write_operator_pages
+from .operators_page import write_operator_pages
 
 write_operator_pages(sys.argv[1:])

@@ -1,7 +1,8 @@
 """ONNX import of the operators of dialects/graph/nn.py.
 
-`CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label) -> SSAValue`
-(see frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
+Each converter is registered for the default domain with `converter` or
+`register_converter` (base.py, whose docstring describes the signature
+`fn(importer, operands, attrs, label)`).
 
 Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, BatchNormalization (inference
 mode), LRN and Dropout (inference mode: the identity). `auto_pad` (NOTSET, VALID,
@@ -22,18 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from xdsl.ir import SSAValue
 
 from ...dialects.graph import nn as graph_nn
+from .base import Importer, ONNXImportError, converter, register_converter
 
 AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
-
-
-def _error(message: str) -> Exception:
-    from . import ONNXImportError  # onnx.py imports this module
-
-    return ONNXImportError(message)
 
 
 def _text(value) -> str:
@@ -46,7 +41,7 @@ def _ints(attrs: dict, name: str, count: int, default: int, label: str) -> list[
         return None
     values = [int(v) for v in attrs[name]]
     if len(values) != count:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: {name} has {len(values)} entries, expected {count} for "
             f"{count if name != 'pads' else count // 2} spatial dimensions"
         )
@@ -56,7 +51,7 @@ def _ints(attrs: dict, name: str, count: int, default: int, label: str) -> list[
 def _spatial_input(x: SSAValue, label: str) -> tuple[int, ...]:
     shape = tuple(x.type.get_shape())
     if len(shape) < 3:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: the input must have rank >= 3 ([N, C, D1, ...]), got shape {list(shape)}"
         )
     return shape
@@ -75,12 +70,14 @@ def resolve_pads(
     k = len(spatial)
     auto_pad = _text(attrs.get("auto_pad", "NOTSET")) or "NOTSET"
     if auto_pad not in AUTO_PADS:
-        raise _error(f"{label}: auto_pad '{auto_pad}' is not one of {', '.join(AUTO_PADS)}")
+        raise ONNXImportError(
+            f"{label}: auto_pad '{auto_pad}' is not one of {', '.join(AUTO_PADS)}"
+        )
     pads = _ints(attrs, "pads", 2 * k, 0, label)
     if auto_pad == "NOTSET":
         return pads if pads is not None else [0] * (2 * k)
     if pads is not None and any(pads):
-        raise _error(f"{label}: pads and auto_pad = {auto_pad} cannot be used together")
+        raise ONNXImportError(f"{label}: pads and auto_pad = {auto_pad} cannot be used together")
     if auto_pad == "VALID":
         return [0] * (2 * k)
     begins, ends = [], []
@@ -93,21 +90,24 @@ def resolve_pads(
     return begins + ends
 
 
-def _conv(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Conv")
+def _conv(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x, w = ops[0], ops[1]
     b = ops[2] if len(ops) > 2 else None
     shape = _spatial_input(x, label)
     wshape = tuple(w.type.get_shape())
     k = len(shape) - 2
     if len(wshape) != len(shape):
-        raise _error(
+        raise ONNXImportError(
             f"{label}: weight W of shape {list(wshape)} must have the input's rank "
             f"{len(shape)} ([M, C/group, K1, ...])"
         )
     kernel = list(wshape[2:])
     given = _ints(attrs, "kernel_shape", k, 1, label)
     if given is not None and given != kernel:
-        raise _error(f"{label}: kernel_shape {given} differs from the spatial shape {kernel} of W")
+        raise ONNXImportError(
+            f"{label}: kernel_shape {given} differs from the spatial shape {kernel} of W"
+        )
     strides = _ints(attrs, "strides", k, 1, label) or [1] * k
     dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
     pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
@@ -123,16 +123,16 @@ def _conv(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     return imp.emit(op, label)
 
 
-def _pool_window(imp, x: SSAValue, attrs: dict, label: str, dilations_from: int):
+def _pool_window(imp: Importer, x: SSAValue, attrs: dict, label: str, dilations_from: int):
     shape = _spatial_input(x, label)
     k = len(shape) - 2
     if "kernel_shape" not in attrs:
-        raise _error(f"{label}: the kernel_shape attribute is required")
+        raise ONNXImportError(f"{label}: the kernel_shape attribute is required")
     kernel = _ints(attrs, "kernel_shape", k, 1, label)
     strides = _ints(attrs, "strides", k, 1, label) or [1] * k
     dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
     if imp.opset < dilations_from and "dilations" in attrs:
-        raise _error(f"{label}: dilations needs opset {dilations_from} or newer")
+        raise ONNXImportError(f"{label}: dilations needs opset {dilations_from} or newer")
     pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
     ceil_mode = int(attrs.get("ceil_mode", 0))
     return dict(
@@ -144,12 +144,14 @@ def _pool_window(imp, x: SSAValue, attrs: dict, label: str, dilations_from: int)
     )
 
 
-def _max_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("MaxPool")
+def _max_pool(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     window = _pool_window(imp, ops[0], attrs, label, 10)
     return imp.emit(graph_nn.MaxPoolOp(ops[0], **window), label)
 
 
-def _average_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("AveragePool")
+def _average_pool(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     window = _pool_window(imp, ops[0], attrs, label, 19)
     op = graph_nn.AveragePoolOp(
         ops[0], **window, count_include_pad=int(attrs.get("count_include_pad", 0))
@@ -158,46 +160,38 @@ def _average_pool(imp, ops: list, attrs: dict, label: str) -> SSAValue:
 
 
 def _global_pool(cls: type) -> Callable:
-    def build(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+    def build(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
         _spatial_input(ops[0], label)
         return imp.emit(cls(ops[0]), label)
 
     return build
 
 
-def _constant_value(value: SSAValue | None) -> np.ndarray | None:
-    """The array a graph.constant holds, or None for anything else."""
-    from ...dialects import graph
-    from ...dialects.graph_reference import dense_to_numpy
-
-    if value is not None and isinstance(value.owner, graph.ConstantOp):
-        return dense_to_numpy(value.owner.value)
-    return None
-
-
-def _batch_norm(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("BatchNormalization")
+def _batch_norm(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     if int(attrs.get("training_mode", 0)):
-        raise _error(
+        raise ONNXImportError(
             f"{label}: BatchNormalization with training_mode = 1 computes batch statistics; "
             "irforge imports inference mode only"
         )
     if imp.opset < 9 and int(attrs.get("spatial", 1)) == 0:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: BatchNormalization with spatial = 0 (per-activation statistics) is "
             "not supported"
         )
     if len(ops) != 5 or any(v is None for v in ops):
-        raise _error(f"{label}: BatchNormalization needs X, scale, B, mean and var")
+        raise ONNXImportError(f"{label}: BatchNormalization needs X, scale, B, mean and var")
     x = ops[0]
     if len(x.type.get_shape()) < 2:
-        raise _error(f"{label}: the input must have rank >= 2, got {x.type}")
+        raise ONNXImportError(f"{label}: the input must have rank >= 2, got {x.type}")
     op = graph_nn.BatchNormOp(*ops, epsilon=float(attrs.get("epsilon", 1e-5)))
     return imp.emit(op, label)
 
 
-def _lrn(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("LRN")
+def _lrn(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     if "size" not in attrs:
-        raise _error(f"{label}: the size attribute is required")
+        raise ONNXImportError(f"{label}: the size attribute is required")
     op = graph_nn.LRNOp(
         ops[0],
         int(attrs["size"]),
@@ -208,29 +202,22 @@ def _lrn(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     return imp.emit(op, label)
 
 
-def _dropout(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Dropout")
+def _dropout(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     """Inference-mode Dropout is the identity (ONNX Dropout: "If training_mode is false
     ... output is a copy of input")."""
     training = ops[2] if len(ops) > 2 else None
     if training is not None:
-        value = _constant_value(training)
+        value = imp.constant_value(training)
         if value is None or value.size != 1:
-            raise _error(
+            raise ONNXImportError(
                 f"{label}: Dropout's training_mode input must be a constant scalar for irforge "
                 "to know it is inference mode"
             )
         if value.reshape(()).item():
-            raise _error(f"{label}: Dropout with training_mode = true is not supported")
+            raise ONNXImportError(f"{label}: Dropout with training_mode = true is not supported")
     return ops[0]
 
 
-CONVERTERS: dict[str, Callable] = {
-    "AveragePool": _average_pool,
-    "BatchNormalization": _batch_norm,
-    "Conv": _conv,
-    "Dropout": _dropout,
-    "GlobalAveragePool": _global_pool(graph_nn.GlobalAveragePoolOp),
-    "GlobalMaxPool": _global_pool(graph_nn.GlobalMaxPoolOp),
-    "LRN": _lrn,
-    "MaxPool": _max_pool,
-}
+register_converter("GlobalAveragePool", _global_pool(graph_nn.GlobalAveragePoolOp))
+register_converter("GlobalMaxPool", _global_pool(graph_nn.GlobalMaxPoolOp))

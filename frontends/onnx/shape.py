@@ -1,7 +1,8 @@
 """ONNX import of the shape and data-movement operators (dialects/graph/shape.py).
 
-`CONVERTERS` maps an ONNX op type to `fn(importer, operands, attrs, label)` (see
-frontends/onnx.py); onnx.py adds them to `SUPPORTED_OPS`.
+Each converter is registered for the default domain with `converter` or
+`register_converter` (base.py, whose docstring describes the signature
+`fn(importer, operands, attrs, label)`).
 
 Every shape is static, so shape arguments (Reshape's shape, Slice's starts/ends/axes/
 steps, Split's sizes, Squeeze/Unsqueeze's axes, Expand's shape, Gather's indices, Where's
@@ -33,32 +34,29 @@ from xdsl.ir import SSAValue
 
 from ...dialects import graph
 from ...dialects.graph import shape as graph_shape
-
-
-def _error(message: str) -> Exception:
-    from . import ONNXImportError  # onnx.py imports this module
-
-    return ONNXImportError(message)
+from .base import Importer, ONNXImportError, converter, register_converter
 
 
 def _shape(v: SSAValue) -> tuple[int, ...]:
     return tuple(v.type.get_shape())
 
 
-def _known_ints(imp, value: SSAValue | None, what: str, label: str) -> list[int] | None:
+def _known_ints(imp: Importer, value: SSAValue | None, what: str, label: str) -> list[int] | None:
     """The integers of a known input (None if the input is omitted)."""
     if value is None:
         return None
     array = imp.constant_value(value)
     if array is None:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: {what} is computed at run time; irforge needs it known at import "
             "(static shapes)"
         )
     return [int(v) for v in np.asarray(array).reshape(-1)]
 
 
-def _ints_arg(imp, ops: list, index: int, attrs: dict, name: str, label: str) -> list[int] | None:
+def _ints_arg(
+    imp: Importer, ops: list, index: int, attrs: dict, name: str, label: str
+) -> list[int] | None:
     """An integer list given as input `index` (newer opsets) or attribute `name` (older)."""
     value = ops[index] if len(ops) > index else None
     if value is not None:
@@ -70,17 +68,18 @@ def _ints_arg(imp, ops: list, index: int, attrs: dict, name: str, label: str) ->
 
 def _axis(axis: int, rank: int, label: str, what: str = "axis") -> int:
     if not -rank <= axis < rank:
-        raise _error(f"{label}: {what} {axis} is out of range for rank {rank}")
+        raise ONNXImportError(f"{label}: {what} {axis} is out of range for rank {rank}")
     return axis % rank
 
 
-def _reshape_to(imp, x: SSAValue, shape: Sequence[int], label: str) -> SSAValue:
+def _reshape_to(imp: Importer, x: SSAValue, shape: Sequence[int], label: str) -> SSAValue:
     if tuple(shape) == _shape(x):
         return x
     return imp.emit(graph.ReshapeOp(x, list(shape)), label)
 
 
-def _reshape(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Reshape")
+def _reshape(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     target = _known_ints(imp, ops[1], "the shape input", label)
     src = _shape(x)
@@ -89,34 +88,40 @@ def _reshape(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     for i, d in enumerate(target):
         if d == 0 and not allowzero:
             if i >= len(src):
-                raise _error(f"{label}: shape entry {i} is 0 but the input has rank {len(src)}")
+                raise ONNXImportError(
+                    f"{label}: shape entry {i} is 0 but the input has rank {len(src)}"
+                )
             d = src[i]
         out.append(d)
     if out.count(-1) > 1:
-        raise _error(f"{label}: the shape {target} has more than one -1")
+        raise ONNXImportError(f"{label}: the shape {target} has more than one -1")
     if -1 in out:
         known = math.prod(d for d in out if d != -1)
         total = math.prod(src)
         if known == 0 or total % known:
-            raise _error(f"{label}: cannot infer the -1 of shape {target} for input {list(src)}")
+            raise ONNXImportError(
+                f"{label}: cannot infer the -1 of shape {target} for input {list(src)}"
+            )
         out[out.index(-1)] = total // known
     if any(d < 0 for d in out) or math.prod(out) != math.prod(src):
-        raise _error(f"{label}: cannot reshape {list(src)} to {target}")
+        raise ONNXImportError(f"{label}: cannot reshape {list(src)} to {target}")
     return _reshape_to(imp, x, out, label)
 
 
-def _flatten(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Flatten")
+def _flatten(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     src = _shape(x)
     axis = int(attrs.get("axis", 1))
     if not -len(src) <= axis <= len(src):
-        raise _error(f"{label}: axis {axis} is out of range for rank {len(src)}")
+        raise ONNXImportError(f"{label}: axis {axis} is out of range for rank {len(src)}")
     if axis < 0:
         axis += len(src)
     return _reshape_to(imp, x, [math.prod(src[:axis]), math.prod(src[axis:])], label)
 
 
-def _squeeze(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Squeeze")
+def _squeeze(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     src = _shape(x)
     axes = _ints_arg(imp, ops, 1, attrs, "axes", label)
@@ -126,39 +131,44 @@ def _squeeze(imp, ops: list, attrs: dict, label: str) -> SSAValue:
         drop = {_axis(a, len(src), label) for a in axes}
         bad = [d for d in sorted(drop) if src[d] != 1]
         if bad:
-            raise _error(f"{label}: cannot squeeze dimension {bad[0]} of size {src[bad[0]]}")
+            raise ONNXImportError(
+                f"{label}: cannot squeeze dimension {bad[0]} of size {src[bad[0]]}"
+            )
     return _reshape_to(imp, x, [n for d, n in enumerate(src) if d not in drop], label)
 
 
-def _unsqueeze(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Unsqueeze")
+def _unsqueeze(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     src = _shape(x)
     axes = _ints_arg(imp, ops, 1, attrs, "axes", label)
     if axes is None:
-        raise _error(f"{label}: Unsqueeze needs axes")
+        raise ONNXImportError(f"{label}: Unsqueeze needs axes")
     rank = len(src) + len(axes)
     new = {_axis(a, rank, label) for a in axes}
     if len(new) != len(axes):
-        raise _error(f"{label}: axes {axes} repeat a dimension")
+        raise ONNXImportError(f"{label}: axes {axes} repeat a dimension")
     it = iter(src)
     return _reshape_to(imp, x, [1 if d in new else next(it) for d in range(rank)], label)
 
 
-def _transpose(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Transpose")
+def _transpose(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     rank = len(_shape(x))
     perm = [int(p) for p in attrs.get("perm", range(rank - 1, -1, -1))]
     if sorted(perm) != list(range(rank)):
-        raise _error(f"{label}: perm {perm} is not a permutation of {rank} dimensions")
+        raise ONNXImportError(f"{label}: perm {perm} is not a permutation of {rank} dimensions")
     if perm == list(range(rank)):
         return x
     return imp.emit(graph.TransposeOp(x, perm), label)
 
 
-def _concat(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Concat")
+def _concat(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     inputs = [v for v in ops if v is not None]
     if "axis" not in attrs:
-        raise _error(f"{label}: the axis attribute is required")
+        raise ONNXImportError(f"{label}: the axis attribute is required")
     rank = len(_shape(inputs[0]))
     axis = _axis(int(attrs["axis"]), rank, label)
     if len(inputs) == 1:
@@ -184,7 +194,8 @@ def normalize_slice(n: int, start: int, end: int, step: int) -> tuple[int, int]:
     return (start if size else 0), size
 
 
-def _slice(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Slice")
+def _slice(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     src = _shape(x)
     if imp.opset < 10:
@@ -199,20 +210,20 @@ def _slice(imp, ops: list, attrs: dict, label: str) -> SSAValue:
         axes = _known_ints(imp, ops[3] if len(ops) > 3 else None, "the axes input", label)
         steps = _known_ints(imp, ops[4] if len(ops) > 4 else None, "the steps input", label)
     if starts is None or ends is None:
-        raise _error(f"{label}: Slice needs starts and ends")
+        raise ONNXImportError(f"{label}: Slice needs starts and ends")
     axes = axes if axes is not None else list(range(len(starts)))
     steps = steps if steps is not None else [1] * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps):
-        raise _error(f"{label}: starts, ends, axes and steps differ in length")
+        raise ONNXImportError(f"{label}: starts, ends, axes and steps differ in length")
     first, step_of, size = [0] * len(src), [1] * len(src), list(src)
     seen = set()
     for s, e, a, st in zip(starts, ends, axes, steps):
         d = _axis(a, len(src), label)
         if d in seen:
-            raise _error(f"{label}: axis {a} is sliced twice")
+            raise ONNXImportError(f"{label}: axis {a} is sliced twice")
         seen.add(d)
         if st == 0:
-            raise _error(f"{label}: a slice step is 0")
+            raise ONNXImportError(f"{label}: a slice step is 0")
         first[d], size[d] = normalize_slice(src[d], s, e, st)
         step_of[d] = st
     if all(f == 0 and st == 1 and n == m for f, st, n, m in zip(first, step_of, size, src)):
@@ -220,25 +231,30 @@ def _slice(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     return imp.emit(graph_shape.SliceOp(x, first, step_of, size), label)
 
 
-def _split(imp, ops: list, attrs: dict, label: str) -> tuple[SSAValue, ...]:
+@converter("Split")
+def _split(imp: Importer, ops: list, attrs: dict, label: str) -> tuple[SSAValue, ...]:
     x = ops[0]
     src = _shape(x)
     axis = _axis(int(attrs.get("axis", 0)), len(src), label)
     n = src[axis]
-    outputs = len(imp.node.output) if getattr(imp, "node", None) is not None else None
+    outputs = len(imp.node.output) if imp.node is not None else None
     sizes = _ints_arg(imp, ops, 1, attrs, "split", label)
     if sizes is None:
         parts = int(attrs.get("num_outputs", 0)) or outputs
         if not parts:
-            raise _error(f"{label}: cannot tell how many parts to split into")
+            raise ONNXImportError(f"{label}: cannot tell how many parts to split into")
         chunk = -(-n // parts)
         sizes = [min(chunk, max(n - k * chunk, 0)) for k in range(parts)]
         if imp.opset < 18 and n % parts:
-            raise _error(f"{label}: dimension {axis} of size {n} does not split in {parts} parts")
+            raise ONNXImportError(
+                f"{label}: dimension {axis} of size {n} does not split in {parts} parts"
+            )
     if outputs is not None and len(sizes) != outputs:
-        raise _error(f"{label}: {len(sizes)} split sizes {sizes} for {outputs} outputs")
+        raise ONNXImportError(f"{label}: {len(sizes)} split sizes {sizes} for {outputs} outputs")
     if sum(sizes) != n or any(s < 0 for s in sizes):
-        raise _error(f"{label}: split sizes {sizes} do not add up to dimension {axis} ({n})")
+        raise ONNXImportError(
+            f"{label}: split sizes {sizes} do not add up to dimension {axis} ({n})"
+        )
     results = []
     offset = 0
     for s in sizes:
@@ -271,24 +287,25 @@ def _runs(indices: Sequence[int]) -> list[tuple[int, int, int]]:
     return runs
 
 
-def _gather(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Gather")
+def _gather(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     src = _shape(x)
     axis = _axis(int(attrs.get("axis", 0)), len(src), label)
     indices = imp.constant_value(ops[1])
     if indices is None:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: the indices are computed at run time; irforge gathers only with "
             "indices known at import"
         )
     n = src[axis]
     flat = [int(i) for i in np.asarray(indices).reshape(-1)]
     if any(not -n <= i < n for i in flat):
-        raise _error(f"{label}: an index of {flat} is out of range for size {n}")
+        raise ONNXImportError(f"{label}: an index of {flat} is out of range for size {n}")
     flat = [i % n for i in flat]
     out_shape = [*src[:axis], *np.shape(indices), *src[axis + 1 :]]
     if not flat:
-        raise _error(f"{label}: the result is empty; irforge does not build empty tensors")
+        raise ONNXImportError(f"{label}: the result is empty; irforge does not build empty tensors")
     parts = []
     for start, step, count in _runs(flat):
         shape = [count if d == axis else m for d, m in enumerate(src)]
@@ -302,29 +319,31 @@ def _gather(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     return _reshape_to(imp, joined, out_shape, label)
 
 
-def _expand(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Expand")
+def _expand(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     x = ops[0]
     target = _known_ints(imp, ops[1], "the shape input", label)
     shape = graph.broadcast_shapes(_shape(x), target)
     if shape is None:
-        raise _error(f"{label}: shape {list(_shape(x))} does not broadcast with {target}")
+        raise ONNXImportError(f"{label}: shape {list(_shape(x))} does not broadcast with {target}")
     if shape == _shape(x):
         return x
     return imp.emit(graph_shape.ExpandOp(x, shape), label)
 
 
-def _where(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Where")
+def _where(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     cond, x, y = ops
     c = imp.constant_value(cond)
     if c is None:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: the condition is computed at run time; irforge needs it known at "
             "import (runtime boolean tensors are not supported)"
         )
     c = np.asarray(c).astype(bool)
     shape = graph.broadcast_shapes(graph.broadcast_shapes(c.shape, _shape(x)) or (), _shape(y))
     if shape is None or graph.broadcast_shapes(c.shape, _shape(x)) is None:
-        raise _error(
+        raise ONNXImportError(
             f"{label}: shapes {list(c.shape)}, {list(_shape(x))} and {list(_shape(y))} do "
             "not broadcast"
         )
@@ -335,55 +354,42 @@ def _where(imp, ops: list, attrs: dict, label: str) -> SSAValue:
     return imp.emit(graph_shape.WhereOp(mask, x, y), label)
 
 
-def _expand_to(imp, x: SSAValue, shape: Sequence[int], label: str) -> SSAValue:
+def _expand_to(imp: Importer, x: SSAValue, shape: Sequence[int], label: str) -> SSAValue:
     if tuple(shape) == _shape(x):
         return x
     return imp.emit(graph_shape.ExpandOp(x, shape), label)
 
 
-def _cast(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("Cast")
+def _cast(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     to = int(attrs.get("to", 0))
     if to == TensorProto.FLOAT:
         return ops[0]
     name = helper.tensor_dtype_to_np_dtype(to).name if to else "undefined"
-    raise _error(
+    raise ONNXImportError(
         f"{label}: casts a float32 tensor computed at run time to {name}; irforge computes "
         "float32 tensors only at run time (casts of values known at import are evaluated)"
     )
 
 
-def _cast_like(imp, ops: list, attrs: dict, label: str) -> SSAValue:
+@converter("CastLike")
+def _cast_like(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     target = imp.constant_value(ops[1])
     if target is None or target.dtype == np.float32:
         return ops[0]
-    raise _error(
+    raise ONNXImportError(
         f"{label}: casts a float32 tensor computed at run time to {target.dtype.name}; "
         "irforge computes float32 tensors only at run time"
     )
 
 
 def _known_only(what: str) -> Callable:
-    def build(imp, ops: list, attrs: dict, label: str):
-        raise _error(f"{label}: {what} must be known at import")
+    def build(imp: Importer, ops: list, attrs: dict, label: str):
+        raise ONNXImportError(f"{label}: {what} must be known at import")
 
     return build
 
 
-CONVERTERS: dict[str, Callable] = {
-    "Cast": _cast,
-    "CastLike": _cast_like,
-    "Concat": _concat,
-    "ConstantOfShape": _known_only("the shape input of ConstantOfShape"),
-    "Expand": _expand,
-    "Flatten": _flatten,
-    "Gather": _gather,
-    "Reshape": _reshape,
-    "Shape": _known_only("Shape's input"),
-    "Size": _known_only("Size's input"),
-    "Slice": _slice,
-    "Split": _split,
-    "Squeeze": _squeeze,
-    "Transpose": _transpose,
-    "Unsqueeze": _unsqueeze,
-    "Where": _where,
-}
+register_converter("ConstantOfShape", _known_only("the shape input of ConstantOfShape"))
+register_converter("Shape", _known_only("Shape's input"))
+register_converter("Size", _known_only("Size's input"))

@@ -1,0 +1,196 @@
+"""The model level of the ONNX import: reading a model, checking it, giving its inputs
+static shapes, and `import_onnx`, which builds `func.func @main` with the `Importer`
+(base.py) and the converters registered there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Block, Region
+from xdsl.utils.exceptions import VerifyException
+
+from .base import (
+    DEFAULT_DOMAINS,
+    Importer,
+    ONNXImportError,
+    elem_type_name,
+    show_dims,
+    string_array,
+)
+
+MIN_OPSET = 7
+"""The oldest default-domain opset imported (older ones have legacy broadcast attributes)."""
+
+
+def parse_input_shape(text: str) -> tuple[str, list[int]]:
+    """Parse a command-line shape `NAME=D0xD1x...` (e.g. `input=1x64`) into (name, dims).
+
+    The name is everything before the last `=`, so ONNX names containing `=` work.
+    Raises ONNXImportError if the text is not of that form.
+    """
+    name, sep, dims = text.rpartition("=")
+    if not sep or not name or not re.fullmatch(r"\d+(x\d+)*", dims):
+        raise ONNXImportError(f"bad input shape {text!r}: expected NAME=D0xD1x..., e.g. input=1x64")
+    return name, [int(d) for d in dims.split("x")]
+
+
+def import_onnx(
+    model: onnx.ModelProto | str | os.PathLike,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> ModuleOp:
+    """Import `model` (a ModelProto or the path of a .onnx file) as a verified module.
+
+    `input_shapes` gives static shapes to inputs whose ONNX shape has dynamic (symbolic
+    or unknown) dimensions, e.g. `{"input": [1, 64]}`; a given shape must have the
+    declared rank and agree with the declared static dimensions.
+
+    Raises ONNXImportError for an invalid or unsupported model (see the package docstring)
+    and OSError if the file cannot be read.
+    """
+    if not isinstance(model, onnx.ModelProto):
+        model = load_model(model)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise ONNXImportError(f"invalid ONNX model: {e}") from e
+    opset = _default_opset(model)
+    opsets: dict[str, int] = {}
+    for o in model.opset_import:
+        opsets.setdefault("" if o.domain in DEFAULT_DOMAINS else o.domain, o.version)
+    g = model.graph
+
+    initializers = {t.name: t for t in g.initializer}
+    inputs = [vi for vi in g.input if vi.name not in initializers]
+    shapes = _input_shapes(inputs, dict(input_shapes or {}))
+
+    block = Block(arg_types=[TensorType(Float32Type(), s) for s in shapes])
+    importer = Importer(block, initializers, opset, opsets)
+    for vi, arg in zip(inputs, block.args):
+        importer.bind(vi.name, arg)
+    results = importer.import_graph(g)
+    block.add_op(ReturnOp(*results))
+
+    func = FuncOp("main", ([a.type for a in block.args], [r.type for r in results]), Region(block))
+    func.attributes["irforge.input_names"] = string_array(vi.name for vi in inputs)
+    func.attributes["irforge.output_names"] = string_array(vi.name for vi in g.output)
+    module = ModuleOp([func])
+    try:
+        module.verify()
+    except VerifyException as e:  # a bug in the importer rather than in the model
+        raise ONNXImportError(f"the imported module does not verify: {e}") from e
+    return module
+
+
+def load_model(path: str | os.PathLike) -> onnx.ModelProto:
+    """Read a .onnx file; ONNXImportError if it is not a model, OSError if unreadable."""
+    from google.protobuf.message import DecodeError
+
+    try:
+        return onnx.load(os.fspath(path))
+    except DecodeError as e:
+        raise ONNXImportError(f"cannot read an ONNX model from '{os.fspath(path)}': {e}") from e
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    versions = [o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS]
+    if not versions:
+        raise ONNXImportError("the model imports no version of the default ONNX opset")
+    if versions[0] < MIN_OPSET:
+        raise ONNXImportError(
+            f"the model uses ONNX opset {versions[0]}; irforge imports opset {MIN_OPSET} "
+            "or newer (onnx.version_converter.convert_version can upgrade it)"
+        )
+    return versions[0]
+
+
+def _input_shapes(
+    inputs: Sequence[onnx.ValueInfoProto], given: dict[str, Sequence[int]]
+) -> list[tuple[int, ...]]:
+    """The static shape of each graph input, from its ONNX type and `given` shapes."""
+    names = [vi.name for vi in inputs]
+    unknown = [n for n in given if n not in names]
+    if unknown:
+        raise ONNXImportError(
+            f"input_shapes names {', '.join(repr(n) for n in unknown)}, which "
+            f"{'is not an input' if len(unknown) == 1 else 'are not inputs'} of the model; "
+            f"its inputs are {', '.join(repr(n) for n in names) or 'none'}"
+        )
+    shapes: list[tuple[int, ...]] = []
+    dynamic: list[tuple[str, str, list[int]]] = []  # (name, what, example shape)
+    for vi in inputs:
+        t = vi.type
+        if t.WhichOneof("value") != "tensor_type":
+            raise ONNXImportError(f"input '{vi.name}' is not a tensor")
+        if t.tensor_type.elem_type != TensorProto.FLOAT:
+            raise ONNXImportError(
+                f"input '{vi.name}' has element type "
+                f"{elem_type_name(t.tensor_type.elem_type)}; irforge imports float32 only"
+            )
+        declared = (
+            [
+                d.dim_value if d.HasField("dim_value") else d.dim_param or None
+                for d in t.tensor_type.shape.dim
+            ]
+            if t.tensor_type.HasField("shape")
+            else None
+        )
+        if vi.name in given:
+            shapes.append(_given_shape(vi.name, given[vi.name], declared))
+            continue
+        if declared is None:
+            dynamic.append((vi.name, "no declared shape", []))
+            shapes.append(())
+            continue
+        dyn = [(i, d) for i, d in enumerate(declared) if not isinstance(d, int)]
+        if dyn:
+            what = " and ".join(f"{i} ('{d}')" if d else f"{i} (unnamed)" for i, d in dyn)
+            what = f"a dynamic dimension {what}" if len(dyn) == 1 else f"dynamic dimensions {what}"
+            dynamic.append((vi.name, what, [d if isinstance(d, int) else 1 for d in declared]))
+        shapes.append(tuple(d if isinstance(d, int) else 1 for d in declared))
+    if dynamic:
+        problems = "; ".join(f"input '{name}' has {what}" for name, what, _ in dynamic)
+        example = ", ".join(
+            f"'{name}': {shape if shape else '[...]'}" for name, _, shape in dynamic
+        )
+        flags = " ".join(
+            f"--input-shape {name}={'x'.join(map(str, shape)) if shape else '...'}"
+            for name, _, shape in dynamic
+        )
+        raise ONNXImportError(
+            f"{problems}; give a static shape, e.g. input_shapes={{{example}}} or {flags}"
+        )
+    return shapes
+
+
+def _given_shape(
+    name: str, shape: Sequence[int], declared: list[int | str | None] | None
+) -> tuple[int, ...]:
+    if not isinstance(shape, Sequence | np.ndarray) or not all(
+        isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 1 for d in shape
+    ):
+        raise ONNXImportError(
+            f"input_shapes['{name}'] = {shape!r} is not a sequence of positive integers"
+        )
+    shape = tuple(int(d) for d in shape)
+    if declared is None:
+        return shape
+    if len(shape) != len(declared):
+        raise ONNXImportError(
+            f"input_shapes['{name}'] = {list(shape)} has rank {len(shape)}, but input "
+            f"'{name}' has rank {len(declared)} (shape {show_dims(declared)})"
+        )
+    for i, (d, want) in enumerate(zip(shape, declared)):
+        if isinstance(want, int) and d != want:
+            raise ONNXImportError(
+                f"input_shapes['{name}'] = {list(shape)} sets dimension {i} to {d}, but input "
+                f"'{name}' has static size {want} there (shape {show_dims(declared)})"
+            )
+    return shape
