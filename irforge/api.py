@@ -78,10 +78,14 @@ def import_model(
 ) -> ModuleOp:
     """Import an ONNX model (ModelProto or path) into the graph dialect.
 
-    Raises irforge.frontends.onnx.ONNXImportError listing unsupported ops or dynamic inputs.
+    Installed plugins are loaded first (they may add ONNX converters, e.g. for a custom
+    domain). Raises irforge.frontends.onnx.ONNXImportError listing unsupported ops or
+    dynamic inputs.
     """
     from irforge.frontends.onnx import import_onnx
+    from irforge.plugins import load_entry_point_plugins
 
+    load_entry_point_plugins()
     return import_onnx(model, input_shapes=input_shapes)
 
 
