@@ -1,5 +1,5 @@
-"""convert-loop-to-llvm rule: a `func.call` marked `irforge.parallel` (made by
-parallelize-loops) becomes one libgomp parallel region.
+"""convert-loop-to-llvm rule for `func.call`: an `llvm.call`, or, for a call marked
+`irforge.parallel` (made by parallelize-loops), one libgomp parallel region.
 
 The call `func.call @f__par0(%a, %b, %lb, %ub) {irforge.parallel = {num_threads = 2 : i64,
 step = 1 : i64}}` runs `@f__par0` (whose last two arguments are the bounds of its loop) on
@@ -40,16 +40,22 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import PassFailedException
 
 from ..loop.parallelize_loops import PARALLEL_ATTR
-from .convert_loop_to_llvm import (
-    _HANDLERS,
-    _ORDERING,
-    PTR,
-    _FuncLowering,
-    _new,
-    _pred,
-)
+from .base import ORDERING, PTR, FunctionLowering, llvm_type, lowering_rule, new_op, pred
 
-_serial_call = _HANDLERS[func.CallOp]
+
+def _serial_call(L: FunctionLowering, op: func.CallOp) -> None:
+    """`func.call` -> `llvm.call`."""
+    results = [llvm_type(r.type) for r in op.results]
+    if len(results) > 1:
+        raise PassFailedException("convert-loop-to-llvm: calls with several results")
+    call = llvm.CallOp(
+        op.callee.root_reference.data,
+        *[L.v(a) for a in op.arguments],
+        return_type=results[0] if results else None,
+    )
+    L.emit(call)
+    if results:
+        L.set(op, call.results[0])
 
 
 def _field(ptr: SSAValue, struct: llvm.LLVMStructType, k: int) -> Operation:
@@ -60,7 +66,7 @@ def _field(ptr: SSAValue, struct: llvm.LLVMStructType, k: int) -> Operation:
         "noWrapFlags": IntegerAttr(0, 32),
         "inbounds": UnitAttr(),
     }
-    return _new(llvm.GEPOp, (ptr,), PTR, props)
+    return new_op(llvm.GEPOp, (ptr,), PTR, props)
 
 
 class _Builder:
@@ -80,7 +86,7 @@ class _Builder:
         return self(cls(a, b))
 
     def select_min(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self(llvm.SelectOp(self(llvm.ICmpOp(a, b, _pred("slt"))), a, b))
+        return self(llvm.SelectOp(self(llvm.ICmpOp(a, b, pred("slt"))), a, b))
 
 
 def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
@@ -91,7 +97,7 @@ def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
     ctx = entry.args[0]
     args = []
     for k, t in enumerate(struct.types.data):
-        args.append(b(_new(llvm.LoadOp, (b(_field(ctx, struct, k)),), t, _ORDERING)))
+        args.append(b(new_op(llvm.LoadOp, (b(_field(ctx, struct, k)),), t, ORDERING)))
     lb, ub = args[-2], args[-1]
     tid = b(llvm.SExtOp(b(llvm.CallOp("omp_get_thread_num", return_type=i32)), i64))
     nth = b(llvm.SExtOp(b(llvm.CallOp("omp_get_num_threads", return_type=i32)), i64))
@@ -101,12 +107,12 @@ def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
         span = b.binary(llvm.AddOp, span, b.const(step - 1))
         span = b.binary(llvm.SDivOp, span, b.const(step))
     zero = b.const(0)
-    trips = b(llvm.SelectOp(b(llvm.ICmpOp(span, zero, _pred("sgt"))), span, zero))
+    trips = b(llvm.SelectOp(b(llvm.ICmpOp(span, zero, pred("sgt"))), span, zero))
     q = b.binary(llvm.SDivOp, trips, nth)
     r = b.binary(llvm.SRemOp, trips, nth)
     # first = t*q + min(t, r); last = first + q + (t < r)
     first = b.binary(llvm.AddOp, b.binary(llvm.MulOp, tid, q), b.select_min(tid, r))
-    extra = b(llvm.ZExtOp(b(llvm.ICmpOp(tid, r, _pred("slt"))), i64))
+    extra = b(llvm.ZExtOp(b(llvm.ICmpOp(tid, r, pred("slt"))), i64))
     last = b.binary(llvm.AddOp, b.binary(llvm.AddOp, first, q), extra)
     if step != 1:
         first = b.binary(llvm.MulOp, first, b.const(step))
@@ -124,7 +130,8 @@ def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
     )
 
 
-def _parallel_call(L: _FuncLowering, op: func.CallOp) -> None:
+@lowering_rule(func.CallOp)
+def _call(L: FunctionLowering, op: func.CallOp) -> None:
     spec = op.attributes.get(PARALLEL_ATTR)
     if spec is None:
         _serial_call(L, op)
@@ -157,7 +164,7 @@ def _parallel_call(L: _FuncLowering, op: func.CallOp) -> None:
     L.entry.insert_op_after(cast, buf)
     ctx = cast.results[0]
     for k, v in enumerate(values):
-        L.emit(_new(llvm.StoreOp, (v, L.emit(_field(ctx, struct, k))), None, _ORDERING))
+        L.emit(new_op(llvm.StoreOp, (v, L.emit(_field(ctx, struct, k))), None, ORDERING))
     name = f"{callee}__omp"
     if name not in L.externs:
         L.extern("omp_get_thread_num", [], i32)
@@ -167,6 +174,3 @@ def _parallel_call(L: _FuncLowering, op: func.CallOp) -> None:
     gomp = L.extern("GOMP_parallel", [PTR, PTR, i32, i32], None)
     fn_ptr = L.emit(llvm.AddressOfOp(name, PTR))
     L.emit(llvm.CallOp(gomp, fn_ptr, ctx, L.const(n, i32), L.const(0, i32)))
-
-
-_HANDLERS[func.CallOp] = _parallel_call

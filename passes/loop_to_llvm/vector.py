@@ -1,5 +1,4 @@
-"""Rules of `convert-loop-to-llvm` for xDSL's `vector` dialect (the ops `vectorize` makes),
-registered on that pass's rule table (imported from the bottom of convert_loop_to_llvm.py).
+"""Rules of `convert-loop-to-llvm` for xDSL's `vector` dialect (the ops `vectorize` makes).
 
     %v = vector.load %a[%r, %i]          %p = llvm.getelementptr inbounds %a[%off] : f32
       : memref<8x64xf32>, vector<16xf32>  %v = llvm.load %p {alignment = 4} : vector<16xf32>
@@ -36,8 +35,17 @@ from xdsl.dialects.builtin import (
     i32,
     i64,
 )
+from xdsl.utils.exceptions import PassFailedException
 
-from . import convert_loop_to_llvm as c
+from .base import (
+    ORDERING,
+    FunctionLowering,
+    address,
+    element_bytes,
+    llvm_type,
+    lowering_rule,
+    new_op,
+)
 
 
 @cache
@@ -55,32 +63,32 @@ def host_vector_bits() -> int:
 
 
 def _align(t: VectorType) -> IntegerAttr:
-    return IntegerAttr(c.element_bytes(t.element_type), i64)
+    return IntegerAttr(element_bytes(t.element_type), i64)
 
 
-@c._rule(vector.LoadOp)
-def _vector_load(L: c._FuncLowering, op: vector.LoadOp) -> None:
-    t = c.llvm_type(op.result.type)
-    ptr = c._address(L, op.base, op.indices)
-    props = {**c._ORDERING, "alignment": _align(op.result.type)}
-    L.set(op, L.emit(c._new(llvm.LoadOp, (ptr,), t, props)))
+@lowering_rule(vector.LoadOp)
+def _vector_load(L: FunctionLowering, op: vector.LoadOp) -> None:
+    t = llvm_type(op.result.type)
+    ptr = address(L, op.base, op.indices)
+    props = {**ORDERING, "alignment": _align(op.result.type)}
+    L.set(op, L.emit(new_op(llvm.LoadOp, (ptr,), t, props)))
 
 
-@c._rule(vector.StoreOp)
-def _vector_store(L: c._FuncLowering, op: vector.StoreOp) -> None:
-    ptr = c._address(L, op.base, op.indices)
+@lowering_rule(vector.StoreOp)
+def _vector_store(L: FunctionLowering, op: vector.StoreOp) -> None:
+    ptr = address(L, op.base, op.indices)
     store = llvm.StoreOp(L.v(op.vector), ptr, alignment=_align(op.vector.type).value.data)
     if op.nontemporal is not None and op.nontemporal.value.data:
         store.nontemporal = UnitAttr()
     L.emit(store)
 
 
-@c._rule(vector.BroadcastOp)
-def _broadcast(L: c._FuncLowering, op: vector.BroadcastOp) -> None:
-    t = c.llvm_type(op.vector.type)
+@lowering_rule(vector.BroadcastOp)
+def _broadcast(L: FunctionLowering, op: vector.BroadcastOp) -> None:
+    t = llvm_type(op.vector.type)
     x = L.v(op.source)
     if isinstance(x.type, VectorType):
-        raise c.PassFailedException("convert-loop-to-llvm: vector.broadcast of a vector")
+        raise PassFailedException("convert-loop-to-llvm: vector.broadcast of a vector")
     undef = L.emit(llvm.UndefOp(t))
     first = L.emit(llvm.InsertElementOp(undef, x, L.const(0, i64)))
     n = t.get_shape()[0]
@@ -88,14 +96,14 @@ def _broadcast(L: c._FuncLowering, op: vector.BroadcastOp) -> None:
     L.set(op, L.emit(llvm.ShuffleVectorOp(first, undef, mask, t)))
 
 
-@c._rule(vector.ShuffleOp)
-def _shuffle(L: c._FuncLowering, op: vector.ShuffleOp) -> None:
+@lowering_rule(vector.ShuffleOp)
+def _shuffle(L: FunctionLowering, op: vector.ShuffleOp) -> None:
     mask = DenseArrayBase.from_list(i32, list(op.mask.get_values()))
-    t = c.llvm_type(op.result.type)
+    t = llvm_type(op.result.type)
     L.set(op, L.emit(llvm.ShuffleVectorOp(L.v(op.v1), L.v(op.v2), mask, t)))
 
 
-@c._rule(vector.FMAOp)
-def _vector_fma(L: c._FuncLowering, op: vector.FMAOp) -> None:
+@lowering_rule(vector.FMAOp)
+def _vector_fma(L: FunctionLowering, op: vector.FMAOp) -> None:
     args = [L.v(op.lhs), L.v(op.rhs), L.v(op.acc)]
     L.set(op, L.intrinsic("llvm.fmuladd", args, args[0].type))

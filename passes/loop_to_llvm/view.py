@@ -12,7 +12,6 @@ becomes
     %v = llvm.getelementptr inbounds %a[%c] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 
 `inbounds` holds: the verifier of loop.view checks that the view lies inside the arena.
-Imported from the bottom of passes/loop_to_llvm/convert_loop_to_llvm.py, which owns the rule table.
 Source: MLIR's memref.view lowering (finalize-memref-to-llvm).
 """
 
@@ -22,15 +21,15 @@ from xdsl.dialects import llvm
 from xdsl.dialects.builtin import IntegerType, i64
 
 from ...dialects import loop
-from .convert_loop_to_llvm import PTR, _FuncLowering, _gep_props, _new, _rule
+from .base import PTR, FunctionLowering, gep_props, lowering_rule, new_op
 
 
-@_rule(loop.ViewOp)
-def _view(L: _FuncLowering, op: loop.ViewOp) -> None:
+@lowering_rule(loop.ViewOp)
+def _view(L: FunctionLowering, op: loop.ViewOp) -> None:
     base = L.v(op.source)
     offset = op.byte_offset.value.data
     if offset == 0:
         L.set(op, base)
         return
-    gep = _new(llvm.GEPOp, (base, L.const(offset, i64)), PTR, _gep_props(IntegerType(8)))
+    gep = new_op(llvm.GEPOp, (base, L.const(offset, i64)), PTR, gep_props(IntegerType(8)))
     L.set(op, L.emit(gep))

@@ -56,8 +56,9 @@ from xdsl.ir.affine import AffineDimExpr, AffineMap
 from ....dialects import loop
 from ....dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
 from ...loop.schedule.vectorize import ELEMENTWISE
-from .lower import _IR, Blocking, _linear, _strides, _thread_count
-from .sgemm_kernel import _Emitter, kernel_function, rank1_update
+from .blocking import Blocking
+from .emitter import IndexEmitter, linear, strides, thread_count
+from .sgemm_kernel import KernelEmitter, kernel_function, rank1_update
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def match_direct_conv(op: GenericOp) -> DirectConv | None:
         return None
     window = []
     for e, (o, k) in zip(r[2:4], ((2, 6), (3, 7))):
-        lin = _linear(e)
+        lin = linear(e)
         if lin is None or lin[1] != 0 or set(lin[0]) != {o, k}:
             return None
         window.append((lin[0][o], lin[0][k]))
@@ -233,9 +234,9 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     a_len, b_len, c_len = (math.prod(s) for s in (dc.a_shape, dc.b_shape, dc.c_shape))
     epi = find_epilogue(L, op)
     kernels = {r: _ensure_kernel(L, dc, r, vw, epi) for r in {mr, ow % mr} if r}
-    s_a, s_c = _strides(dc.a_shape), _strides(dc.c_shape)
+    s_a, s_c = strides(dc.a_shape), strides(dc.c_shape)
     sh, sw = dc.strides
-    ir = _IR(L, L.b)
+    ir = IndexEmitter(L, L.b)
     flat = [
         ir.b.insert(loop.ReshapeOp(buf, MemRefType(f32, [size]))).result
         for buf, size in zip(bufs, (a_len, b_len, c_len))
@@ -251,7 +252,7 @@ def lower_direct_conv(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
         if isinstance(empty, EmptyOp) and empty.result.has_one_use():
             L.fused.add(empty)
         L.vmap[epi.op.res[0]] = bufs[2]
-    parallel = _thread_count(L.module) > 1
+    parallel = thread_count(L.module) > 1
     body, q = ir.loop(0, n * ob * oh, parallel=parallel)
     digits = body.unravel(q, [0, 1, 2], [n, ob, oh])
     a_row = body.add(body.mul(digits[0], s_a[0]), body.mul(digits[2], sh * s_a[2]))
@@ -318,7 +319,7 @@ def build_direct_kernel(
     to 8 times."""
     ci = dc.a_shape[4]
     _, ib, kh, kw, _, co = dc.b_shape
-    s_a = _strides(dc.a_shape)
+    s_a = strides(dc.a_shape)
     (sh, sw), (dh, dw) = dc.strides, dc.dilations
     del sh
     lens = [math.prod(s) for s in (dc.a_shape, dc.b_shape, dc.c_shape)]
@@ -340,7 +341,7 @@ def build_direct_kernel(
     for arg, hint in zip(block.args, ("a", "a_off", "b", "b_off", "c", "c_off")):
         arg.name_hint = hint
     b = Builder(InsertPoint.at_end(block))
-    e = _Emitter(block)
+    e = KernelEmitter(block)
     vt = VectorType(f32, [vw])
     nv = co // vw
     acc = b.insert(loop.AllocOp(MemRefType(vt, [mr * nv]))).result

@@ -43,7 +43,8 @@ from xdsl.ir.affine import AffineExpr, AffineMap
 
 from ....dialects import loop
 from ....dialects.tensor import GenericOp, YieldOp
-from .lower import _IR, Blocking, _thread_count
+from .blocking import Blocking
+from .emitter import IndexEmitter, thread_count
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,10 @@ def lower_layout_copy(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
         return False
     x, p = lc.x, lc.p
     total = lc.n * lc.cb * x * p
-    ir = _IR(L, L.b)
+    ir = IndexEmitter(L, L.b)
     src, dst = (ir.b.insert(loop.ReshapeOp(buf, MemRefType(f32, [total]))).result for buf in bufs)
     vt = VectorType(f32, [v])
-    body, q = ir.loop(0, lc.n * lc.cb, parallel=_thread_count(L.module) > 1)
+    body, q = ir.loop(0, lc.n * lc.cb, parallel=thread_count(L.module) > 1)
     base = body.mul(q, x * p)  # both layouts: block (n, cb) is x * P contiguous floats
     tile, t = body.loop(0, -(-p // v))
     p0 = tile.min(tile.mul(t, v), p - v)

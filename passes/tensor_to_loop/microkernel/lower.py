@@ -31,260 +31,44 @@ on Zen 5), MC x KC of A (256 KiB) in L2 (1 MiB), KC x NC of B in L2/L3. The colu
 cut into an even number of equal NC blocks so that two threads share the parallel jc loop
 evenly; a narrow output (<= 8 NR panels) with constant weights keeps one column block and
 its threads split the rows (the ic loop, with MC at most half of M).
+
+Here: the macro loops (`_Lowering.emit`, `emit_transposed`) and `lower_contraction`, the
+entry point; the plan and the packing loops they call are in gemm_plan.py, the blocking in
+blocking.py, the index arithmetic in emitter.py, the kernel in sgemm_kernel.py.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-import numpy as np
-from xdsl.builder import Builder, InsertPoint
-from xdsl.dialects import arith, func, memref
-from xdsl.dialects.builtin import (
-    BytesAttr,
-    DenseIntOrFPElementsAttr,
-    FloatAttr,
-    IndexType,
-    MemRefType,
-    StringAttr,
-    TensorType,
-    UnitAttr,
-    f32,
-    i32,
-)
-from xdsl.ir import Attribute, SSAValue
-from xdsl.ir.affine import (
-    AffineBinaryOpExpr,
-    AffineBinaryOpKind,
-    AffineConstantExpr,
-    AffineDimExpr,
-    AffineExpr,
-)
+from xdsl.dialects import func, memref
+from xdsl.dialects.builtin import MemRefType, f32
+from xdsl.ir import SSAValue
 
 from ....dialects import loop
-from ....dialects.graph_reference import dense_to_numpy
 from ....dialects.tensor import GenericOp
-from .contraction import Contraction, Side, match_contraction
-from .packing import pack_constant, unravel
+from .blocking import (
+    DEFAULT_MIN_FLOPS,
+    SCRATCH_LIMIT,
+    SMALL_B_BLOCK,
+    Blocking,
+    default_blocking,
+    worth_it,
+)
+from .contraction import match_contraction
+from .direct_conv import lower_direct_conv
+from .emitter import IndexEmitter
+from .gemm_plan import GemmPlan
 from .sgemm_kernel import build_kernel, kernel_name
 
-DEFAULT_MIN_FLOPS = 1 << 12
-"""Contractions of fewer flops keep the plain loop nest. Measured (digits MLP 64-wide
-layers, 1 thread, AVX-512): at batch 1 the kernel path takes 2.3 us against 4.3 us for the
-loop nests, at batch 16 3.9 against 47.9 us, at batch 256 (all layers) 38 against 398 us
-(the threshold was 2 Mi flops before). Tiny products stay loop nests, where packing and the
-kernel call would weigh most (not measured below 4096 flops)."""
-
-
-@dataclass(frozen=True)
-class Blocking:
-    """Register block (mr x nr, nr a multiple of the vector width vw), cache blocks (kc,
-    mc, nc: multiples of 1, mr, nr) and the unroll factor of the microkernel's k loop."""
-
-    mr: int
-    nr: int
-    vw: int
-    kc: int = 256
-    mc: int = 256
-    nc: int = 2048
-    unroll: int = 2
-    min_flops: int = DEFAULT_MIN_FLOPS
-    """Smaller contractions keep the plain loop nest."""
-    panel_packing: bool = True
-    """With one row block and constant weights, pack B one NR panel at a time, right
-    before its kernels (it stays in L1), instead of a whole KC x NC block."""
-    narrow_n: bool = True
-    """Lower a contraction whose N pads badly to NR columns (a 7 x 7 or 14 x 14 output)
-    with its roles swapped, when M is a multiple of NR and A is packed at compile time:
-    see `_Lowering.emit_transposed`."""
-
-
-def default_blocking(
-    vector_bits: int = 0,
-    min_flops: int = DEFAULT_MIN_FLOPS,
-    narrow_n: bool = True,
-    panel_packing: bool = True,
-) -> Blocking:
-    """The blocking for a target whose SIMD registers have `vector_bits` bits (0: the
-    host's). 512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
-    128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (measured, one thread,
-    matmul 512: wasm in wasmtime 1.05x the time of native x86-64-v2 with 4 x 16 against
-    1.26x with 6 x 8; native SSE code 4-7% faster too).
-    `narrow_n`, `panel_packing`: see `Blocking`."""
-    if vector_bits <= 0:
-        from ...loop_to_llvm.vector import host_vector_bits
-
-        vector_bits = host_vector_bits()
-    vw = max(vector_bits // 32, 1)
-    mr, nr, unroll = (8, 2 * vw, 2) if vw >= 16 else (6, 2 * vw, 2) if vw >= 8 else (4, 4 * vw, 4)
-    return Blocking(
-        mr=mr,
-        nr=nr,
-        vw=vw,
-        unroll=unroll,
-        min_flops=min_flops,
-        narrow_n=narrow_n,
-        panel_packing=panel_packing,
-    )
-
-
-SMALL_N_PANELS = 8
-"""Outputs of at most this many NR panels of columns keep one column block (threads split
-their rows)."""
-
-SMALL_B_BLOCK = 192 << 10
-"""Bytes of a KC x NC block of B below which the microkernel loops run MR panels outside
-and NR panels inside (each A panel read once per K block)."""
-
-SCRATCH_LIMIT = 64 << 20
-"""Bytes of packing scratch a contraction may allocate once per call (above: per jc
-block, inside the parallel loop)."""
-
-
-def worth_it(c: Contraction, blk: Blocking) -> bool:
-    """Whether `c` is big enough for the microkernel path: at least `blk.min_flops`, and
-    N, K not tiny. A single row (a Gemm at batch 1) is allowed: it wastes MR - 1 rows of
-    arithmetic, but it reads the packed weights once, with vector loads, which beats the
-    scalar loop nest on a weight-bound product (ResNet-50's 2048 x 1000 classifier)."""
-    return c.flops >= blk.min_flops and c.n >= 2 and c.k >= 2
-
-
-class _IR:
-    """Index arithmetic and loops, emitted with a moving builder; constants from `L`."""
-
-    def __init__(self, L, b: Builder):
-        self.L = L
-        self.b = b
-
-    def c(self, v: int) -> SSAValue:
-        return self.L.index(v)
-
-    def _binary(self, op_cls, x, y) -> SSAValue:
-        return self.b.insert(op_cls(self._v(x), self._v(y))).result
-
-    def add(self, x, y) -> SSAValue:
-        return self._binary(arith.AddiOp, x, y)
-
-    def mul(self, x, y) -> SSAValue:
-        return self._binary(arith.MuliOp, x, y)
-
-    def sub(self, x, y) -> SSAValue:
-        return self._binary(arith.SubiOp, x, y)
-
-    def min(self, x, y) -> SSAValue:
-        return self._binary(arith.MinSIOp, x, y)
-
-    def div(self, x, y) -> SSAValue:
-        return self._binary(arith.DivSIOp, x, y)
-
-    def rem(self, x, y) -> SSAValue:
-        return self._binary(arith.RemSIOp, x, y)
-
-    def ceildiv(self, x, y: int) -> SSAValue:
-        return self.div(self.add(x, y - 1), y)
-
-    def _v(self, x) -> SSAValue:
-        return self.c(x) if isinstance(x, int) else x
-
-    def loop(self, lb, ub, step: int = 1, parallel: bool = False) -> tuple[_IR, SSAValue]:
-        """A loop.for here; returns an emitter in its body and its induction variable."""
-        op = self.b.insert(loop.ForOp(self._v(lb), self._v(ub), self.c(step)))
-        if parallel:
-            op.parallel = UnitAttr()
-        term = loop.YieldOp()
-        op.body.block.add_op(term)
-        return _IR(self.L, Builder(InsertPoint.before(term))), op.induction_var
-
-    def affine(self, e: AffineExpr, dims: dict[int, SSAValue]) -> SSAValue:
-        if isinstance(e, AffineDimExpr):
-            return dims[e.position]
-        if isinstance(e, AffineConstantExpr):
-            return self.c(e.value)
-        assert isinstance(e, AffineBinaryOpExpr)
-        lhs, rhs = self.affine(e.lhs, dims), self.affine(e.rhs, dims)
-        op = {
-            AffineBinaryOpKind.Add: arith.AddiOp,
-            AffineBinaryOpKind.Mul: arith.MuliOp,
-            AffineBinaryOpKind.Mod: arith.RemSIOp,
-            AffineBinaryOpKind.FloorDiv: arith.FloorDivSIOp,
-            AffineBinaryOpKind.CeilDiv: arith.CeilDivSIOp,
-        }[e.kind]
-        return self.b.insert(op(lhs, rhs)).result
-
-    def unravel(self, linear: SSAValue, dims: Sequence[int], ranges: Sequence[int]) -> dict:
-        """Row-major digits of `linear` over `dims` (no division for the last dim alone)."""
-        out: dict[int, SSAValue] = {}
-        for k, d in enumerate(reversed(dims)):
-            if k == len(dims) - 1:
-                out[d] = linear
-            else:
-                out[d] = self.rem(linear, ranges[d])
-                linear = self.div(linear, ranges[d])
-        return out
-
-
-def _strides(shape: Sequence[int]) -> list[int]:
-    out, acc = [], 1
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return out[::-1]
-
-
-def _constant_of(L, buf: SSAValue) -> np.ndarray | None:
-    """The elements of `buf` if it is a `memref.get_global` of a constant dense global."""
-    owner = buf.owner
-    if not isinstance(owner, memref.GetGlobalOp):
-        return None
-    name = owner.name_.root_reference.data
-    for op in L.module.body.block.ops:
-        if isinstance(op, memref.GlobalOp) and op.sym_name.data == name:
-            value = op.initial_value
-            if op.constant is not None and isinstance(value, DenseIntOrFPElementsAttr):
-                return dense_to_numpy(value)
-            return None
-    return None
-
-
-def _linear(e: AffineExpr) -> tuple[dict[int, int], int] | None:
-    """`e` as ({dim: coefficient}, constant), or None if it has mod / floordiv / ceildiv
-    or a product of two dims."""
-    if isinstance(e, AffineDimExpr):
-        return {e.position: 1}, 0
-    if isinstance(e, AffineConstantExpr):
-        return {}, e.value
-    assert isinstance(e, AffineBinaryOpExpr)
-    lhs, rhs = _linear(e.lhs), _linear(e.rhs)
-    if lhs is None or rhs is None:
-        return None
-    if e.kind == AffineBinaryOpKind.Add:
-        terms = dict(lhs[0])
-        for d, k in rhs[0].items():
-            terms[d] = terms.get(d, 0) + k
-        return terms, lhs[1] + rhs[1]
-    if e.kind == AffineBinaryOpKind.Mul:
-        if not rhs[0]:
-            return {d: k * rhs[1] for d, k in lhs[0].items()}, lhs[1] * rhs[1]
-        if not lhs[0]:
-            return {d: k * lhs[1] for d, k in rhs[0].items()}, lhs[1] * rhs[1]
-    return None
-
-
-def _new_global(L, array: np.ndarray, stem: str, elem: Attribute = f32) -> tuple[str, MemRefType]:
-    n = 0
-    while f"{stem}_{n}" in L.global_names:
-        n += 1
-    name = f"{stem}_{n}"
-    L.global_names.add(name)
-    t = MemRefType(elem, [array.size])
-    dtype = "<f4" if elem == f32 else "<i4"
-    data = np.ascontiguousarray(array, dtype=dtype)
-    value = DenseIntOrFPElementsAttr(TensorType(elem, [array.size]), BytesAttr(data.tobytes()))
-    glob = memref.GlobalOp.get(StringAttr(name), t, value, constant=UnitAttr(), alignment=64)
-    L.module.body.block.insert_op_before(glob, L.fn)
-    return name, t
+__all__ = [
+    "DEFAULT_MIN_FLOPS",
+    "Blocking",
+    "default_blocking",
+    "drop_unpacked_constants",
+    "lower_contraction",
+]
 
 
 def _ensure_kernel(
@@ -305,8 +89,6 @@ def lower_contraction(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     """Emit the microkernel lowering of `op` (a, b, c buffers `bufs`) at `L.b` when `op` is
     a contraction worth it; return whether it did (else nothing was emitted). A blocked
     (NCHW[x]c) convolution goes to the direct-convolution kernel (direct_conv.py)."""
-    from .direct_conv import lower_direct_conv
-
     if lower_direct_conv(L, op, bufs, blk):
         return True
     con = match_contraction(op)
@@ -316,127 +98,8 @@ def lower_contraction(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     return True
 
 
-class _Lowering:
-    def __init__(self, L, con: Contraction, bufs: Sequence[SSAValue], blk: Blocking):
-        self.L, self.con, self.blk = L, con, blk
-        self.bufs = list(bufs)
-        self.maps = con.op.maps
-        self.c_buf = bufs[-1]
-        c_shape = self.c_buf.type.get_shape()
-        self.c_len = math.prod(c_shape)
-        out_dims = [e.position for e in self.maps[-1].results]
-        self.c_stride = dict(zip(out_dims, _strides(c_shape)))
-        self.m, self.n, self.k = con.m, con.n, con.k
-        mr, nr, u = blk.mr, blk.nr, blk.unroll
-        self.k_pad = -(-self.k // u) * u  # K rounded up to the kernel's unroll factor
-        self.kc = min(-(-blk.kc // u) * u, self.k_pad)  # a multiple of u
-        self.mc = min(blk.mc // mr * mr, -(-self.m // mr) * mr)  # whole MR panels
-        self.threads = _thread_count(L.module)
-        # Narrow-N mode (emit_transposed): rows of `mr_t` output positions, NR output
-        # channels per vector; the constant A (weights) packed in NR-column panels.
-        self.mr_t = self._transposed_rows()
-        self.col_tables = {}
-        if self.mr_t:
-            if len(con.cols) > 1:
-                self.col_tables = self._column_tables(con.b)
-            # Under a quarter of waste (14 x 14), only when B packs without a gather (a
-            # 1x1 convolution): a 3x3's im2col by table packs mr_t lanes at a time,
-            # scalar, which costs more than the padding saves (measured: 1.06x its time).
-            gather = any(not isinstance(t[0], int) for t in self.col_tables.values())
-            if gather and -(-self.n // nr) * nr * 4 < self.n * 5:
-                self.mr_t = 0
-        if self.mr_t:
-            self.w_packed = self._pack_at_compile_time(con.a, [con.row], nr, "__packed_w")
-            if self.w_packed is None:
-                self.mr_t = 0
-            else:
-                return
-        self.a_packed = self._pack_at_compile_time(con.a, [con.row], mr, "__packed_a")
-        self.b_packed = self._pack_at_compile_time(con.b, con.cols, nr, "__packed_b")
-        # Column blocks: an even number of equal ones (two threads split them evenly),
-        # except for narrow outputs with A packed at compile time, which keep one column
-        # block and let the threads split the rows (the ic loop) instead.
-        panels = -(-self.n // nr)
-        if self.a_packed is not None and panels <= SMALL_N_PANELS:
-            n_blocks = 1
-        else:
-            n_blocks = max(min(panels, 2), -(-panels * nr // blk.nc))
-            n_blocks += n_blocks % 2 if n_blocks > 1 else 0
-        self.nc = -(-panels // n_blocks) * nr
-        if self.nc >= self.n and self.threads > 1:  # one jc block: threads split M
-            half = (self.m + 1) // 2
-            self.mc = min(self.mc, -(-half // mr) * mr)
-        if self.b_packed is None and len(con.cols) > 1 and not self.col_tables:
-            self.col_tables = self._column_tables(con.b)
-
-    def _transposed_rows(self) -> int:
-        """MR of the narrow-N mode, or 0 when the normal mode is kept: the mode needs M a
-        multiple of NR, C's columns contiguous, N padded to NR columns wasting over a
-        tenth of the arithmetic, and a row count from 8 down to 4 that divides N (no edge
-        tiles); 7 for ResNet's 7 x 7 and 14 x 14 outputs."""
-        blk, con = self.blk, self.con
-        if not blk.narrow_n or self.m % blk.nr or self.c_stride[con.cols[-1]] != 1:
-            return 0
-        if con.a.plain is None or con.a.dims & set(con.outer):
-            return 0
-        if con.b.plain is not None and _constant_of(self.L, self.bufs[con.b.plain]) is not None:
-            return 0  # B would be packed at compile time: keep the normal mode
-        if -(-self.n // blk.nr) * blk.nr * 10 < self.n * 11:
-            return 0
-        return next((r for r in range(8, 3, -1) if self.n % r == 0), 0)
-
-    def _column_tables(self, side: Side) -> dict[int, tuple]:
-        """For each input of `side` whose map is linear in the dims (no mod / div):
-        (an i32 global holding, per column j, the column part of its flat element offset,
-        padded with 0 to whole NR panels; the coefficients of its other dims; the
-        constant part). Packing then reads element `table[j] + row_offset(k)`: no
-        division of j into (oh, ow) per element (an im2col by offset table). When the
-        offsets are `step * j` (a 1x1 convolution), the step replaces the table."""
-        con, nr = self.con, self.blk.nr
-        tables = {}
-        for i in side.inputs:
-            shape = self.bufs[i].type.get_shape()
-            coef: dict[int, int] = {}
-            const = 0
-            for expr, stride in zip(self.maps[i].results, _strides(shape)):
-                linear = _linear(expr)
-                if linear is None:
-                    return {}
-                terms, c = linear
-                const += c * stride
-                for d, k in terms.items():
-                    coef[d] = coef.get(d, 0) + k * stride
-            if not any(d in coef for d in con.cols):
-                continue
-            j = np.arange(-(-self.n // nr) * nr, dtype=np.int64)
-            digits = unravel(np.minimum(j, self.n - 1), con.cols, con.ranges)
-            offsets = sum(coef.get(d, 0) * digits[d] for d in con.cols)
-            offsets = np.where(j < self.n, offsets, 0)
-            rest = {d: k for d, k in coef.items() if d not in con.cols}
-            step = int(offsets[1]) if self.n > 1 else 1
-            if np.array_equal(offsets[: self.n], step * j[: self.n]):
-                tables[i] = (step, rest, const)  # the columns are evenly spaced: no table
-                continue
-            if offsets.max() + const >= 2**31 or offsets.min() < 0:
-                return {}
-            glob = _new_global(self.L, offsets.astype(np.int32), "__im2col", i32)
-            tables[i] = (glob, rest, const)
-        return tables
-
-    def _pack_at_compile_time(self, side: Side, side_dims, block: int, stem: str):
-        """(name, type) of a new global holding `side` packed, when it is one constant
-        input that does not depend on the outer dims; else None."""
-        i = side.plain
-        if i is None or side.dims & set(self.con.outer):
-            return None
-        array = _constant_of(self.L, self.bufs[i])
-        if array is None:
-            return None
-        con = self.con
-        packed = pack_constant(
-            array, self.maps[i], side_dims, con.red, con.ranges, block, self.k_pad, self.kc
-        )
-        return _new_global(self.L, packed, stem)
+class _Lowering(GemmPlan):
+    """Emits the macro loops (module docs) of a planned contraction."""
 
     def emit(self) -> None:
         if self.mr_t:
@@ -479,7 +142,7 @@ class _Lowering:
             bp = L.alloc(MemRefType(f32, [slots * b_slot]))
         if top and self.a_packed is None:
             ap = L.alloc(MemRefType(f32, [slots * a_slot]))
-        ir = _IR(L, L.b)
+        ir = IndexEmitter(L, L.b)
         dims: dict[int, SSAValue] = {}
         c_off = ir.c(0)
         for d in con.outer:
@@ -551,7 +214,7 @@ class _Lowering:
         ni_full, ni = iir.div(mc, mr), iir.ceildiv(mc, mr)
         ldc = self.c_stride[con.row]
 
-        def offsets(e: _IR, jr: SSAValue, irow: SSAValue):
+        def offsets(e: IndexEmitter, jr: SSAValue, irow: SSAValue):
             if self.a_packed is None:
                 a_off = e.add(a_base, e.mul(irow, kc_max * mr))
             else:  # panel (ic / mr + ir) of the K block at pc (packing.py)
@@ -571,12 +234,12 @@ class _Lowering:
             off = e.add(e.add(c_off, e.mul(row0, ldc)), col0)
             return a_off, b_off, row0, col0, off
 
-        def full(e: _IR, jr: SSAValue, irow: SSAValue) -> None:
+        def full(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
             a_off, b_off, _, _, off = offsets(e, jr, irow)
             args = [a_src, a_off, b_src, b_off, c_flat, off, e.c(ldc), kcp]
             e.b.insert(func.CallOp(kernel, args, []))
 
-        def edge(e: _IR, jr: SSAValue, irow: SSAValue) -> None:
+        def edge(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
             a_off, b_off, row0, col0, off = offsets(e, jr, irow)
             rows = e.min(mr, e.sub(self.m, row0))
             cols = e.min(nr, e.sub(self.n, col0))
@@ -659,7 +322,7 @@ class _Lowering:
         if not top:
             slots = 1
         ap = L.alloc(MemRefType(f32, [slots * a_slot])) if top else None
-        ir = _IR(L, L.b)
+        ir = IndexEmitter(L, L.b)
         dims: dict[int, SSAValue] = {}
         c_off = ir.c(0)
         for d in con.outer:
@@ -703,146 +366,6 @@ class _Lowering:
         ie.b.insert(func.CallOp(kernel, args, []))
         if not top:
             ir.b.insert(loop.DeallocOp(ap))
-
-    def _load(self, e: _IR, side: Side, dims, valid: SSAValue | None) -> SSAValue:
-        """The factor `side` at the domain point `dims`: its inputs loaded at their maps,
-        its prologue ops cloned; with `valid`, 0 where it is false (the caller clamped
-        dims)."""
-        block = self.con.op.body.block
-        bmap: dict[SSAValue, SSAValue] = {}
-        for i in side.inputs:
-            idx = [e.affine(x, dims) for x in self.maps[i].results]
-            bmap[block.args[i]] = e.b.insert(loop.LoadOp(self.bufs[i], idx)).result
-        return self._prologue(e, side, bmap, valid)
-
-    def _prologue(self, e: _IR, side: Side, bmap, valid: SSAValue | None) -> SSAValue:
-        """The factor's prologue ops on the loaded inputs in `bmap` (then 0 where
-        `valid` is false)."""
-        for inner in side.ops:
-            for operand in inner.operands:  # values captured from outside the body
-                if operand not in bmap and operand in self.L.vmap:
-                    bmap[operand] = self.L.vmap[operand]
-            e.b.insert(inner.clone(value_mapper=bmap))
-        v = bmap[side.value]
-        if valid is None:
-            return v
-        zero = e.b.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
-        return e.b.insert(arith.SelectOp(valid, v, zero)).result
-
-    def _zero_rows(self, e: _IR, buf, base, panels, block: int, kc, kcp) -> None:
-        """buf[base + (q * KC + p) * block + l] = 0 for p in [kc, kcp): the k padding."""
-        zero = e.b.insert(arith.ConstantOp(FloatAttr(0.0, f32))).result
-        qe, q = e.loop(0, panels)
-        pe, p = qe.loop(kc, kcp)
-        le, lane = pe.loop(0, block)
-        dst = le.add(le.add(le.mul(le.add(le.mul(q, self.kc), p), block), lane), base)
-        le.b.insert(loop.StoreOp(zero, buf, [dst]))
-
-    def pack_b(self, e: _IR, bp, base, outer_dims, jc, nc, pc, kc, kcp, nr: int = 0) -> None:
-        """bp[base + (jr * KC + p) * NR + l] = B[pc + p, jc + jr * NR + l] (0 past N and past kc).
-        Whole panels copy without checks (contiguous loads where the map allows); the
-        last, partial panel clamps the column and selects 0 past N. `nr`: the panel width
-        (default NR; the row count MR in the narrow-N mode)."""
-        con, nr = self.con, nr or self.blk.nr
-        pe, p = e.loop(0, kc)
-        dims = dict(outer_dims)
-        dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
-        n_full = pe.div(nc, nr)
-        for lb, ub, partial in ((0, n_full, False), (n_full, pe.ceildiv(nc, nr), True)):
-            je, jr = pe.loop(lb, ub)
-            start = je.add(je.mul(je.add(je.mul(jr, self.kc), p), nr), base)
-            self._pack_b_row(je, bp, start, dims, je.add(jc, je.mul(jr, nr)), nr, partial)
-        self._zero_rows(e, bp, base, e.ceildiv(nc, nr), nr, kc, kcp)
-
-    def pack_b_panel(self, e: _IR, bp, base, outer_dims, jc, jr, pc, kc, kcp, partial) -> None:
-        """bp[base + p * NR + l] = B[pc + p, jc + jr * NR + l]: one NR panel of one K block,
-        as pack_b (`partial`: the last panel, clamped, 0 past N)."""
-        con, nr = self.con, self.blk.nr
-        col0 = e.add(jc, e.mul(jr, nr))
-        pe, p = e.loop(0, kc)
-        dims = dict(outer_dims)
-        dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
-        self._pack_b_row(pe, bp, pe.add(pe.mul(p, nr), base), dims, col0, nr, partial)
-        self._zero_rows(e, bp, base, 1, nr, kc, kcp)
-
-    def _pack_b_row(self, e: _IR, bp, start, dims, col0, nr: int, partial: bool) -> None:
-        """bp[start + l] = B[dims, col0 + l] for l < nr: one K row of one packed panel
-        (`partial`: columns past N clamped on load and stored as 0)."""
-        con = self.con
-        le, lane = e.loop(0, nr)
-        col = le.add(col0, lane)
-        valid = None
-        if partial:
-            valid = le.b.insert(arith.CmpiOp(col, le.c(self.n), "slt")).result
-            col = le.min(col, self.n - 1)
-        if self.col_tables:
-            v = self._load_by_table(le, con.b, dims, col, valid)
-        else:
-            d2 = dict(dims)
-            d2.update(le.unravel(col, con.cols, con.ranges))
-            v = self._load(le, con.b, d2, valid)
-        le.b.insert(loop.StoreOp(v, bp, [le.add(start, lane)]))
-
-    def _load_by_table(self, e: _IR, side: Side, dims, col, valid) -> SSAValue:
-        """As `_load`, for the inputs with a column table: element `table[col] +
-        sum(coef * dim) + const` of the flat buffer (`dims`: the K and outer dims)."""
-        block = self.con.op.body.block
-        bmap: dict[SSAValue, SSAValue] = {}
-        for i in side.inputs:
-            if i not in self.col_tables:
-                idx = [e.affine(x, dims) for x in self.maps[i].results]
-                bmap[block.args[i]] = e.b.insert(loop.LoadOp(self.bufs[i], idx)).result
-                continue
-            glob, coef, const = self.col_tables[i]
-            if isinstance(glob, int):  # evenly spaced columns (a 1x1 convolution)
-                off = e.mul(col, glob) if glob != 1 else col
-            else:
-                table = e.b.insert(memref.GetGlobalOp(*glob)).memref
-                raw = e.b.insert(loop.LoadOp(table, [col])).result
-                off = e.b.insert(arith.IndexCastOp(raw, IndexType())).result
-            for d, k in coef.items():
-                off = e.add(off, e.mul(dims[d], k))
-            if const:
-                off = e.add(off, const)
-            buf = self.bufs[i]
-            flat_t = MemRefType(buf.type.element_type, [math.prod(buf.type.get_shape())])
-            flat = e.b.insert(loop.ReshapeOp(buf, flat_t)).result
-            bmap[block.args[i]] = e.b.insert(loop.LoadOp(flat, [off])).result
-        return self._prologue(e, side, bmap, valid)
-
-    def pack_a(self, e: _IR, ap, base, outer_dims, ic, mc, pc, kc, kcp) -> None:
-        """ap[base + (ir * KC + p) * MR + i] = A[ic + ir * MR + i, pc + p] (0 past M and past
-        kc); whole panels without checks, the partial one clamped as in pack_b."""
-        con, mr = self.con, self.blk.mr
-        n_full = e.div(mc, mr)
-        for lb, ub, partial in ((0, n_full, False), (n_full, e.ceildiv(mc, mr), True)):
-            re, irow = e.loop(lb, ub)
-            ie, i = re.loop(0, mr)
-            row = ie.add(ie.add(ic, ie.mul(irow, mr)), i)
-            valid = None
-            if partial:
-                valid = ie.b.insert(arith.CmpiOp(row, ie.c(self.m), "slt")).result
-                row = ie.min(row, self.m - 1)
-            pe, p = ie.loop(0, kc)
-            dims = dict(outer_dims)
-            dims[con.row] = row
-            dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
-            v = self._load(pe, con.a, dims, valid)
-            dst = pe.add(pe.add(pe.mul(pe.add(pe.mul(irow, self.kc), p), mr), i), base)
-            pe.b.insert(loop.StoreOp(v, ap, [dst]))
-        self._zero_rows(e, ap, base, e.ceildiv(mc, mr), mr, kc, kcp)
-
-
-def _thread_count(module) -> int:
-    """The thread count parallelize-loops will compile for (its module attribute, else
-    IRFORGE_NUM_THREADS, else the cores available): with one thread, no work is spent on
-    splitting rows for threads."""
-    from ...loop.parallelize_loops import module_thread_count
-
-    try:
-        return module_thread_count(module)
-    except ValueError:
-        return 1
 
 
 def drop_unpacked_constants(module) -> None:

@@ -55,7 +55,7 @@ def kernel_name(
     return f"__sgemm_{mr}x{nr}_v{vw}_{a_len}_{b_len}_{c_len}{suffix}"
 
 
-class _Emitter:
+class KernelEmitter:
     """Index constants, created once at the top of the function (they dominate every use)."""
 
     def __init__(self, block: Block):
@@ -101,7 +101,7 @@ def build_kernel(
     for arg, name in zip(block.args, ("a", "a_off", "b", "b_off", "c", "c_off", "ldc", "kc")):
         arg.name_hint = name
     b = Builder(InsertPoint.at_end(block))
-    e = _Emitter(block)
+    e = KernelEmitter(block)
     vt = VectorType(f32, [vw])
     nv = nr // vw
     # One vector per slot (i, j) at acc[i * nv + j]: a buffer of vectors, so that the
@@ -164,7 +164,7 @@ def build_kernel(
 
 def rank1_update(
     bb: Builder,
-    e: _Emitter,
+    e: KernelEmitter,
     acc: SSAValue,
     a: SSAValue,
     a_offsets: list[SSAValue],
@@ -210,7 +210,7 @@ def kernel_function(name: str, block: Block) -> func.FuncOp:
 
 
 def _store_transposed(
-    b: Builder, e: _Emitter, acc: SSAValue, c: SSAValue, c_off, ldc, mr: int, nr: int, vw: int
+    b: Builder, e: KernelEmitter, acc: SSAValue, c: SSAValue, c_off, ldc, mr: int, nr: int, vw: int
 ) -> None:
     """C[c_off + j * ldc + i] += acc[i, j] for the MR x NR accumulators: whole vectors into
     a stack tile, then one scalar add per element (C's row i of the tile is a column)."""

@@ -1,0 +1,90 @@
+"""The blocking of the GEMM microkernel path: register block, cache blocks and the size
+thresholds (`Blocking`, `default_blocking`; docs/microkernels.md), shared by lower.py,
+direct_conv.py and layout_transpose.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .contraction import Contraction
+
+DEFAULT_MIN_FLOPS = 1 << 12
+"""Contractions of fewer flops keep the plain loop nest. Measured (digits MLP 64-wide
+layers, 1 thread, AVX-512): at batch 1 the kernel path takes 2.3 us against 4.3 us for the
+loop nests, at batch 16 3.9 against 47.9 us, at batch 256 (all layers) 38 against 398 us
+(the threshold was 2 Mi flops before). Tiny products stay loop nests, where packing and the
+kernel call would weigh most (not measured below 4096 flops)."""
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Register block (mr x nr, nr a multiple of the vector width vw), cache blocks (kc,
+    mc, nc: multiples of 1, mr, nr) and the unroll factor of the microkernel's k loop."""
+
+    mr: int
+    nr: int
+    vw: int
+    kc: int = 256
+    mc: int = 256
+    nc: int = 2048
+    unroll: int = 2
+    min_flops: int = DEFAULT_MIN_FLOPS
+    """Smaller contractions keep the plain loop nest."""
+    panel_packing: bool = True
+    """With one row block and constant weights, pack B one NR panel at a time, right
+    before its kernels (it stays in L1), instead of a whole KC x NC block."""
+    narrow_n: bool = True
+    """Lower a contraction whose N pads badly to NR columns (a 7 x 7 or 14 x 14 output)
+    with its roles swapped, when M is a multiple of NR and A is packed at compile time:
+    see `emit_transposed` in lower.py."""
+
+
+def default_blocking(
+    vector_bits: int = 0,
+    min_flops: int = DEFAULT_MIN_FLOPS,
+    narrow_n: bool = True,
+    panel_packing: bool = True,
+) -> Blocking:
+    """The blocking for a target whose SIMD registers have `vector_bits` bits (0: the
+    host's). 512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
+    128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (measured, one thread,
+    matmul 512: wasm in wasmtime 1.05x the time of native x86-64-v2 with 4 x 16 against
+    1.26x with 6 x 8; native SSE code 4-7% faster too).
+    `narrow_n`, `panel_packing`: see `Blocking`."""
+    if vector_bits <= 0:
+        from ...loop_to_llvm.vector import host_vector_bits
+
+        vector_bits = host_vector_bits()
+    vw = max(vector_bits // 32, 1)
+    mr, nr, unroll = (8, 2 * vw, 2) if vw >= 16 else (6, 2 * vw, 2) if vw >= 8 else (4, 4 * vw, 4)
+    return Blocking(
+        mr=mr,
+        nr=nr,
+        vw=vw,
+        unroll=unroll,
+        min_flops=min_flops,
+        narrow_n=narrow_n,
+        panel_packing=panel_packing,
+    )
+
+
+SMALL_N_PANELS = 8
+"""Outputs of at most this many NR panels of columns keep one column block (threads split
+their rows)."""
+
+SMALL_B_BLOCK = 192 << 10
+"""Bytes of a KC x NC block of B below which the microkernel loops run MR panels outside
+and NR panels inside (each A panel read once per K block)."""
+
+SCRATCH_LIMIT = 64 << 20
+"""Bytes of packing scratch a contraction may allocate once per call (above: per jc
+block, inside the parallel loop)."""
+
+
+def worth_it(c: Contraction, blk: Blocking) -> bool:
+    """Whether `c` is big enough for the microkernel path: at least `blk.min_flops`, and
+    N, K not tiny. A single row (a Gemm at batch 1) is allowed: it wastes MR - 1 rows of
+    arithmetic, but it reads the packed weights once, with vector loads, which beats the
+    scalar loop nest on a weight-bound product (ResNet-50's 2048 x 1000 classifier)."""
+    return c.flops >= blk.min_flops and c.n >= 2 and c.k >= 2
