@@ -102,7 +102,7 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def _is_ours(folder: Path) -> bool:
+def holds_irforge_manifest(folder: Path) -> bool:
     """True if `folder` holds a manifest written by irforge (so earlier artifacts)."""
     try:
         read_manifest(folder / MANIFEST_FILE)
@@ -168,7 +168,7 @@ def write_artifacts(
         raise NotADirectoryError(f"{folder}: exists and is not a directory")
     folder.mkdir(parents=True, exist_ok=True)
     present = [folder / name for name in ARTIFACT_FILES if (folder / name).exists()]
-    if present and not _is_ours(folder):
+    if present and not holds_irforge_manifest(folder):
         raise FileExistsError(
             f"{present[0]} exists and {folder} holds no irforge manifest.json: not "
             "overwriting it (remove it or choose another directory)"

@@ -82,11 +82,15 @@ def build_demo(out_dir: str | os.PathLike, *, per_class: int = PER_CLASS) -> dic
     irforge manifest.json. Returns {file name: path}. Raises what `irforge.compile` and
     `write_artifacts` raise.
     """
-    from irforge.backends.wasm.artifacts import ARTIFACT_FILES, _is_ours, write_artifacts
+    from irforge.backends.wasm.artifacts import (
+        ARTIFACT_FILES,
+        holds_irforge_manifest,
+        write_artifacts,
+    )
 
     folder = Path(out_dir)
     names = (*ARTIFACT_FILES, *PAGE_FILES, DIGITS_FILE)
-    if folder.is_dir() and not _is_ours(folder):
+    if folder.is_dir() and not holds_irforge_manifest(folder):
         present = [folder / n for n in names if (folder / n).exists()]
         if present:
             raise FileExistsError(
