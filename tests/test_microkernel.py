@@ -150,7 +150,7 @@ def _batched_matmul_module(batch: int, m: int, n: int, k: int):
     from xdsl.ir.affine import AffineExpr, AffineMap
 
     from irforge.dialects.tensor import PARALLEL, REDUCTION, build_generic
-    from irforge.passes.graph_to_tensor.convert_graph_to_tensor import _fill
+    from irforge.passes.graph_to_tensor.base import fill
     from tests.test_lowering import make_module, tensor
 
     d = [AffineExpr.dimension(i) for i in range(4)]
@@ -159,7 +159,7 @@ def _batched_matmul_module(batch: int, m: int, n: int, k: int):
 
     def body(b: Builder, args):
         ops = []
-        acc = _fill(ops, tensor(batch, m, n), 0.0)
+        acc = fill(ops, tensor(batch, m, n), 0.0)
         for op in ops:
             b.insert(op)
 

@@ -163,13 +163,14 @@ DEFAULT_EXTERNAL_THRESHOLD = 65536
 """Dense globals larger than this many bytes are kept out of JIT-compiled modules."""
 
 
-def _to_text(
+def llvm_ir_text(
     module: Any,
     tm: llb.TargetMachine,
     external_threshold: int = 0,
     external_data: dict[str, Any] | None = None,
 ) -> str:
-    """LLVM IR text of `module`. For an llvm-dialect ModuleOp, dense globals larger than
+    """LLVM IR text of `module`, unoptimized (an llvm-dialect ModuleOp is translated for
+    `tm`'s triple; `parse_and_optimize` optimizes). For a ModuleOp, dense globals larger than
     `external_threshold` bytes (when > 0) become declarations and their bytes go to
     `external_data`; IR text and llvmlite modules are taken as they are."""
     from llvmlite import ir
@@ -219,7 +220,7 @@ def parse_and_optimize(
     Raises RuntimeError with LLVM's message if the IR does not parse or verify.
     """
     llb = _binding()
-    text = _to_text(module, tm, external_threshold, external_data)
+    text = llvm_ir_text(module, tm, external_threshold, external_data)
     from .inline_math import NATIVE_MATH, add_vector_variants
 
     if inline_math is None:
@@ -272,7 +273,7 @@ def emit_llvm_ir(
     ext = {"external_data": external_data, "external_threshold": external_threshold}
     if opt_level == 0:
         tm = target_machine(cpu, features, 0)
-        return _to_text(module, tm, external_threshold, external_data)
+        return llvm_ir_text(module, tm, external_threshold, external_data)
     tm = target_machine(cpu, features, opt_level)
     bits = target_vector_bits(cpu, features)
     return str(parse_and_optimize(module, tm, opt_level, vector_bits=bits, **ext))
@@ -374,7 +375,7 @@ def jit_compile(
     t0 = time.perf_counter()
     tm = target_machine(cpu, features, opt_level, jit=True)
     external: dict[str, Any] = {}
-    text = _to_text(module, tm, external_threshold, external)
+    text = llvm_ir_text(module, tm, external_threshold, external)
     if "GOMP_parallel" in text:  # parallel loops: the OpenMP runtime must be loaded
         from .openmp import require_libgomp
 

@@ -99,7 +99,7 @@ def build_wasm(
     linker fails, ValueError for a bad `max_memory`.
     """
     from ..llvm.inline_math import WASM_MATH, retarget_math
-    from ..llvm.jit import _to_text, parse_and_optimize, target_machine
+    from ..llvm.jit import llvm_ir_text, parse_and_optimize, target_machine
     from .libc import runtime_module
 
     if max_memory % PAGE or not PAGE <= max_memory <= 1 << 32:
@@ -108,7 +108,7 @@ def build_wasm(
         )
     linker = find_wasm_ld()
     tm = target_machine("generic", features or DEFAULT_FEATURES, opt_level, triple=TRIPLE)
-    text, intrinsics = retarget_math(_to_text(llvm_module_op, tm, 0, None), WASM_MATH)
+    text, intrinsics = retarget_math(llvm_ir_text(llvm_module_op, tm, 0, None), WASM_MATH)
     runtime = runtime_module(intrinsics, tm.triple, str(tm.target_data))
     mod = parse_and_optimize(text, tm, opt_level, link=(runtime,), inline_math=())
     del text

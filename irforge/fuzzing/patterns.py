@@ -36,7 +36,7 @@ from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
 from xdsl.ir import Block, Region, SSAValue
 
 from irforge.dialects import graph
-from irforge.fuzzing.programs import Program, _factorizations
+from irforge.fuzzing.programs import Program
 from irforge.fuzzing.values import assert_same, fill
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -214,6 +214,19 @@ def _transpose(bld: _Builder, node, shape):
     return bld.b.insert(graph.TransposeOp(operand, perm)).result
 
 
+def _factorizations(n: int, max_rank: int = 3) -> list[tuple[int, ...]]:
+    """Shapes of up to `max_rank` dims whose product is n, in the order instances draw
+    them from (the program generators use program_shape.factorizations, ordered by rank)."""
+    out: list[tuple[int, ...]] = [(n,)]
+    for a in range(1, n + 1):
+        if n % a == 0:
+            out.append((a, n // a))
+            for c in range(1, n // a + 1):
+                if (n // a) % c == 0:
+                    out.append((a, c, n // a // c))
+    return [s for s in out if len(s) <= max_rank]
+
+
 def _reshape(bld: _Builder, node, shape):
     src = bld.draw(st.sampled_from(_factorizations(math.prod(shape))))
     operand = bld.node(node.operands[0], tuple(src))
@@ -327,7 +340,7 @@ def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = "", shri
     A pattern that no generated instance triggers is a failure too. `shrink=False` returns
     the first failing case as found (faster: mutation testing needs no minimal case).
     """
-    from irforge.fuzz import Failure, _run_hypothesis
+    from irforge.fuzzing.runner import Failure, run_hypothesis
     from irforge.textual_ir import print_module
 
     label = label or pattern.name
@@ -341,7 +354,7 @@ def fuzz_pattern(pattern, examples: int, seed: int | None, label: str = "", shri
         fired[0] += check_instance(pattern, case)
 
     strategy = pattern_instances(pattern)
-    failure = _run_hypothesis(strategy, check, examples, seed, describe, shrink=shrink)
+    failure = run_hypothesis(strategy, check, examples, seed, describe, shrink=shrink)
     if failure is not None:
         failure.what = f"pattern {label} does not keep the program's meaning"
     elif fired[0] == 0:

@@ -125,19 +125,6 @@ class Program(tuple):
         return f"Program(inputs={shapes}, ops={ops}, knobs={self.knobs}{extra})"
 
 
-def _factorizations(n: int, max_rank: int = 3) -> list[tuple[int, ...]]:
-    """Shapes of up to `max_rank` dims whose product is n (kept for patterns.py; the
-    program generators use program_shape.factorizations)."""
-    out: list[tuple[int, ...]] = [(n,)]
-    for a in range(1, n + 1):
-        if n % a == 0:
-            out.append((a, n // a))
-            for c in range(1, n // a + 1):
-                if (n // a) % c == 0:
-                    out.append((a, c, n // a // c))
-    return [s for s in out if len(s) <= max_rank]
-
-
 def _knobs(draw) -> FuzzKnobs:
     if not draw(st.booleans()):
         return FuzzKnobs()

@@ -1,6 +1,6 @@
 """convert-graph-to-tensor rules for the graph dialect's layout ops
-(dialects/graph/layout.py); `PATTERNS` is added to the pass in
-passes/graph_to_tensor/convert_graph_to_tensor.py.
+(dialects/graph/layout.py), each registered with `base.lowers` for its op class (base.py:
+what a rule receives and returns); convert_graph_to_tensor.py imports this module.
 
 - `graph.pack`: a copy over the blocked domain `(n, cb, d..., l)` reading `(n, cb * x + l,
   d...)`; `graph.unpack`: a copy over the plain domain `(n, c, d...)` reading `(n, c
@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ...dialects.graph import layout as graph_layout
 from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
-from .convert_graph_to_tensor import _fill
-from .nn import _multiply_add, _pad
+from .base import Lowered, fill, lowers, multiply_add, pad
 
 
 def _d(i: int) -> AffineExpr:
@@ -49,63 +47,54 @@ def _copy(ops: list[Operation], x: SSAValue, t, in_map: AffineMap) -> SSAValue:
     return gen.res[0]
 
 
-class PackLowering(RewritePattern):
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_layout.PackOp, rewriter: PatternRewriter):
-        t = op.result.type
-        rank = len(t.get_shape())
-        x = op.block.value.data
-        spatial = [_d(i) for i in range(2, rank - 1)]
-        in_map = AffineMap(rank, 0, (_d(0), _d(1) * x + _d(rank - 1), *spatial))
-        ops: list[Operation] = []
-        rewriter.replace(op, ops, [_copy(ops, op.input, t, in_map)])
+@lowers(graph_layout.PackOp)
+def lower_pack(op: graph_layout.PackOp) -> Lowered:
+    t = op.result.type
+    rank = len(t.get_shape())
+    x = op.block.value.data
+    spatial = [_d(i) for i in range(2, rank - 1)]
+    in_map = AffineMap(rank, 0, (_d(0), _d(1) * x + _d(rank - 1), *spatial))
+    ops: list[Operation] = []
+    return Lowered(ops, [_copy(ops, op.input, t, in_map)])
 
 
-class UnpackLowering(RewritePattern):
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_layout.UnpackOp, rewriter: PatternRewriter):
-        t = op.result.type
-        rank = len(t.get_shape())
-        x = op.input.type.get_shape()[-1]
-        spatial = [_d(i) for i in range(2, rank)]
-        in_map = AffineMap(rank, 0, (_d(0), _d(1) // x, *spatial, _d(1) % x))
-        ops: list[Operation] = []
-        rewriter.replace(op, ops, [_copy(ops, op.input, t, in_map)])
+@lowers(graph_layout.UnpackOp)
+def lower_unpack(op: graph_layout.UnpackOp) -> Lowered:
+    t = op.result.type
+    rank = len(t.get_shape())
+    x = op.input.type.get_shape()[-1]
+    spatial = [_d(i) for i in range(2, rank)]
+    in_map = AffineMap(rank, 0, (_d(0), _d(1) // x, *spatial, _d(1) % x))
+    ops: list[Operation] = []
+    return Lowered(ops, [_copy(ops, op.input, t, in_map)])
 
 
-class Conv2DNchwcLowering(RewritePattern):
+@lowers(graph_layout.Conv2DNchwcOp)
+def lower_conv2d_nchwc(op: graph_layout.Conv2DNchwcOp) -> Lowered:
     """Pad, accumulator, one reduction generic (module docs)."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_layout.Conv2DNchwcOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        win = op.window()
-        padded = _pad(ops, op.input, [0, 0, *win.pads_begin, 0], [0, 0, *win.pads_end, 0], 0.0)
-        if op.bias is not None:
-            acc = _copy(ops, op.bias, t, AffineMap(5, 0, (_d(1), _d(4))))
-        else:
-            acc = _fill(ops, t, 0.0)
-        (sh, sw), (dh, dw) = win.strides, win.dilations
-        ib = _d(5)
-        group = op.group.value.data
-        if group > 1:  # the input blocks of output block d1's group
-            ob_per_group = op.weight.type.get_shape()[0] // group
-            ib = (_d(1) // ob_per_group) * op.weight.type.get_shape()[1] + ib
-        in_map = AffineMap(
-            9, 0, (_d(0), ib, _d(2) * sh + _d(6) * dh, _d(3) * sw + _d(7) * dw, _d(8))
-        )
-        w_map = AffineMap(9, 0, (_d(1), _d(5), _d(6), _d(7), _d(8), _d(4)))
-        out_map = AffineMap(9, 0, tuple(_d(i) for i in range(5)))
-        gen = build_generic(
-            [padded, op.weight],
-            [acc],
-            [in_map, w_map, out_map],
-            [PARALLEL] * 5 + [REDUCTION] * 4,
-            _multiply_add,
-        )
-        ops.append(gen)
-        rewriter.replace(op, ops, [gen.res[0]])
-
-
-PATTERNS = [PackLowering(), UnpackLowering(), Conv2DNchwcLowering()]
+    ops: list[Operation] = []
+    t = op.result.type
+    win = op.window()
+    padded = pad(ops, op.input, [0, 0, *win.pads_begin, 0], [0, 0, *win.pads_end, 0], 0.0)
+    if op.bias is not None:
+        acc = _copy(ops, op.bias, t, AffineMap(5, 0, (_d(1), _d(4))))
+    else:
+        acc = fill(ops, t, 0.0)
+    (sh, sw), (dh, dw) = win.strides, win.dilations
+    ib = _d(5)
+    group = op.group.value.data
+    if group > 1:  # the input blocks of output block d1's group
+        ob_per_group = op.weight.type.get_shape()[0] // group
+        ib = (_d(1) // ob_per_group) * op.weight.type.get_shape()[1] + ib
+    in_map = AffineMap(9, 0, (_d(0), ib, _d(2) * sh + _d(6) * dh, _d(3) * sw + _d(7) * dw, _d(8)))
+    w_map = AffineMap(9, 0, (_d(1), _d(5), _d(6), _d(7), _d(8), _d(4)))
+    out_map = AffineMap(9, 0, tuple(_d(i) for i in range(5)))
+    gen = build_generic(
+        [padded, op.weight],
+        [acc],
+        [in_map, w_map, out_map],
+        [PARALLEL] * 5 + [REDUCTION] * 4,
+        multiply_add,
+    )
+    ops.append(gen)
+    return Lowered(ops, [gen.res[0]])

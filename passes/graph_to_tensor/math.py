@@ -1,7 +1,7 @@
 """convert-graph-to-tensor rules for the graph dialect's math ops (dialects/graph/math.py).
 
-Each rule is an xDSL RewritePattern that replaces one graph op by tensor.generic ops;
-`PATTERNS` is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
+Each rule is registered with `base.lowers` for its op classes (base.py: what a rule
+receives and returns); convert_graph_to_tensor.py imports this module.
 
 Unary and binary ops become one pointwise generic (operands broadcast through their
 indexing maps) whose body is the op's scalar formula in `arith`/`math`, listed one line
@@ -53,13 +53,12 @@ from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, FloatAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ...dialects import graph
 from ...dialects.graph import math as gm
 from ...dialects.graph_reference import dense_to_numpy
 from ...dialects.tensor import PARALLEL, REDUCTION, build_generic
-from .convert_graph_to_tensor import _elementwise, _fill
+from .base import Lowered, elementwise, fill, lowers
 
 
 class Scalar:
@@ -170,21 +169,18 @@ UNARY: dict[type[Operation], UnaryBody] = {
 """Unary op class -> its scalar body `(scalar_builder, op, x) -> y`."""
 
 
-class UnaryLowering(RewritePattern):
+@lowers(*UNARY)
+def lower_unary(op: Operation) -> Lowered:
     """A unary math op -> one pointwise generic with the op's body from `UNARY`."""
+    body_fn = UNARY[type(op)]
+    t = op.results[0].type
+    ops: list[Operation] = []
 
-    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter):
-        body_fn = UNARY.get(type(op))
-        if body_fn is None:
-            return
-        t = op.results[0].type
-        ops: list[Operation] = []
+    def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        return [body_fn(Scalar(b, t.element_type), op, a[0])]
 
-        def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-            return [body_fn(Scalar(b, t.element_type), op, a[0])]
-
-        res = _elementwise(ops, [op.operands[0]], t, body)
-        rewriter.replace(op, ops, [res])
+    res = elementwise(ops, [op.operands[0]], t, body)
+    return Lowered(ops, [res])
 
 
 def _splat_value(value: SSAValue) -> float | None:
@@ -216,29 +212,26 @@ def _square(s: Scalar, a: SSAValue) -> SSAValue:
     return s.mul(a, a)
 
 
-class BinaryLowering(RewritePattern):
+@lowers(*BINARY)
+def lower_binary(op: Operation) -> Lowered:
     """A broadcasting binary op -> one pointwise generic with the body from `BINARY`.
 
     `pow(x, c)` with an all-2 constant exponent `c` becomes `x * x` (powf(x, 2) is the
     correctly rounded square, so this is exact); the exponent is then not read at all.
     """
+    scalar = BINARY[type(op)]
+    t = op.results[0].type
+    ins = list(op.operands)
+    if isinstance(op, gm.PowOp) and _splat_value(op.rhs) == 2.0:
+        ins, scalar = [op.lhs], _square  # the result type keeps rhs's broadcast shape
 
-    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter):
-        scalar = BINARY.get(type(op))
-        if scalar is None:
-            return
-        t = op.results[0].type
-        ins = list(op.operands)
-        if isinstance(op, gm.PowOp) and _splat_value(op.rhs) == 2.0:
-            ins, scalar = [op.lhs], _square  # the result type keeps rhs's broadcast shape
+    ops: list[Operation] = []
 
-        ops: list[Operation] = []
+    def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        return [scalar(Scalar(b, t.element_type), *a[: len(ins)])]
 
-        def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-            return [scalar(Scalar(b, t.element_type), *a[: len(ins)])]
-
-        res = _elementwise(ops, ins, t, body)
-        rewriter.replace(op, ops, [res])
+    res = elementwise(ops, ins, t, body)
+    return Lowered(ops, [res])
 
 
 # --------------------------------------------------------------------------- reductions
@@ -282,7 +275,7 @@ def reduction(
     read through their own maps) to the value accumulated.
     """
     rank = len(src.type.get_shape())
-    acc = _fill(ops, result_type, init)
+    acc = fill(ops, result_type, init)
     maps = [AffineMap.identity(rank), *(m for _, m in extra_ins)]
     maps.append(_reduced_map(rank, axes, keepdims))
     iters = [REDUCTION if d in axes else PARALLEL for d in range(rank)]
@@ -298,33 +291,30 @@ def reduction(
     return gen.res[0]
 
 
-class ReduceLowering(RewritePattern):
+@lowers(*REDUCE)
+def lower_reduce(op: Operation) -> Lowered:
     """A reduction -> fill + reduction generic (+ a division by the count for the mean)."""
+    rule = REDUCE[type(op)]
+    assert isinstance(op, gm.ReduceOp)
+    axes = op.normalized_axes()
+    if not axes:  # reduces no dimension: the input itself
+        return Lowered([], [op.input])
+    t = op.result.type
+    ops: list[Operation] = []
+    res = reduction(ops, op.input, axes, t, op.keeps_dims, *rule)
+    if isinstance(op, gm.ReduceMeanOp):
+        count = math.prod(op.input.type.get_shape()[a] for a in axes)
 
-    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter):
-        rule = REDUCE.get(type(op))
-        if rule is None:
-            return
-        assert isinstance(op, gm.ReduceOp)
-        axes = op.normalized_axes()
-        if not axes:  # reduces no dimension: the input itself
-            rewriter.replace(op, [], [op.input])
-            return
-        t = op.result.type
-        ops: list[Operation] = []
-        res = reduction(ops, op.input, axes, t, op.keeps_dims, *rule)
-        if isinstance(op, gm.ReduceMeanOp):
-            count = math.prod(op.input.type.get_shape()[a] for a in axes)
+        def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+            s = Scalar(b, t.element_type)
+            return [s.div(a[0], s.const(float(count)))]
 
-            def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-                s = Scalar(b, t.element_type)
-                return [s.div(a[0], s.const(float(count)))]
-
-            res = _elementwise(ops, [res], t, body)
-        rewriter.replace(op, ops, [res])
+        res = elementwise(ops, [res], t, body)
+    return Lowered(ops, [res])
 
 
-class LayerNormLowering(RewritePattern):
+@lowers(gm.LayerNormOp)
+def lower_layer_norm(op: gm.LayerNormOp) -> Lowered:
     """LayerNormalization in five generics over x's shape S, axis a, N = prod(S[a:]);
     statistics have shape S[:a] + [1, ...] (kept dims, so never rank 0):
 
@@ -332,61 +322,50 @@ class LayerNormLowering(RewritePattern):
         denom = sqrt(sum((x - mean)^2) / N + epsilon)
         y     = (x - mean) / denom * scale + bias
     """
+    t = op.result.type
+    shape, elem = t.get_shape(), t.element_type
+    rank, axis = len(shape), op.normalized_axis()
+    axes = tuple(range(axis, rank))
+    count = float(math.prod(shape[axis:]))
+    eps = op.epsilon.value.data
+    stats_t = TensorType(elem, [*shape[:axis], *([1] * (rank - axis))])
+    stats_map = _reduced_map(rank, axes, True)
+    ops: list[Operation] = []
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: gm.LayerNormOp, rewriter: PatternRewriter):
-        t = op.result.type
-        shape, elem = t.get_shape(), t.element_type
-        rank, axis = len(shape), op.normalized_axis()
-        axes = tuple(range(axis, rank))
-        count = float(math.prod(shape[axis:]))
-        eps = op.epsilon.value.data
-        stats_t = TensorType(elem, [*shape[:axis], *([1] * (rank - axis))])
-        stats_map = _reduced_map(rank, axes, True)
-        ops: list[Operation] = []
-
-        def stats(ins: list[SSAValue], fn: Callable[[Scalar, SSAValue], SSAValue]) -> SSAValue:
-            def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-                return [fn(Scalar(b, elem), a[0])]
-
-            return _elementwise(ops, ins, stats_t, body)
-
-        total = reduction(ops, op.input, axes, stats_t, True, 0.0, Scalar.add)
-        mean = stats([total], lambda s, v: s.div(v, s.const(count)))
-
-        def centered_square(s: Scalar, a: Sequence[SSAValue]) -> SSAValue:
-            d = s.sub(a[0], a[1])
-            return s.mul(d, d)
-
-        sq = reduction(
-            ops,
-            op.input,
-            axes,
-            stats_t,
-            True,
-            0.0,
-            Scalar.add,
-            centered_square,
-            [(mean, stats_map)],
-        )
-        denom = stats(
-            [sq], lambda s, v: s.math(xmath.SqrtOp, s.add(s.div(v, s.const(count)), s.const(eps)))
-        )
-
-        ins = [op.input, mean, denom, op.scale] + ([op.bias] if op.bias is not None else [])
-
+    def stats(ins: list[SSAValue], fn: Callable[[Scalar, SSAValue], SSAValue]) -> SSAValue:
         def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-            s = Scalar(b, elem)
-            y = s.mul(s.div(s.sub(a[0], a[1]), a[2]), a[3])
-            return [s.add(y, a[4]) if op.bias is not None else y]
+            return [fn(Scalar(b, elem), a[0])]
 
-        res = _elementwise(ops, ins, t, body)
-        rewriter.replace(op, ops, [res])
+        return elementwise(ops, ins, stats_t, body)
 
+    total = reduction(ops, op.input, axes, stats_t, True, 0.0, Scalar.add)
+    mean = stats([total], lambda s, v: s.div(v, s.const(count)))
 
-PATTERNS: list[RewritePattern] = [
-    UnaryLowering(),
-    BinaryLowering(),
-    ReduceLowering(),
-    LayerNormLowering(),
-]
+    def centered_square(s: Scalar, a: Sequence[SSAValue]) -> SSAValue:
+        d = s.sub(a[0], a[1])
+        return s.mul(d, d)
+
+    sq = reduction(
+        ops,
+        op.input,
+        axes,
+        stats_t,
+        True,
+        0.0,
+        Scalar.add,
+        centered_square,
+        [(mean, stats_map)],
+    )
+    denom = stats(
+        [sq], lambda s, v: s.math(xmath.SqrtOp, s.add(s.div(v, s.const(count)), s.const(eps)))
+    )
+
+    ins = [op.input, mean, denom, op.scale] + ([op.bias] if op.bias is not None else [])
+
+    def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        s = Scalar(b, elem)
+        y = s.mul(s.div(s.sub(a[0], a[1]), a[2]), a[3])
+        return [s.add(y, a[4]) if op.bias is not None else y]
+
+    res = elementwise(ops, ins, t, body)
+    return Lowered(ops, [res])

@@ -1,7 +1,7 @@
 """convert-graph-to-tensor rules for the graph dialect's nn ops (dialects/graph/nn.py).
 
-Each rule is an xDSL RewritePattern that replaces one graph op by tensor.generic ops;
-`PATTERNS` is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
+Each rule is registered with `base.lowers` for its op class (base.py: what a rule
+receives and returns); convert_graph_to_tensor.py imports this module.
 
 Windowed ops read a padded copy of their input (`tensor.pad`: a generic's indexing maps
 must stay in bounds) through maps `o * stride + j * dilation`. A 2-D convolution with
@@ -53,14 +53,13 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ...dialects import graph
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph.nn import Window
 from ...dialects.graph_reference import dense_to_numpy, numpy_dtype
-from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, PadOp, build_generic
-from .convert_graph_to_tensor import _constant, _fill
+from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
+from .base import Lowered, constant, fill, lowers, multiply_add, pad
 
 
 def _dim(i: int) -> AffineExpr:
@@ -85,17 +84,6 @@ def _constant_array(value: SSAValue) -> np.ndarray | None:
     return None
 
 
-def _pad(
-    ops: list[Operation], x: SSAValue, low: Sequence[int], high: Sequence[int], value: float
-) -> SSAValue:
-    """`x` padded by `tensor.pad` (or `x` itself when every pad is 0)."""
-    if not any(low) and not any(high):
-        return x
-    pad = PadOp(x, low, high, value)
-    ops.append(pad)
-    return pad.result
-
-
 def _pad_window(
     ops: list[Operation], x: SSAValue, win: Window, value: float, extra_end: Sequence[int] = ()
 ) -> SSAValue:
@@ -103,7 +91,7 @@ def _pad_window(
     extra = extra_end or (0,) * len(win.kernel)
     low = [0, 0, *win.pads_begin]
     high = [0, 0, *(e + x_ for e, x_ in zip(win.pads_end, extra))]
-    return _pad(ops, x, low, high, value)
+    return pad(ops, x, low, high, value)
 
 
 def _window_reads(win: Window, out_dims: Sequence[int], kernel_dims: Sequence[int]):
@@ -124,62 +112,53 @@ def _channel_broadcast(ops: list[Operation], v: SSAValue, t: TensorType) -> SSAV
     return gen.res[0]
 
 
-class ConvLowering(RewritePattern):
+@lowers(graph_nn.ConvOp)
+def lower_conv(op: graph_nn.ConvOp) -> Lowered:
     """Conv: pad, then one reduction generic over (n, f, o..., c, k...) (module docs)."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.ConvOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        win = op.window()
-        m, cg = op.weight.type.get_shape()[:2]
-        group = op.group.value.data
-        k = len(win.kernel)
-        padded = _pad_window(ops, op.input, win, 0.0)
-        if group > 1 and cg > 1 and m > group:
-            rewriter.replace(op, ops, [_grouped_conv(ops, op, padded)])
-            return
-        if op.bias is not None:
-            acc = _channel_broadcast(ops, op.bias, t)
-        else:
-            acc = _fill(ops, t, 0.0)
-        # Domain: n, f, o_1..o_k, c, j_1..j_k. A depthwise convolution (one input channel
-        # per group) moves its last output dim innermost, after the reductions: then the
-        # innermost loop runs along an output row (parallel, unit stride in the output)
-        # and vectorizes, where the 3-iteration kernel loop would stay scalar; each
-        # element still sums its taps in the same order.
-        rank = 3 + 2 * k
-        n, f = _dim(0), _dim(1)
-        out_dims = list(range(2, 2 + k))
-        kernel_dims = list(range(3 + k, 3 + 2 * k))
-        c_dim = 2 + k
-        if group > 1 and cg == 1 and k >= 1:
-            out_dims = [*range(2, 1 + k), rank - 1]
-            c_dim = 1 + k
-            kernel_dims = list(range(2 + k, 2 + 2 * k))
-        c = _dim(c_dim)
-        if group == 1:
-            c_in = c
-        else:
-            mg = m // group
-            g = f if mg == 1 else f // mg
-            c_in = g + c if cg == 1 else g * cg + c
-        in_map = AffineMap(rank, 0, (n, c_in, *_window_reads(win, out_dims, kernel_dims)))
-        w_map = AffineMap(rank, 0, (f, c, *(_dim(j) for j in kernel_dims)))
-        out_map = AffineMap(rank, 0, (n, f, *(_dim(o) for o in out_dims)))
-        reductions = {c_dim, *kernel_dims}
-        iterators = [REDUCTION if d in reductions else PARALLEL for d in range(rank)]
-        gen = build_generic(
-            [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, _multiply_add
-        )
-        ops.append(gen)
-        rewriter.replace(op, ops, [gen.res[0]])
-
-
-def _multiply_add(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-    """The body `acc + a * w` of a contraction generic (ins a, w; out acc)."""
-    prod = b.insert(arith.MulfOp(s[0], s[1])).result
-    return [b.insert(arith.AddfOp(s[2], prod)).result]
+    ops: list[Operation] = []
+    t = op.result.type
+    win = op.window()
+    m, cg = op.weight.type.get_shape()[:2]
+    group = op.group.value.data
+    k = len(win.kernel)
+    padded = _pad_window(ops, op.input, win, 0.0)
+    if group > 1 and cg > 1 and m > group:
+        return Lowered(ops, [_grouped_conv(ops, op, padded)])
+    if op.bias is not None:
+        acc = _channel_broadcast(ops, op.bias, t)
+    else:
+        acc = fill(ops, t, 0.0)
+    # Domain: n, f, o_1..o_k, c, j_1..j_k. A depthwise convolution (one input channel
+    # per group) moves its last output dim innermost, after the reductions: then the
+    # innermost loop runs along an output row (parallel, unit stride in the output)
+    # and vectorizes, where the 3-iteration kernel loop would stay scalar; each
+    # element still sums its taps in the same order.
+    rank = 3 + 2 * k
+    n, f = _dim(0), _dim(1)
+    out_dims = list(range(2, 2 + k))
+    kernel_dims = list(range(3 + k, 3 + 2 * k))
+    c_dim = 2 + k
+    if group > 1 and cg == 1 and k >= 1:
+        out_dims = [*range(2, 1 + k), rank - 1]
+        c_dim = 1 + k
+        kernel_dims = list(range(2 + k, 2 + 2 * k))
+    c = _dim(c_dim)
+    if group == 1:
+        c_in = c
+    else:
+        mg = m // group
+        g = f if mg == 1 else f // mg
+        c_in = g + c if cg == 1 else g * cg + c
+    in_map = AffineMap(rank, 0, (n, c_in, *_window_reads(win, out_dims, kernel_dims)))
+    w_map = AffineMap(rank, 0, (f, c, *(_dim(j) for j in kernel_dims)))
+    out_map = AffineMap(rank, 0, (n, f, *(_dim(o) for o in out_dims)))
+    reductions = {c_dim, *kernel_dims}
+    iterators = [REDUCTION if d in reductions else PARALLEL for d in range(rank)]
+    gen = build_generic(
+        [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, multiply_add
+    )
+    ops.append(gen)
+    return Lowered(ops, [gen.res[0]])
 
 
 def _grouped_conv(ops: list[Operation], op: graph_nn.ConvOp, padded: SSAValue) -> SSAValue:
@@ -211,7 +190,7 @@ def _grouped_conv(ops: list[Operation], op: graph_nn.ConvOp, padded: SSAValue) -
         ops += [empty, acc_gen]
         acc = acc_gen.res[0]
     else:
-        acc = _fill(ops, t5, 0.0)
+        acc = fill(ops, t5, 0.0)
     # Domain: n, g, f, o_1..o_k, c, j_1..j_k.
     rank = 4 + 2 * k
     n, g, f, c = _dim(0), _dim(1), _dim(2), _dim(3 + k)
@@ -222,7 +201,7 @@ def _grouped_conv(ops: list[Operation], op: graph_nn.ConvOp, padded: SSAValue) -
     out_map = AffineMap(rank, 0, (n, g, f, *(_dim(o) for o in out_dims)))
     iterators = [PARALLEL] * (3 + k) + [REDUCTION] * (1 + k)
     gen = build_generic(
-        [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, _multiply_add
+        [padded, op.weight], [acc], [in_map, w_map, out_map], iterators, multiply_add
     )
     empty = EmptyOp(t)
     rank4 = 2 + k
@@ -251,7 +230,7 @@ def _window_reduce(
     """`combine` folded over each window of `x` padded with `pad_value` (init too)."""
     spatial = x.type.get_shape()[2:]
     padded = _pad_window(ops, x, win, pad_value, win.extra_end_pad(spatial))
-    acc = _fill(ops, t, pad_value)
+    acc = fill(ops, t, pad_value)
     k = len(win.kernel)
     rank = 2 + 2 * k
     out_dims = list(range(2, 2 + k))
@@ -273,16 +252,12 @@ def _window_reduce(
     return gen.res[0]
 
 
-class MaxPoolLowering(RewritePattern):
+@lowers(graph_nn.MaxPoolOp)
+def lower_max_pool(op: graph_nn.MaxPoolOp) -> Lowered:
     """MaxPool: the -inf padded input, reduced with maximumf over each window."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.MaxPoolOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        res = _window_reduce(
-            ops, op.input, op.result.type, op.window(), -math.inf, arith.MaximumfOp
-        )
-        rewriter.replace(op, ops, [res])
+    ops: list[Operation] = []
+    res = _window_reduce(ops, op.input, op.result.type, op.window(), -math.inf, arith.MaximumfOp)
+    return Lowered(ops, [res])
 
 
 def average_pool_divisor(
@@ -304,48 +279,44 @@ def average_pool_divisor(
     return divisor.astype(np.float32)
 
 
-class AveragePoolLowering(RewritePattern):
+@lowers(graph_nn.AveragePoolOp)
+def lower_average_pool(op: graph_nn.AveragePoolOp) -> Lowered:
     """AveragePool: window sums of the zero-padded input, divided by the element counts
     (one scalar when every window counts as many elements, else a constant tensor)."""
+    ops: list[Operation] = []
+    t = op.result.type
+    win = op.window()
+    spatial = op.input.type.get_shape()[2:]
+    total = _window_reduce(ops, op.input, t, win, 0.0, arith.AddfOp)
+    divisor = average_pool_divisor(win, spatial, bool(op.count_include_pad.value.data))
+    rank = len(t.get_shape())
+    empty = EmptyOp(t)
+    ops.append(empty)
+    identity = AffineMap.identity(rank)
+    if np.all(divisor == divisor.flat[0]):
+        count = float(divisor.flat[0])
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.AveragePoolOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        win = op.window()
-        spatial = op.input.type.get_shape()[2:]
-        total = _window_reduce(ops, op.input, t, win, 0.0, arith.AddfOp)
-        divisor = average_pool_divisor(win, spatial, bool(op.count_include_pad.value.data))
-        rank = len(t.get_shape())
-        empty = EmptyOp(t)
-        ops.append(empty)
-        identity = AffineMap.identity(rank)
-        if np.all(divisor == divisor.flat[0]):
-            count = float(divisor.flat[0])
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            return [b.insert(arith.DivfOp(s[0], constant(b, count, t.element_type))).result]
 
-            def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-                return [b.insert(arith.DivfOp(s[0], _constant(b, count, t.element_type))).result]
+        gen = build_generic([total], [empty.result], [identity, identity], [PARALLEL] * rank, body)
+    else:
+        const = _dense(divisor, t.element_type)
+        spatial_map = AffineMap(rank, 0, tuple(_dim(d) for d in range(2, rank)))
 
-            gen = build_generic(
-                [total], [empty.result], [identity, identity], [PARALLEL] * rank, body
-            )
-        else:
-            const = _dense(divisor, t.element_type)
-            spatial_map = AffineMap(rank, 0, tuple(_dim(d) for d in range(2, rank)))
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            return [b.insert(arith.DivfOp(s[0], s[1])).result]
 
-            def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-                return [b.insert(arith.DivfOp(s[0], s[1])).result]
-
-            gen = build_generic(
-                [total, const.result],
-                [empty.result],
-                [identity, spatial_map, identity],
-                [PARALLEL] * rank,
-                body,
-            )
-            ops.append(const)
-        ops.append(gen)
-        rewriter.replace(op, ops, [gen.res[0]])
+        gen = build_generic(
+            [total, const.result],
+            [empty.result],
+            [identity, spatial_map, identity],
+            [PARALLEL] * rank,
+            body,
+        )
+        ops.append(const)
+    ops.append(gen)
+    return Lowered(ops, [gen.res[0]])
 
 
 def _global_reduce(
@@ -353,7 +324,7 @@ def _global_reduce(
 ) -> SSAValue:
     """`combine` over the spatial dims of [N, C, D...] into [N, C, 1...]."""
     rank = len(t.get_shape())
-    acc = _fill(ops, t, init)
+    acc = fill(ops, t, init)
     zeros = (AffineExpr.constant(0),) * (rank - 2)
     maps = [AffineMap.identity(rank), AffineMap(rank, 0, (_dim(0), _dim(1), *zeros))]
     iterators = [PARALLEL] * 2 + [REDUCTION] * (rank - 2)
@@ -366,157 +337,136 @@ def _global_reduce(
     return gen.res[0]
 
 
-class GlobalAveragePoolLowering(RewritePattern):
+@lowers(graph_nn.GlobalAveragePoolOp)
+def lower_global_average_pool(op: graph_nn.GlobalAveragePoolOp) -> Lowered:
     """GlobalAveragePool: a sum over the spatial dims, then a division by their size."""
+    ops: list[Operation] = []
+    t = op.result.type
+    total = _global_reduce(ops, op.input, t, 0.0, arith.AddfOp)
+    count = float(math.prod(op.input.type.get_shape()[2:]))
+    rank = len(t.get_shape())
+    empty = EmptyOp(t)
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.GlobalAveragePoolOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        total = _global_reduce(ops, op.input, t, 0.0, arith.AddfOp)
-        count = float(math.prod(op.input.type.get_shape()[2:]))
-        rank = len(t.get_shape())
-        empty = EmptyOp(t)
+    def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        return [b.insert(arith.DivfOp(s[0], constant(b, count, t.element_type))).result]
 
-        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            return [b.insert(arith.DivfOp(s[0], _constant(b, count, t.element_type))).result]
-
-        identity = AffineMap.identity(rank)
-        gen = build_generic([total], [empty.result], [identity, identity], [PARALLEL] * rank, body)
-        ops += [empty, gen]
-        rewriter.replace(op, ops, [gen.res[0]])
+    identity = AffineMap.identity(rank)
+    gen = build_generic([total], [empty.result], [identity, identity], [PARALLEL] * rank, body)
+    ops += [empty, gen]
+    return Lowered(ops, [gen.res[0]])
 
 
-class GlobalMaxPoolLowering(RewritePattern):
+@lowers(graph_nn.GlobalMaxPoolOp)
+def lower_global_max_pool(op: graph_nn.GlobalMaxPoolOp) -> Lowered:
     """GlobalMaxPool: a maximumf reduction over the spatial dims from -inf."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.GlobalMaxPoolOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        res = _global_reduce(ops, op.input, op.result.type, -math.inf, arith.MaximumfOp)
-        rewriter.replace(op, ops, [res])
+    ops: list[Operation] = []
+    res = _global_reduce(ops, op.input, op.result.type, -math.inf, arith.MaximumfOp)
+    return Lowered(ops, [res])
 
 
-class BatchNormLowering(RewritePattern):
+@lowers(graph_nn.BatchNormOp)
+def lower_batch_norm(op: graph_nn.BatchNormOp) -> Lowered:
     """BatchNormalization: y = x * a[c] + b[c] with a = scale / sqrt(var + eps) and
     b = bias - mean * a folded here when all four parameters are constants; otherwise
     the generic computes (x - mean) / sqrt(var + eps) * scale + bias itself."""
+    ops: list[Operation] = []
+    t = op.result.type
+    elem = t.element_type
+    rank = len(t.get_shape())
+    eps = op.epsilon.value.data
+    identity = AffineMap.identity(rank)
+    channel = AffineMap(rank, 0, (_dim(1),))
+    params = [op.scale, op.bias, op.mean, op.var]
+    arrays = [_constant_array(v) for v in params]
+    if all(a is not None for a in arrays):
+        scale, bias, mean, var = arrays
+        a = scale / np.sqrt(var + var.dtype.type(eps))
+        shift = bias - mean * a
+        consts = [_dense(a, elem), _dense(shift, elem)]
+        ops += consts
+        ins = [op.input, *(c.result for c in consts)]
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.BatchNormOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        elem = t.element_type
-        rank = len(t.get_shape())
-        eps = op.epsilon.value.data
-        identity = AffineMap.identity(rank)
-        channel = AffineMap(rank, 0, (_dim(1),))
-        params = [op.scale, op.bias, op.mean, op.var]
-        arrays = [_constant_array(v) for v in params]
-        if all(a is not None for a in arrays):
-            scale, bias, mean, var = arrays
-            a = scale / np.sqrt(var + var.dtype.type(eps))
-            shift = bias - mean * a
-            consts = [_dense(a, elem), _dense(shift, elem)]
-            ops += consts
-            ins = [op.input, *(c.result for c in consts)]
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            scaled = b.insert(arith.MulfOp(s[0], s[1])).result
+            return [b.insert(arith.AddfOp(scaled, s[2])).result]
 
-            def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-                scaled = b.insert(arith.MulfOp(s[0], s[1])).result
-                return [b.insert(arith.AddfOp(scaled, s[2])).result]
+    else:
+        ins = [op.input, *params]
 
-        else:
-            ins = [op.input, *params]
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            x, scale, bias, mean, var = s[:5]
+            shifted = b.insert(arith.AddfOp(var, constant(b, eps, elem))).result
+            root = b.insert(xmath.SqrtOp(shifted)).result
+            centered = b.insert(arith.SubfOp(x, mean)).result
+            normed = b.insert(arith.DivfOp(centered, root)).result
+            scaled = b.insert(arith.MulfOp(normed, scale)).result
+            return [b.insert(arith.AddfOp(scaled, bias)).result]
 
-            def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-                x, scale, bias, mean, var = s[:5]
-                shifted = b.insert(arith.AddfOp(var, _constant(b, eps, elem))).result
-                root = b.insert(xmath.SqrtOp(shifted)).result
-                centered = b.insert(arith.SubfOp(x, mean)).result
-                normed = b.insert(arith.DivfOp(centered, root)).result
-                scaled = b.insert(arith.MulfOp(normed, scale)).result
-                return [b.insert(arith.AddfOp(scaled, bias)).result]
-
-        empty = EmptyOp(t)
-        maps = [identity, *([channel] * (len(ins) - 1)), identity]
-        gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
-        ops += [empty, gen]
-        rewriter.replace(op, ops, [gen.res[0]])
-        # The folded parameters' constants are dead now, and the walker has passed them:
-        # erase them here, or each would become a global of unused weights.
-        for v in {v.owner for v in params if _constant_array(v) is not None}:
-            if not any(r.uses for r in v.results):
-                rewriter.erase(v)
+    empty = EmptyOp(t)
+    maps = [identity, *([channel] * (len(ins) - 1)), identity]
+    gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
+    ops += [empty, gen]
+    # The folded parameters' constants are dead after the replacement, and the walker has
+    # passed them: the pass erases them, or each would become a global of unused weights.
+    folded = dict.fromkeys(v.owner for v in params if _constant_array(v) is not None)
+    return Lowered(ops, [gen.res[0]], list(folded))
 
 
-class LRNLowering(RewritePattern):
+@lowers(graph_nn.LRNOp)
+def lower_lrn(op: graph_nn.LRNOp) -> Lowered:
     """LRN: square sums over a zero-padded channel window (a reduction generic over
     (n, c, d..., j) reading channel c + j), then x * (bias + alpha/size * sum) ** -beta
     (ONNX Runtime's form: a multiplication by the power rather than a division)."""
+    ops: list[Operation] = []
+    t = op.result.type
+    elem = t.element_type
+    shape = t.get_shape()
+    rank = len(shape)
+    size = op.size.value.data
+    below, above = op.channel_window()
+    rest = [0] * (rank - 2)
+    padded = pad(ops, op.input, [0, below, *rest], [0, above, *rest], 0.0)
+    acc = fill(ops, t, 0.0)
+    j = _dim(rank)
+    dims = [_dim(d) for d in range(rank)]
+    in_map = AffineMap(rank + 1, 0, (dims[0], dims[1] + j, *dims[2:]))
+    out_map = AffineMap(rank + 1, 0, tuple(dims))
+    window = EmptyOp(TensorType(elem, [size]))  # gives j its bounds (see _window_reduce)
+    w_map = AffineMap(rank + 1, 0, (j,))
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_nn.LRNOp, rewriter: PatternRewriter):
-        ops: list[Operation] = []
-        t = op.result.type
-        elem = t.element_type
-        shape = t.get_shape()
-        rank = len(shape)
-        size = op.size.value.data
-        below, above = op.channel_window()
-        rest = [0] * (rank - 2)
-        padded = _pad(ops, op.input, [0, below, *rest], [0, above, *rest], 0.0)
-        acc = _fill(ops, t, 0.0)
-        j = _dim(rank)
-        dims = [_dim(d) for d in range(rank)]
-        in_map = AffineMap(rank + 1, 0, (dims[0], dims[1] + j, *dims[2:]))
-        out_map = AffineMap(rank + 1, 0, tuple(dims))
-        window = EmptyOp(TensorType(elem, [size]))  # gives j its bounds (see _window_reduce)
-        w_map = AffineMap(rank + 1, 0, (j,))
+    def square_sum(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        sq = b.insert(arith.MulfOp(s[0], s[0])).result
+        return [b.insert(arith.AddfOp(s[2], sq)).result]
 
-        def square_sum(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            sq = b.insert(arith.MulfOp(s[0], s[0])).result
-            return [b.insert(arith.AddfOp(s[2], sq)).result]
+    sums = build_generic(
+        [padded, window.result],
+        [acc],
+        [in_map, w_map, out_map],
+        [PARALLEL] * rank + [REDUCTION],
+        square_sum,
+    )
+    ops += [window, sums]
+    coeff = op.alpha.value.data / size
+    bias, beta = op.bias.value.data, op.beta.value.data
 
-        sums = build_generic(
-            [padded, window.result],
-            [acc],
-            [in_map, w_map, out_map],
-            [PARALLEL] * rank + [REDUCTION],
-            square_sum,
-        )
-        ops += [window, sums]
-        coeff = op.alpha.value.data / size
-        bias, beta = op.bias.value.data, op.beta.value.data
+    def normalize(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        scaled = b.insert(arith.MulfOp(constant(b, coeff, elem), s[1])).result
+        base = b.insert(arith.AddfOp(constant(b, bias, elem), scaled)).result
+        # base ** -beta as exp(-beta * log(base)) (base > 0): the interpreters have
+        # exp and log but not powf; the rounding error stays ~|beta * log(base)| ulp.
+        log = b.insert(xmath.LogOp(base)).result
+        scaled_log = b.insert(arith.MulfOp(constant(b, -beta, elem), log)).result
+        factor = b.insert(xmath.ExpOp(scaled_log)).result
+        return [b.insert(arith.MulfOp(s[0], factor)).result]
 
-        def normalize(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            scaled = b.insert(arith.MulfOp(_constant(b, coeff, elem), s[1])).result
-            base = b.insert(arith.AddfOp(_constant(b, bias, elem), scaled)).result
-            # base ** -beta as exp(-beta * log(base)) (base > 0): the interpreters have
-            # exp and log but not powf; the rounding error stays ~|beta * log(base)| ulp.
-            log = b.insert(xmath.LogOp(base)).result
-            scaled_log = b.insert(arith.MulfOp(_constant(b, -beta, elem), log)).result
-            factor = b.insert(xmath.ExpOp(scaled_log)).result
-            return [b.insert(arith.MulfOp(s[0], factor)).result]
-
-        empty = EmptyOp(t)
-        identity = AffineMap.identity(rank)
-        gen = build_generic(
-            [op.input, sums.res[0]],
-            [empty.result],
-            [identity, identity, identity],
-            [PARALLEL] * rank,
-            normalize,
-        )
-        ops += [empty, gen]
-        rewriter.replace(op, ops, [gen.res[0]])
-
-
-PATTERNS: list[RewritePattern] = [
-    ConvLowering(),
-    MaxPoolLowering(),
-    AveragePoolLowering(),
-    GlobalAveragePoolLowering(),
-    GlobalMaxPoolLowering(),
-    BatchNormLowering(),
-    LRNLowering(),
-]
+    empty = EmptyOp(t)
+    identity = AffineMap.identity(rank)
+    gen = build_generic(
+        [op.input, sums.res[0]],
+        [empty.result],
+        [identity, identity, identity],
+        [PARALLEL] * rank,
+        normalize,
+    )
+    ops += [empty, gen]
+    return Lowered(ops, [gen.res[0]])

@@ -1,7 +1,7 @@
 """convert-graph-to-tensor rules for the graph dialect's shape ops (dialects/graph/shape.py).
 
-Each rule is an xDSL RewritePattern that replaces one graph op by tensor ops; `PATTERNS`
-is added to the pass in passes/graph_to_tensor/convert_graph_to_tensor.py.
+Each rule is registered with `base.lowers` for its op class (base.py: what a rule
+receives and returns); convert_graph_to_tensor.py imports this module.
 
 - `graph.slice`: one copying generic whose input map is `d_k * step_k + start_k` (a
   leading part `[0, size)` of a dimension reads `d_k mod n_k`: a bare `d_k` would give
@@ -32,11 +32,10 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import FloatAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
-from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from ...dialects.graph import shape as graph_shape
 from ...dialects.tensor import PARALLEL, EmptyOp, InsertSliceOp, build_generic
-from .convert_graph_to_tensor import broadcast_map
+from .base import Lowered, broadcast_map, lowers
 
 
 def _copy(x: SSAValue, in_map: AffineMap, result_type) -> list[Operation]:
@@ -53,94 +52,76 @@ def _first(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
     return [s[0]]
 
 
-class SliceLowering(RewritePattern):
+@lowers(graph_shape.SliceOp)
+def lower_slice(op: graph_shape.SliceOp) -> Lowered:
     """out[i] = in[i * step + start], one affine map per dimension."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_shape.SliceOp, rewriter: PatternRewriter):
-        rank = len(op.step_values)
-        src, dst = op.input.type.get_shape(), op.result.type.get_shape()
-        exprs = []
-        for d, (start, step) in enumerate(zip(op.start_values, op.step_values)):
-            e = AffineExpr.dimension(d)
-            if step != 1:
-                e = e * step
-            if start != 0:
-                e = e + start
-            elif step == 1 and src[d] != dst[d]:
-                # A bare `d` would tell the generic that the domain has the input's size
-                # along d (loop_ranges); `d mod n` reads the same elements, as d < n.
-                e = e % src[d]
-            exprs.append(e)
-        ops = _copy(op.input, AffineMap(rank, 0, tuple(exprs)), op.result.type)
-        rewriter.replace(op, ops, [ops[-1].results[0]])
+    rank = len(op.step_values)
+    src, dst = op.input.type.get_shape(), op.result.type.get_shape()
+    exprs = []
+    for d, (start, step) in enumerate(zip(op.start_values, op.step_values)):
+        e = AffineExpr.dimension(d)
+        if step != 1:
+            e = e * step
+        if start != 0:
+            e = e + start
+        elif step == 1 and src[d] != dst[d]:
+            # A bare `d` would tell the generic that the domain has the input's size
+            # along d (loop_ranges); `d mod n` reads the same elements, as d < n.
+            e = e % src[d]
+        exprs.append(e)
+    ops = _copy(op.input, AffineMap(rank, 0, tuple(exprs)), op.result.type)
+    return Lowered(ops, [ops[-1].results[0]])
 
 
-class ExpandLowering(RewritePattern):
+@lowers(graph_shape.ExpandOp)
+def lower_expand(op: graph_shape.ExpandOp) -> Lowered:
     """out[i] = in[broadcast(i)]: the broadcasting map of elementwise ops."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_shape.ExpandOp, rewriter: PatternRewriter):
-        shape = op.result.type.get_shape()
-        if op.input.type == op.result.type:
-            rewriter.replace(op, [], [op.input])
-            return
-        ops = _copy(op.input, broadcast_map(op.input.type.get_shape(), shape), op.result.type)
-        rewriter.replace(op, ops, [ops[-1].results[0]])
+    shape = op.result.type.get_shape()
+    if op.input.type == op.result.type:
+        return Lowered([], [op.input])
+    ops = _copy(op.input, broadcast_map(op.input.type.get_shape(), shape), op.result.type)
+    return Lowered(ops, [ops[-1].results[0]])
 
 
-class WhereLowering(RewritePattern):
+@lowers(graph_shape.WhereOp)
+def lower_where(op: graph_shape.WhereOp) -> Lowered:
     """out = select(c != 0, x, y) pointwise, the three operands broadcast."""
+    t = op.result.type
+    shape = t.get_shape()
+    rank = len(shape)
+    ins = [op.condition, op.x, op.y]
+    maps = [broadcast_map(v.type.get_shape(), shape) for v in ins]
+    maps.append(AffineMap.identity(rank))
+    elem = t.element_type
 
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_shape.WhereOp, rewriter: PatternRewriter):
-        t = op.result.type
-        shape = t.get_shape()
-        rank = len(shape)
-        ins = [op.condition, op.x, op.y]
-        maps = [broadcast_map(v.type.get_shape(), shape) for v in ins]
-        maps.append(AffineMap.identity(rank))
-        elem = t.element_type
+    def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        zero = b.insert(arith.ConstantOp(FloatAttr(0.0, elem))).result
+        true = b.insert(arith.CmpfOp(s[0], zero, "une")).result
+        return [b.insert(arith.SelectOp(true, s[1], s[2])).result]
 
-        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-            zero = b.insert(arith.ConstantOp(FloatAttr(0.0, elem))).result
-            true = b.insert(arith.CmpfOp(s[0], zero, "une")).result
-            return [b.insert(arith.SelectOp(true, s[1], s[2])).result]
-
-        empty = EmptyOp(t)
-        gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
-        rewriter.replace(op, [empty, gen], [gen.res[0]])
+    empty = EmptyOp(t)
+    gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
+    return Lowered([empty, gen], [gen.res[0]])
 
 
-class ConcatLowering(RewritePattern):
+@lowers(graph_shape.ConcatOp)
+def lower_concat(op: graph_shape.ConcatOp) -> Lowered:
     """An empty result, each input inserted at its running offset along the axis."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: graph_shape.ConcatOp, rewriter: PatternRewriter):
-        axis = op.normalized_axis()
-        if len(op.inputs) == 1:
-            rewriter.replace(op, [], [op.inputs[0]])
-            return
-        empty = EmptyOp(op.result.type)
-        ops: list[Operation] = [empty]
-        acc: SSAValue = empty.result
-        offset = 0
-        rank = len(op.result.type.get_shape())
-        for x in op.inputs:
-            size = x.type.get_shape()[axis]
-            if size == 0:
-                continue
-            offsets = [offset if d == axis else 0 for d in range(rank)]
-            ins = InsertSliceOp(x, acc, offsets)
-            ops.append(ins)
-            acc = ins.result
-            offset += size
-        rewriter.replace(op, ops, [acc])
-
-
-PATTERNS: list[RewritePattern] = [
-    SliceLowering(),
-    ExpandLowering(),
-    WhereLowering(),
-    ConcatLowering(),
-]
+    axis = op.normalized_axis()
+    if len(op.inputs) == 1:
+        return Lowered([], [op.inputs[0]])
+    empty = EmptyOp(op.result.type)
+    ops: list[Operation] = [empty]
+    acc: SSAValue = empty.result
+    offset = 0
+    rank = len(op.result.type.get_shape())
+    for x in op.inputs:
+        size = x.type.get_shape()[axis]
+        if size == 0:
+            continue
+        offsets = [offset if d == axis else 0 for d in range(rank)]
+        ins = InsertSliceOp(x, acc, offsets)
+        ops.append(ins)
+        acc = ins.result
+        offset += size
+    return Lowered(ops, [acc])

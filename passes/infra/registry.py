@@ -42,8 +42,8 @@ _PASSES: dict[str, PassFactory] = {
     "loop-schedule": _lazy("loop.loop_schedule", "LoopSchedulePass"),
     "loop-vectorize": _lazy("loop.loop_vectorize", "LoopVectorizePass"),
     "plan-buffers": _lazy("loop.plan_buffers", "PlanBuffersPass"),
-    "cse": _lazy("transforms.cleanup", "CSEPass"),
-    "dce": _lazy("transforms.cleanup", "DCEPass"),
+    "cse": _lazy("transforms.cse", "CSEPass"),
+    "dce": _lazy("transforms.dce", "DCEPass"),
 }
 
 # The default lowering from the graph dialect to the llvm dialect.

@@ -134,7 +134,7 @@ class OutlineLoopNestsPass(ModulePass):
             anchor: Operation = f
             for k, nest in enumerate(nests):
                 name = fresh_symbol(f"{f.sym_name.data}__nest{k}", taken)
-                new = _outline(nest, name, self.noinline)
+                new = outline_nest(nest, name, self.noinline)
                 op.body.block.insert_op_after(new, anchor)
                 anchor = new
 
@@ -156,8 +156,11 @@ def fresh_symbol(base: str, taken: set[str]) -> str:
     return name
 
 
-def _outline(nest: loop.ForOp, name: str, noinline: bool) -> func.FuncOp:
-    """Move `nest` into a new private function `name`; a call replaces it."""
+def outline_nest(nest: loop.ForOp, name: str, noinline: bool) -> func.FuncOp:
+    """Move `nest` into a new private function `name` and put a `func.call` of it in its
+    place; return the function, for the caller to insert into the module. Arguments,
+    cloned constants, `llvm.noalias` / `llvm.align` and `noinline` follow the module
+    docstring's rules (parallelize-loops outlines its parallel nests with it too)."""
     body = Block()
     mapping: dict[SSAValue, SSAValue] = {}
     args: list[SSAValue] = []

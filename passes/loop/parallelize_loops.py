@@ -63,7 +63,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from ...dialects import loop
-from .outline_loop_nests import _outline, fresh_symbol, symbol_names
+from .outline_loop_nests import fresh_symbol, outline_nest, symbol_names
 
 ENV_VAR = "IRFORGE_NUM_THREADS"
 MODULE_ATTR = "irforge.num_threads"
@@ -314,7 +314,7 @@ def _outline_parallel(nest: loop.ForOp, name: str, n: int) -> func.FuncOp:
     lb, ub, step = nest.lb, nest.ub, _const_index(nest.step)
     parent, prev = nest.parent_block(), nest.prev_op
     trusted = _args_distinct(nest)
-    fn = _outline(nest, name, noinline=False)
+    fn = outline_nest(nest, name, noinline=False)
     call = prev.next_op if prev is not None else parent.first_op
     assert isinstance(call, func.CallOp)
     body = fn.body.block

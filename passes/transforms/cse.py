@@ -1,7 +1,7 @@
-"""`cse` and `dce`: xDSL's common subexpression elimination and dead code elimination, as
-`OperationPass`es so that they run on the module or nested, e.g. `func.func(cse,dce)`.
+"""`cse`: xDSL's common subexpression elimination, as an `OperationPass` so that it runs on
+the module or nested, e.g. `func.func(cse)`.
 
-Both count `ops-erased` for `--pass-statistics`.
+It counts `ops-erased` for `--pass-statistics`.
 """
 
 from __future__ import annotations
@@ -43,28 +43,4 @@ class CSEPass(OperationPass):
 
         before = _count(op)
         cse(op)
-        bump("ops-erased", before - _count(op))
-
-
-@dataclass(frozen=True)
-class DCEPass(OperationPass):
-    """Remove dead code.
-
-    Ops whose results are unused and that have no side effects go, and so do blocks that
-    cannot be reached:
-
-        %a = "arith.addf"(%x, %y) : (f32, f32) -> f32      // unused: removed
-        "func.return"(%x) : (f32) -> ()
-
-    xDSL's `xdsl.transforms.dead_code_elimination`, run on each region of the anchored op.
-    """
-
-    name = "dce"
-
-    def apply_op(self, ctx: Context, op: Operation) -> None:
-        from xdsl.transforms.dead_code_elimination import region_dce
-
-        before = _count(op)
-        for region in op.regions:
-            region_dce(region)
         bump("ops-erased", before - _count(op))

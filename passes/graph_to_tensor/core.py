@@ -1,0 +1,224 @@
+"""convert-graph-to-tensor rules for the graph dialect's core ops (dialects/graph/):
+constant, add / sub / mul, relu, matmul, gemm, softmax, identity, transpose, reshape.
+
+Each rule is registered with `base.lowers` for its op classes (base.py: what a rule
+receives and returns); convert_graph_to_tensor.py imports this module.
+
+Binary ops are one pointwise generic whose body is the scalar op of `BINARY` (ONNX
+broadcasting is in the indexing maps, see the pass's module docstring). Matmul and Gemm are
+a zero fill plus a reduction generic over (i, j, k), Gemm's `alpha` and `beta * C` one
+pointwise epilogue; Softmax is the numerically stable four-step form (max, exp(x - max),
+sum, divide), as in the ONNX spec. Constants become `arith.constant` of a dense tensor;
+identity is its input; transpose and reshape are copying generics whose input map permutes
+(transpose) or re-splits the row-major linear index (reshape, floordiv / mod).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from xdsl.builder import Builder
+from xdsl.dialects import arith
+from xdsl.dialects import math as xmath
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Operation, SSAValue
+from xdsl.ir.affine import AffineExpr, AffineMap
+
+from ...dialects import graph
+from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
+from .base import BodyFn, Lowered, constant, elementwise, fill, lowers
+
+
+@lowers(graph.ConstantOp)
+def lower_constant(op: graph.ConstantOp) -> Lowered:
+    c = arith.ConstantOp(op.value, op.result.type)
+    return Lowered([c], [c.result])
+
+
+BINARY: dict[type[Operation], type[arith.FloatingPointLikeBinaryOperation]] = {
+    graph.AddOp: arith.AddfOp,
+    graph.SubOp: arith.SubfOp,
+    graph.MulOp: arith.MulfOp,
+}
+"""Binary op class -> its scalar `arith` op (read when an op is lowered)."""
+
+
+@lowers(*BINARY)
+def lower_binary(op: Operation) -> Lowered:
+    scalar = BINARY[type(op)]
+    ops: list[Operation] = []
+
+    def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        return [b.insert(scalar(a[0], a[1])).result]
+
+    res = elementwise(ops, op.operands, op.results[0].type, body)
+    return Lowered(ops, [res])
+
+
+@lowers(graph.ReluOp)
+def lower_relu(op: graph.ReluOp) -> Lowered:
+    ops: list[Operation] = []
+    elem = op.result.type.element_type
+
+    def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        zero = constant(b, 0.0, elem)
+        return [b.insert(arith.MaximumfOp(a[0], zero)).result]
+
+    res = elementwise(ops, [op.input], op.result.type, body)
+    return Lowered(ops, [res])
+
+
+def _contraction(
+    ops: list[Operation], a: SSAValue, b: SSAValue, result_type: TensorType, ta: bool, tb: bool
+) -> SSAValue:
+    """sum_k A'[i, k] * B'[k, j] over the domain (i, j, k), accumulating into zeros."""
+    acc = fill(ops, result_type, 0.0)
+    i, j, k = (AffineExpr.dimension(n) for n in range(3))
+    map_a = AffineMap(3, 0, (k, i) if ta else (i, k))
+    map_b = AffineMap(3, 0, (j, k) if tb else (k, j))
+    map_c = AffineMap(3, 0, (i, j))
+
+    def body(bld: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        prod = bld.insert(arith.MulfOp(s[0], s[1])).result
+        return [bld.insert(arith.AddfOp(s[2], prod)).result]
+
+    gen = build_generic([a, b], [acc], [map_a, map_b, map_c], [PARALLEL, PARALLEL, REDUCTION], body)
+    ops.append(gen)
+    return gen.res[0]
+
+
+@lowers(graph.MatMulOp)
+def lower_matmul(op: graph.MatMulOp) -> Lowered:
+    ops: list[Operation] = []
+    res = _contraction(ops, op.lhs, op.rhs, op.result.type, False, False)
+    return Lowered(ops, [res])
+
+
+@lowers(graph.GemmOp)
+def lower_gemm(op: graph.GemmOp) -> Lowered:
+    """alpha * (A' @ B') + beta * C: a contraction, then one pointwise epilogue."""
+    ops: list[Operation] = []
+    t = op.result.type
+    elem = t.element_type
+    alpha, beta = op.alpha.value.data, op.beta.value.data
+    res = _contraction(ops, op.a, op.b, t, bool(op.transA.value.data), bool(op.transB.value.data))
+    has_c = op.c is not None and beta != 0.0
+    if alpha != 1.0 or has_c:
+        ins = [res, op.c] if has_c else [res]
+
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            v = s[0]
+            if alpha != 1.0:
+                v = b.insert(arith.MulfOp(constant(b, alpha, elem), v)).result
+            if has_c:
+                c = s[1]
+                if beta != 1.0:
+                    c = b.insert(arith.MulfOp(constant(b, beta, elem), c)).result
+                v = b.insert(arith.AddfOp(v, c)).result
+            return [v]
+
+        res = elementwise(ops, ins, t, body)
+    return Lowered(ops, [res])
+
+
+@lowers(graph.SoftmaxOp)
+def lower_softmax(op: graph.SoftmaxOp) -> Lowered:
+    """y = exp(x - max(x)) / sum(exp(x - max(x))) along the axis (ONNX Softmax-13)."""
+    ops: list[Operation] = []
+    t = op.result.type
+    shape, elem = t.get_shape(), t.element_type
+    rank, axis = len(shape), op.normalized_axis()
+    reduced_t = TensorType(elem, [s for d, s in enumerate(shape) if d != axis])
+    full = AffineMap.identity(rank)
+    reduced = AffineMap(rank, 0, tuple(AffineExpr.dimension(d) for d in range(rank) if d != axis))
+    iters = [REDUCTION if d == axis else PARALLEL for d in range(rank)]
+
+    def reduce(src: SSAValue, init: float, combine: type[Operation]) -> SSAValue:
+        acc = fill(ops, reduced_t, init)
+
+        def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+            return [b.insert(combine(s[1], s[0])).result]
+
+        gen = build_generic([src], [acc], [full, reduced], iters, body)
+        ops.append(gen)
+        return gen.res[0]
+
+    def pointwise(ins: list[SSAValue], body: BodyFn) -> SSAValue:
+        empty = EmptyOp(t)
+        maps = [full, reduced, full]
+        gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
+        ops.extend([empty, gen])
+        return gen.res[0]
+
+    mx = reduce(op.input, -math.inf, arith.MaximumfOp)
+
+    def exp_body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        d = b.insert(arith.SubfOp(s[0], s[1])).result
+        return [b.insert(xmath.ExpOp(d)).result]
+
+    e = pointwise([op.input, mx], exp_body)
+    total = reduce(e, 0.0, arith.AddfOp)
+
+    def div_body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        return [b.insert(arith.DivfOp(s[0], s[1])).result]
+
+    return Lowered(ops, [pointwise([e, total], div_body)])
+
+
+@lowers(graph.IdentityOp)
+def lower_identity(op: graph.IdentityOp) -> Lowered:
+    """Identity is its input: no computation at the tensor level."""
+    return Lowered([], [op.input])
+
+
+def _copy(x: SSAValue, in_map: AffineMap, result_type: TensorType) -> Lowered:
+    """A generic copying `x`, read through `in_map`, into a new tensor of `result_type`."""
+    rank = len(result_type.get_shape())
+    empty = EmptyOp(result_type)
+
+    def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
+        return [s[0]]
+
+    gen = build_generic(
+        [x], [empty.result], [in_map, AffineMap.identity(rank)], [PARALLEL] * rank, body
+    )
+    return Lowered([empty, gen], [gen.res[0]])
+
+
+@lowers(graph.TransposeOp)
+def lower_transpose(op: graph.TransposeOp) -> Lowered:
+    """out[i_0, ..., i_r-1] = in[j] with j[perm[k]] = i_k: a permuted indexing map."""
+    perm = op.permutation
+    rank = len(perm)
+    inverse = [0] * rank
+    for k, p in enumerate(perm):
+        inverse[p] = k
+    in_map = AffineMap(rank, 0, tuple(AffineExpr.dimension(inverse[p]) for p in range(rank)))
+    return _copy(op.input, in_map, op.result.type)
+
+
+def _delinearize(linear: AffineExpr, shape: Sequence[int]) -> list[AffineExpr]:
+    """Row-major indices of the element at `linear` in `shape` (floordiv / mod)."""
+    exprs = []
+    stride = 1
+    for size in reversed(shape):
+        e = linear // stride if stride != 1 else linear
+        exprs.append(e % size if size != 1 else AffineExpr.constant(0))
+        stride *= size
+    return exprs[::-1]
+
+
+@lowers(graph.ReshapeOp)
+def lower_reshape(op: graph.ReshapeOp) -> Lowered:
+    """out[i] = in[delinearize(linearize(i))]: row-major order is kept, so the input index
+    is the output's linear index split by the input's strides (floordiv / mod maps)."""
+    out_shape = op.result.type.get_shape()
+    rank = len(out_shape)
+    linear: AffineExpr = AffineExpr.constant(0)
+    stride = 1
+    for d in reversed(range(rank)):
+        linear = AffineExpr.dimension(d) * stride + linear
+        stride *= out_shape[d]
+    in_map = AffineMap(rank, 0, tuple(_delinearize(linear, op.input.type.get_shape())))
+    return _copy(op.input, in_map, op.result.type)
