@@ -71,7 +71,7 @@ def test_import_contracts(tmp_path):
         shutil.copyfile(path, dest)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
     proc = subprocess.run(
-        [lint, "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        [lint, str(ROOT / "pyproject.toml"), "--no-cache"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
