@@ -316,6 +316,58 @@ DIAGNOSTICS = [
     ('"test.a"() {x = 1, x = 2} : () -> ()', 1, 20, "duplicate key 'x'"),
     ('"test.a"() {x = 1.5 : i32} : () -> ()', 1, 17, "expected an integer literal"),
     ('\n\n  "test.a"() : () -> (i32\n', 3, 26, "unexpected end of input"),
+    # numbers: the token that is out of range, not the attribute around it
+    ('"test.a"() {x = dense<1.0e999> : tensor<2xf32>} : () -> ()', 1, 23, "out of range for f64"),
+    ('"test.a"() {x = dense<-1.0e999> : tensor<2xf32>} : () -> ()', 1, 24, "'1.0e999' is out"),
+    ('"test.a"() {x = dense<' + "9" * 5000 + "> : tensor<2xi32>} : () -> ()", 1, 23, "5000 digits"),
+    ('"test.a"() {x = 1.0e300 : f32} : () -> ()', 1, 17, "'1.0e300' is out of range for f32"),
+    ('"test.a"() {x = 0x1FFFFFFFF : f32} : () -> ()', 1, 17, "out of range for f32"),
+    ('"test.a"() {x = -0x7F800000 : f32} : () -> ()', 1, 18, "hexadecimal float literal cannot"),
+    ('"test.a"() {x = 99999999999999999999999 : index} : () -> ()', 1, 17, "range for index"),
+    ('"test.a"() {x = 3 : none} : () -> ()', 1, 17, "a number cannot have type none"),
+    ('"test.a"() {x = 3 : tensor<2xi32>} : () -> ()', 1, 17, "cannot have type tensor<2xi32>"),
+    # dense<...>: the literal's structure against its type
+    ('"test.a"() {x = dense<[[1, 2], [3]]> : tensor<2x2xi32>} : () -> ()', 1, 17, "inconsistent"),
+    (
+        '"test.a"() {x = dense<[[[1], [2, 3]], [[1], [2]]]> : tensor<2x2x1xi32>} : () -> ()',
+        1,
+        17,
+        "inconsistent shapes",
+    ),
+    ('"test.a"() {x = dense<[[1, 2], 3]> : tensor<2x2xi32>} : () -> ()', 1, 17, "mixes scalars"),
+    ('"test.a"() {x = dense<[1, [2, 3]]> : tensor<2x2xi32>} : () -> ()', 1, 17, "mixes scalars"),
+    ('"test.a"() {x = dense<"0x0000803F0000"> : tensor<2xf32>} : () -> ()', 1, 17, "holds 1 el"),
+    ('"test.a"() {x = dense<"1234"> : tensor<2xf32>} : () -> ()', 1, 17, "expected a hex string"),
+    ('"test.a"() {x = dense<1.0> : i32} : () -> ()', 1, 17, "expected a ranked tensor, vector"),
+    ('"test.a"() {x = dense<1.0> : tensor<?xf32>} : () -> ()', 1, 17, "must have a static shape"),
+    ('"test.a"() {x = dense<> : tensor<2xf32>} : () -> ()', 1, 17, "expected 2 elements, got none"),
+    ('"test.a"() {x = dense<1.5> : tensor<2xi32>} : () -> ()', 1, 17, "expected integer values"),
+    ('"test.a"() {x = dense<(1, 2)> : tensor<2xi32>} : () -> ()', 1, 17, "expected integer val"),
+    ('"test.a"() {x = dense<true> : tensor<2xi32>} : () -> ()', 1, 17, "only allowed for i1"),
+    ('"test.a"() {x = array<i32: 1.5>} : () -> ()', 1, 17, "invalid dense array: expected integer"),
+    ('"test.a"() {x = array<index: 1>} : () -> ()', 1, 17, "must be an integer or float type"),
+    (
+        '"test.a"() {x = dense_resource<blob> : i32} : () -> ()',
+        1,
+        17,
+        "needs a shaped type, got i32",
+    ),
+    # types
+    ('"test.a"() {x = f13} : () -> ()', 1, 17, "unknown float type 'f13'"),
+    ('"test.a"() {x = memref<2xf32, 1, 2>} : () -> ()', 1, 17, "expected a memref layout attri"),
+    ('"test.a"() {x = memref<*xf32, 1, 2>} : () -> ()', 1, 17, "an unranked memref has no layout"),
+    ('"test.a"() {x = complex<index>} : () -> ()', 1, 17, "must be integer or float, got index"),
+    # locations: aliases are read after the ops only where mlir-opt prints them (top level)
+    (
+        '"test.a"() : () -> () loc(callsite(#l1 at #l2))\n#l1 = loc("a")\n#l2 = loc("b")',
+        1,
+        36,
+        "location alias '#l1' is used before its definition",
+    ),
+    ('"test.a"() : () -> () loc("n"(#l1))\n#l1 = loc("a")', 1, 31, "used before its definition"),
+    ('"test.a"() : () -> () loc(fused[#l1])\n#l1 = loc("a")', 1, 33, "used before its definition"),
+    ('#l1 = i32\n"test.a"() : () -> () loc(#l1)', 2, 27, "'#l1' is not a location"),
+    ('"test.a"() : () -> () loc(#l9)', 1, 27, "undefined location alias '#l9'"),
 ]
 
 
@@ -382,6 +434,27 @@ def test_too_deep_for_the_deep_stack_is_a_diagnostic(monkeypatch):
     module = parse_module(text, ctx())
     with pytest.raises(ValueError, match="too deeply to print"):
         print_module(module)
+
+
+def test_too_deep_diagnostic_points_at_the_deepest_bracket(monkeypatch):
+    # No construct found so far overflows the deep stack (arrays, regions, types, dicts
+    # nested 20,000 deep parse), so the overflow is simulated: the diagnostic must still
+    # point at the deepest bracket, not counting brackets in strings, comments and '->'.
+    import irforge.textual_ir.parser as parser_module
+
+    def overflow(fn, *args):
+        raise RecursionError
+
+    monkeypatch.setattr(parser_module, "call_deep", overflow)
+    text = (
+        '// (((((( [[[[[[\n"test.s"() {s = "((((\\"[[[[[[[["} : () -> ()\n'
+        '"test.a"() {x = [[[1]], [[[[2]]]]]} : () -> (i32)\n'
+    )
+    with pytest.raises(Diagnostic) as info:
+        parse_module(text, ctx(), "deep.mlir")
+    d = info.value
+    assert "input nests too deeply (6 levels of brackets)" in d.message
+    assert (d.line, d.col) == (3, 28), d.format()
 
 
 def test_verify_diagnostic_points_at_failing_op():
@@ -923,6 +996,21 @@ def test_internal_error_becomes_a_diagnostic(monkeypatch):
     monkeypatch.undo()
     parser_module._lark = None
     parse_module('"test.a"() {x = [1]} : () -> ()', ctx())
+
+
+def test_error_in_the_error_report_is_still_a_diagnostic(monkeypatch):
+    import irforge.textual_ir.parser as parser_module
+
+    def broken(*args):
+        raise IndexError("bad position")
+
+    monkeypatch.setattr(parser_module, "from_lark", broken)
+    with pytest.raises(Diagnostic) as info:
+        parse_module('"test.a"() : () -> () ~', ctx(), "g.mlir")
+    d = info.value
+    assert d.message.startswith("internal error while parsing: Unexpected"), d.message
+    assert "(bad position)" in d.message
+    assert (d.filename, d.line, d.col) == ("g.mlir", 1, 1)
 
 
 # ------------------------------------------------------------------ hypothesis: new syntax

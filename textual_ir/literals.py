@@ -133,7 +133,9 @@ class LiteralBuilder:
         if isinstance(first, _Literal):
             values: list[Any] = []
             for item in items:
-                if not isinstance(item, _Literal) or item.shape != first.shape:
+                if not isinstance(item, _Literal):
+                    return _Literal([], [], "tensor literal mixes scalars and lists")
+                if item.shape != first.shape:
                     return _Literal([], [], "tensor literal has inconsistent shapes")
                 if item.error:
                     return item

@@ -361,10 +361,6 @@ class Importer:
             value.name_hint = name_hint(name)
         self.values[name] = value
 
-    def is_known(self, name: str) -> bool:
-        """Whether the ONNX value `name` is known at import."""
-        return name in self.constants or name in self.initializers
-
     def constant_value(self, value: str | SSAValue | None) -> np.ndarray | None:
         """The array of an ONNX value (by name) or operand known at import, else None."""
         if value is None:

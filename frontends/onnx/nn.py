@@ -123,16 +123,14 @@ def _conv(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     return imp.emit(op, label)
 
 
-def _pool_window(imp: Importer, x: SSAValue, attrs: dict, label: str, dilations_from: int):
+def _pool_window(x: SSAValue, attrs: dict, label: str) -> dict:
+    # The ONNX checker (run first by `import_onnx`) enforces the opset's schema: a
+    # kernel_shape is present, and dilations only from the opset that has them.
     shape = _spatial_input(x, label)
     k = len(shape) - 2
-    if "kernel_shape" not in attrs:
-        raise ONNXImportError(f"{label}: the kernel_shape attribute is required")
     kernel = _ints(attrs, "kernel_shape", k, 1, label)
     strides = _ints(attrs, "strides", k, 1, label) or [1] * k
     dilations = _ints(attrs, "dilations", k, 1, label) or [1] * k
-    if imp.opset < dilations_from and "dilations" in attrs:
-        raise ONNXImportError(f"{label}: dilations needs opset {dilations_from} or newer")
     pads = resolve_pads(label, attrs, shape[2:], kernel, strides, dilations)
     ceil_mode = int(attrs.get("ceil_mode", 0))
     return dict(
@@ -146,13 +144,13 @@ def _pool_window(imp: Importer, x: SSAValue, attrs: dict, label: str, dilations_
 
 @converter("MaxPool")
 def _max_pool(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    window = _pool_window(imp, ops[0], attrs, label, 10)
+    window = _pool_window(ops[0], attrs, label)
     return imp.emit(graph_nn.MaxPoolOp(ops[0], **window), label)
 
 
 @converter("AveragePool")
 def _average_pool(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    window = _pool_window(imp, ops[0], attrs, label, 19)
+    window = _pool_window(ops[0], attrs, label)
     op = graph_nn.AveragePoolOp(
         ops[0], **window, count_include_pad=int(attrs.get("count_include_pad", 0))
     )
@@ -179,9 +177,7 @@ def _batch_norm(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
             f"{label}: BatchNormalization with spatial = 0 (per-activation statistics) is "
             "not supported"
         )
-    if len(ops) != 5 or any(v is None for v in ops):
-        raise ONNXImportError(f"{label}: BatchNormalization needs X, scale, B, mean and var")
-    x = ops[0]
+    x = ops[0]  # the checker guarantees all five inputs (X, scale, B, mean, var)
     if len(x.type.get_shape()) < 2:
         raise ONNXImportError(f"{label}: the input must have rank >= 2, got {x.type}")
     op = graph_nn.BatchNormOp(*ops, epsilon=float(attrs.get("epsilon", 1e-5)))
@@ -190,9 +186,7 @@ def _batch_norm(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
 
 @converter("LRN")
 def _lrn(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    if "size" not in attrs:
-        raise ONNXImportError(f"{label}: the size attribute is required")
-    op = graph_nn.LRNOp(
+    op = graph_nn.LRNOp(  # size is a required attribute: the checker guarantees it
         ops[0],
         int(attrs["size"]),
         alpha=float(attrs.get("alpha", 1e-4)),
