@@ -233,6 +233,8 @@ def bench_resnet(threads: int, repeats: int) -> dict:
 
     import irforge
     from irforge.examples import light_models as lm
+    from irforge.passes.infra.pipeline import with_pass_options
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
     model = lm.logits_model(lm.randomize_weights(lm.load("resnet50"), seed=0))
     x = lm.random_input(model)
@@ -244,17 +246,12 @@ def bench_resnet(threads: int, repeats: int) -> dict:
     want = sess.run(None, feed)[0]
     out: dict = {"threads": threads}
     for label, on in (("microkernels", True), ("loop nests", False)):
-        old = os.environ.get("IRFORGE_MICROKERNELS")
-        os.environ["IRFORGE_MICROKERNELS"] = "1" if on else "0"
-        try:
-            t = time.perf_counter()
-            f = irforge.compile(model, num_threads=threads)
-            out[f"compile_s ({label})"] = time.perf_counter() - t
-        finally:
-            if old is None:
-                del os.environ["IRFORGE_MICROKERNELS"]
-            else:
-                os.environ["IRFORGE_MICROKERNELS"] = old
+        pipeline = with_pass_options(
+            DEFAULT_PIPELINE, "convert-tensor-to-loop", {"microkernels": on}, override=True
+        )
+        t = time.perf_counter()
+        f = irforge.compile(model, num_threads=threads, pipeline=pipeline)
+        out[f"compile_s ({label})"] = time.perf_counter() - t
         got = f(x)
         out[f"max_rel_error ({label})"] = float(np.abs(got - want).max() / np.abs(want).max())
         out[f"irforge_ms ({label})"] = _times(lambda: f(x), repeats)[0] * 1e3  # noqa: B023

@@ -168,9 +168,9 @@ def bench_digits(repeat: int) -> dict:
             t = _median_s(lambda c=compiled, x=x: c(x), repeat * (50 if batch == 1 else 1))
             out[f"batch{batch}_{n}_thread_us"] = t * 1e6
         module = irforge.api.load_module(str(model_path()), {"input": [batch, 64]})
-        module.attributes["irforge.num_threads"] = __import__(
-            "xdsl.dialects.builtin", fromlist=["IntegerAttr"]
-        ).IntegerAttr(2, 64)
+        from irforge.backends.target import host_target
+
+        host_target(num_threads=2).attach(module)
         irforge.run_pipeline(module, _pipeline())
         out[f"batch{batch}_regions_at_2_threads"] = emit_llvm_ir(module).count(
             'call ccc void @"GOMP_parallel"'

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, IntegerAttr, ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 
 from irforge.backends.llvm.runtime import TensorSpec
+from irforge.backends.target import Target
 from irforge.dialects import make_context as _make_dialect_context
 from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
@@ -61,15 +62,25 @@ def run_pipeline(
     ctx: Context | None = None,
     *,
     verify_each: bool = True,
+    target: Target | None = None,
 ) -> ModuleOp:
     """Run a textual pass pipeline on `module` in place, verifying after each pass
     (`verify_each=False`: only the result, see irforge.passes.infra.manager.run_pipeline).
 
+    The passes lower for `target`, which is attached to the module (`irforge.target`,
+    backends/target.py); by default for the module's own target, else for this machine
+    (`host_target()`: its vector width, IRFORGE_NUM_THREADS or its cores).
+
     Raises irforge.passes.infra.manager.PipelineError for a bad pipeline string and PassFailure
     naming the pass that failed or broke the IR.
     """
+    from irforge.backends.target import ATTR, host_target
     from irforge.passes.infra.manager import run_pipeline as _run
 
+    if target is not None:
+        target.attach(module)
+    elif ATTR not in module.attributes:
+        host_target().attach(module)
     return _run(module, pipeline, ctx or make_context(), verify_each=verify_each)
 
 
@@ -191,10 +202,9 @@ def compile(
     such as "x86-64-v2" gets that CPU's own features, not the host's). `target="wasm"`: a
     self-contained wasm32 + simd128 module (backends/wasm, docs/wasm.md) run through
     wasmtime; the function is a WasmFunction (its `wasm_bytes` is the module); `cpu` must
-    be None. The SIMD width of the target (512 bits for AVX-512, 256 for AVX2 or
-    x86-64-v3, 128 for x86-64-v2 and wasm: `target_vector_bits`) is given to the
-    convert-tensor-to-loop and loop-vectorize passes of `pipeline` that do not set
-    `vector-bits` themselves.
+    be None. The target (backends/target.py: its SIMD width, 512 bits for AVX-512, 256 for
+    AVX2 or x86-64-v3, 128 for x86-64-v2 and wasm, and its thread count) is made here and
+    attached to the module as `irforge.target`, where the passes read it.
 
     `num_threads` is the number of threads big parallel loops run on (default: the
     environment variable IRFORGE_NUM_THREADS, else the cores available; 1: serial code);
@@ -209,30 +219,12 @@ def compile(
     target; ONNXImportError, Diagnostic, PipelineError or PassFailure from the phase that
     failed; for wasm, WasmLinkerNotFound when no wasm-ld is installed.
     """
-    if target not in TARGETS:
-        raise ValueError(f"unknown target '{target}'; available: {', '.join(TARGETS)}")
-    from irforge.backends.llvm.jit import target_vector_bits
-
     if pipeline is None:
         from irforge.passes.infra.registry import WASM_PIPELINE
 
         pipeline = WASM_PIPELINE if target == "wasm" else DEFAULT_PIPELINE
-
-    if target == "wasm":
-        if cpu is not None:
-            raise ValueError(f"compile: cpu={cpu!r} is for native targets; wasm has no cpu")
-        if num_threads is not None and num_threads > 1:
-            raise ValueError(
-                f"compile: num_threads={num_threads} with target 'wasm': wasm code runs on "
-                "one thread"
-            )
-        num_threads = 1
-        from irforge.backends.wasm.build import TRIPLE
-
-        vector_bits = target_vector_bits(triple=TRIPLE)
-    else:
-        vector_bits = target_vector_bits(cpu)
-    pipeline = with_vector_bits(pipeline, vector_bits)
+    code_target = make_target(target, cpu, num_threads, pipeline)
+    threads = code_target.num_threads
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -240,10 +232,7 @@ def compile(
     module = load_module(model, input_shapes, ctx)
     timings["import"] = time.perf_counter() - t0
     inputs, outputs = signature(module, entry)
-    from irforge.passes.loop.parallelize_loops import MODULE_ATTR
-
-    threads = _thread_count(num_threads, pipeline)
-    module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
+    code_target.attach(module)
 
     t0 = time.perf_counter()
     from irforge.passes.infra.manager import default_verify_each
@@ -280,31 +269,45 @@ def compile(
 TARGETS = ("native", "wasm")
 """The targets `compile` knows."""
 
-_WIDTH_PASSES = ("graph-convert-layout", "convert-tensor-to-loop", "loop-vectorize")
+def make_target(
+    target: str = "native",
+    cpu: str | None = None,
+    num_threads: int | None = None,
+    pipeline: str = DEFAULT_PIPELINE,
+) -> Target:
+    """The Target `compile` attaches to a module (backends/target.py), made from the
+    host, the arguments and the environment: the host CPU (or `cpu`) and its vector width;
+    `num_threads` (default: IRFORGE_NUM_THREADS, else the cores available), 1 when
+    `pipeline` has no parallelize-loops pass or libgomp is missing (with a warning);
+    wasm32 + simd128 on one thread for `target="wasm"`.
 
+    Raises ValueError for an unknown target, a bad thread count, a cpu for wasm or more
+    than one thread for wasm, and PipelineError for a bad pipeline.
+    """
+    from irforge.backends.target import check_num_threads, host_target, wasm_target
+    from irforge.passes.infra.pipeline import parse_pipeline
 
-def with_vector_bits(pipeline: str, vector_bits: int) -> str:
-    """`pipeline` with `vector-bits=vector_bits` set on each graph-convert-layout,
-    convert-tensor-to-loop and loop-vectorize pass that does not choose a width itself
-    (loop-vectorize's `width`, when set, still wins over it). Raises PipelineError for a
-    bad pipeline."""
-    from irforge.passes.infra.pipeline import with_pass_options
-
-    for name in _WIDTH_PASSES:
-        pipeline = with_pass_options(pipeline, name, {"vector_bits": vector_bits}, override=False)
-    return pipeline
-
-
-def _thread_count(num_threads: int | None, pipeline: str) -> int:
-    """The threads a model compiled with `pipeline` runs on: `num_threads`, else the
-    default; 1 when the pipeline has no parallelize-loops or libgomp is missing."""
-    from irforge.passes.loop.parallelize_loops import resolve_num_threads
-
-    n = resolve_num_threads(num_threads)
-    if n > 1 and "parallelize-loops" in pipeline:
+    if target not in TARGETS:
+        raise ValueError(f"unknown target '{target}'; available: {', '.join(TARGETS)}")
+    if num_threads is not None:
+        check_num_threads(num_threads)
+    if target == "wasm":
+        if cpu is not None:
+            raise ValueError(f"compile: cpu={cpu!r} is for native targets; wasm has no cpu")
+        if num_threads is not None and num_threads > 1:
+            raise ValueError(
+                f"compile: num_threads={num_threads} with target 'wasm': wasm code runs on "
+                "one thread"
+            )
+        return wasm_target()
+    native = host_target(cpu, num_threads)
+    if native.num_threads > 1:
+        parallel = any(p.name == "parallelize-loops" for p in parse_pipeline(pipeline).passes())
+        if not parallel:
+            return native.with_threads(1)
         from irforge.backends.llvm.openmp import libgomp_available, serial_fallback_warning
 
-        if libgomp_available():
-            return n
-        serial_fallback_warning()
-    return 1
+        if not libgomp_available():
+            serial_fallback_warning()
+            return native.with_threads(1)
+    return native

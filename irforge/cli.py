@@ -77,7 +77,7 @@ def _num_threads(args) -> int | None:
     """--num-threads as a count (None if not given); ValueError naming the flag."""
     if args.num_threads is None:
         return None
-    from irforge.passes.loop.parallelize_loops import check_num_threads
+    from irforge.backends.target import check_num_threads
 
     return check_num_threads(args.num_threads, "--num-threads")
 
@@ -186,7 +186,7 @@ def _lower(args, timing=None):
     PassTiming, gets an Import row and one row per pass."""
     from contextlib import nullcontext
 
-    from irforge.api import load_module, make_context
+    from irforge.api import load_module, make_context, make_target
     from irforge.passes.infra.manager import PassManager, default_verify_each, verify_result
     from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
@@ -194,20 +194,11 @@ def _lower(args, timing=None):
     ctx = make_context()
     with phase("Import"):
         module = load_module(args.model, _shapes(args.input_shape), ctx)
-    threads = _num_threads(args)
-    if threads is not None:
-        from xdsl.dialects.builtin import IntegerAttr
-
-        from irforge.passes.loop.parallelize_loops import MODULE_ATTR
-
-        module.attributes[MODULE_ATTR] = IntegerAttr(threads, 64)
     instrumentations = [timing] if timing is not None else []
     pipeline = args.pipeline or DEFAULT_PIPELINE
-    if getattr(args, "cpu", None) is not None:  # vectors as wide as that CPU's registers
-        from irforge.api import with_vector_bits
-        from irforge.backends.llvm.jit import target_vector_bits
-
-        pipeline = with_vector_bits(pipeline, target_vector_bits(args.cpu))
+    # The edge: the host (or --cpu), --num-threads and the environment make the Target the
+    # passes read from the module.
+    make_target("native", getattr(args, "cpu", None), _num_threads(args), pipeline).attach(module)
     verify_each = getattr(args, "verify_each", False) or default_verify_each()
     pm = PassManager(pipeline, verify_each=verify_each, instrumentations=instrumentations)
     pm.run(ctx, module)

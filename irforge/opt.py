@@ -141,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not write a crash reproducer when a pass fails",
     )
     p.add_argument(
+        "--target",
+        choices=["host"],
+        help="attach this machine's Target (vector width, threads: backends/target.py) to "
+        "modules that have none; without it, passes lower for the module's own "
+        "`irforge.target` attribute, else for generic 128-bit, one-thread code",
+    )
+    p.add_argument(
         "--run-reproducer",
         action="store_true",
         help="run the pipeline stored in the input's mlir_reproducer block",
@@ -296,6 +303,8 @@ def _build_run(args, pipeline: str, verify_each: bool, input_name: str) -> _Run:
 
 def _process(args, run: _Run, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
+    from irforge.backends.target import ATTR as TARGET_ATTR
+    from irforge.backends.target import host_target
     from irforge.dialects import make_context
     from irforge.passes.infra.manager import PassFailure
     from irforge.passes.patterns.legality import register_locator
@@ -313,6 +322,8 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
         module = parse_module(source, ctx, filename)
     with run.phase("Verifier"):
         verify_module(module, filename)
+    if args.target == "host" and TARGET_ATTR not in module.attributes:
+        host_target().attach(module)
 
     def input_copy():  # for the crash reproducer, only after a failure
         return parse_module(source, make_context(allow_unregistered=ctx.allow_unregistered))

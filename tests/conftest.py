@@ -81,9 +81,9 @@ class LightModels:
 
     def compiled(self, name: str, target: str = "native", num_threads: int | None = None):
         import irforge
-        from irforge.passes.loop.parallelize_loops import resolve_num_threads
+        from irforge.backends.target import host_num_threads
 
-        threads = 1 if target == "wasm" else resolve_num_threads(num_threads)
+        threads = 1 if target == "wasm" else num_threads or host_num_threads()
 
         def build():
             start = time.perf_counter()

@@ -83,13 +83,11 @@ def test_every_graph_op_is_drawn_and_exported():
 
 
 def _lowered(text: str, knobs: FuzzKnobs) -> str:
-    from xdsl.dialects.builtin import IntegerAttr
-
     import irforge
-    from irforge.passes.loop.parallelize_loops import MODULE_ATTR
+    from irforge.backends.target import host_target
 
     module = irforge.parse(text)
-    module.attributes[MODULE_ATTR] = IntegerAttr(2, 64)
+    host_target(num_threads=2).attach(module)
     irforge.run_pipeline(module, knobs.pipeline("native"))
     return irforge.print_ir(module)
 

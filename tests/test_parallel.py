@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import IntegerAttr
 import irforge
 from irforge.api import load_module
 from irforge.backends.llvm import compile_module, emit_llvm_ir
+from irforge.backends.target import host_target
 from irforge.dialects.reference import run_reference
 from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
@@ -115,7 +116,7 @@ def test_elementwise_default_threshold_bit_identical_and_numpy():
 
 def _llvm_ir(model, num_threads, pipeline=DEFAULT_PIPELINE):
     module = load_module(model)
-    module.attributes["irforge.num_threads"] = IntegerAttr(num_threads, 64)
+    host_target(num_threads=num_threads).attach(module)
     irforge.run_pipeline(module, pipeline)
     return emit_llvm_ir(module)
 
@@ -132,7 +133,7 @@ def test_digits_batch1_stays_serial():
     from irforge.examples.digits import model_path
 
     module = load_module(str(model_path()), {"input": [1, 64]})
-    module.attributes["irforge.num_threads"] = IntegerAttr(2, 64)
+    host_target(num_threads=2).attach(module)
     irforge.run_pipeline(module, DEFAULT_PIPELINE)
     assert GOMP_CALL not in emit_llvm_ir(module)
 
@@ -146,9 +147,9 @@ def test_env_var_and_default(monkeypatch):
     assert irforge.compile(model).num_threads == 1
     assert irforge.compile(model, num_threads=2).num_threads == 2  # the argument wins
     monkeypatch.delenv("IRFORGE_NUM_THREADS")
-    from irforge.passes.loop.parallelize_loops import default_num_threads
+    from irforge.backends.target import host_num_threads
 
-    assert default_num_threads() == len(os.sched_getaffinity(0))
+    assert host_num_threads() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-2", "1.5"])

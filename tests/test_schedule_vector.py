@@ -154,9 +154,9 @@ def test_loop_vectorize_pass_keeps_reductions_scalar():
 
 
 def test_host_vector_bits():
-    from irforge.passes.loop_to_llvm.vector import host_vector_bits
+    from irforge.backends.target import host_target
 
-    assert host_vector_bits() in (128, 256, 512)
+    assert host_target().vector_bits in (128, 256, 512)
 
 
 def test_vector_constant_interpreted_and_native():

@@ -468,15 +468,12 @@ def test_light_models_match_native_and_onnxruntime(name, light):
     assert float(np.max(np.abs(got - ref))) <= 1e-4 * scale
 
 
-def test_pipeline_vector_width_follows_the_target():
-    from irforge.api import with_vector_bits
+def test_vector_width_follows_the_target():
+    from irforge.api import make_target
     from irforge.backends.llvm.jit import target_vector_bits
 
     assert target_vector_bits(triple="wasm32-unknown-unknown") == 128
     assert target_vector_bits("x86-64-v4") == 512
-    assert "convert-tensor-to-loop{vector-bits=128 " in with_vector_bits(DEFAULT_PIPELINE, 128)
-    kept = "convert-tensor-to-loop{vector-bits=256}"
-    assert with_vector_bits(kept, 128) == kept
-    assert with_vector_bits("loop-vectorize{unroll=2}", 128) == (
-        "loop-vectorize{vector-bits=128 unroll=2}"
-    )
+    assert make_target("wasm").vector_bits == 128
+    assert make_target("native", cpu="x86-64-v4", num_threads=1).vector_bits == 512
+    assert make_target("native", cpu="x86-64-v2", num_threads=1).vector_bits == 128

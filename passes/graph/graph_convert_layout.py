@@ -58,6 +58,7 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
+from ...backends.target import Target
 from ...dialects import graph
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph import shape as graph_shape
@@ -69,13 +70,8 @@ from ..infra.statistics import bump
 from .constant_fold import dense_attr
 
 
-def default_block(vector_bits: int = 0) -> int:
-    """The channel block for a target with `vector_bits`-bit vectors (0: the host's): two
-    vectors of f32."""
-    if vector_bits <= 0:
-        from ..loop_to_llvm.vector import host_vector_bits
-
-        vector_bits = host_vector_bits()
+def default_block(vector_bits: int) -> int:
+    """The channel block for a target with `vector_bits`-bit vectors: two vectors of f32."""
     return max(2 * vector_bits // 32, 2)
 
 
@@ -290,7 +286,7 @@ class GraphConvertLayoutPass(ModulePass):
     vector_bits: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        block = self.block or default_block(self.vector_bits)
+        block = self.block or default_block(self.vector_bits or Target.of(op).vector_bits)
         if block < 1:
             raise ValueError(f"graph-convert-layout: block must be positive, got {block}")
         PatternRewriteWalker(

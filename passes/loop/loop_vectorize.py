@@ -10,9 +10,9 @@ every innermost loop that the `vectorize` primitive accepts, at the target's wid
                                                 "loop.for"(%c96, %c100, %c1) ({ ...scalar... })
 
 Options:
-- `width`: lanes; 0 (default) takes the host's SIMD width for the loop's element type
-  (`host_vector_bits() // element bits`: 16 x f32 with AVX-512); `vector_bits` overrides
-  the register width (128 for wasm32 `+simd128`).
+- `width`: lanes; 0 (default) takes the target's SIMD width for the loop's element type
+  (the module's Target, backends/target.py: `vector_bits // element bits`, 16 x f32 with
+  AVX-512); `vector_bits` overrides the register width (128 for wasm32 `+simd128`).
 - `unroll`: unroll the vector loop by this factor (1: no unrolling; constant bounds only).
 - `nontemporal_bytes`: vector stores into a buffer of at least this many bytes are
   non-temporal (streaming: no cache-line fill before the write; pays once the data far
@@ -33,6 +33,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import AnyFloat, IntegerType, MemRefType, ModuleOp
 from xdsl.passes import ModulePass
 
+from ...backends.target import Target
 from ...dialects import loop
 
 
@@ -61,11 +62,7 @@ class LoopVectorizePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from .schedule import ScheduleError, unroll, vectorize
 
-        bits = self.vector_bits
-        if not bits and not self.width:
-            from ..loop_to_llvm.vector import host_vector_bits
-
-            bits = host_vector_bits()
+        bits = self.vector_bits or Target.of(op).vector_bits
         for fn in op.ops:
             if not isinstance(fn, func.FuncOp):
                 continue

@@ -32,19 +32,18 @@ runnable by the loop interpreter; convert-loop-to-llvm lowers a call carrying
 `irforge.parallel` to one libgomp parallel region in which thread t of n calls it on its
 static chunk of the iterations (passes/loop_to_llvm/parallel.py).
 
-Thread count: the `num-threads` option; when 0 (the default) the module attribute
-`irforge.num_threads` (set by `irforge.compile(..., num_threads=N)`), else the environment
-variable IRFORGE_NUM_THREADS, else the number of cores this process may run on. With one
+Thread count: the `num-threads` option; when 0 (the default) the `num_threads` of the
+module's Target (the attribute `irforge.target`, set at the edge by `irforge.compile`,
+`irforge run` or `irforge-opt --target host`; backends/target.py), 1 without one. With one
 thread the pass changes nothing: the code stays serial, without any parallel region.
 
-Raises ValueError for a bad thread count (option, attribute or environment variable).
+Raises ValueError for a bad thread count (option or target attribute).
 Source: OpenMP 5.2 `schedule(static)` (equal chunks, one per thread); MLIR's
 `convert-scf-to-openmp` + OpenMP-to-LLVM translation outlines the same way.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -62,54 +61,12 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 
+from ...backends.target import Target, check_num_threads
 from ...dialects import loop
 from .outline_loop_nests import fresh_symbol, outline_nest, symbol_names
 
-ENV_VAR = "IRFORGE_NUM_THREADS"
-MODULE_ATTR = "irforge.num_threads"
 PARALLEL_ATTR = "irforge.parallel"
 DEFAULT_MIN_WORK = 1 << 20
-
-
-def default_num_threads() -> int:
-    """IRFORGE_NUM_THREADS if set, else the cores this process may run on (>= 1).
-
-    Raises ValueError naming the variable if it is not a positive integer.
-    """
-    text = os.environ.get(ENV_VAR)
-    if text is not None and text.strip():
-        return check_num_threads(text, ENV_VAR)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def check_num_threads(value: object, where: str = "num_threads") -> int:
-    """`value` as a thread count; ValueError naming `where` unless it is an integer >= 1."""
-    n = 0
-    if not isinstance(value, bool):
-        try:
-            n = value if isinstance(value, int) else int(str(value).strip())
-        except ValueError:
-            pass
-    if n < 1:
-        raise ValueError(f"{where} must be a positive integer (a thread count), got {value!r}")
-    return n
-
-
-def resolve_num_threads(value: int | None = None) -> int:
-    """The thread count to compile for: `value` if given (checked), else the default."""
-    return default_num_threads() if value is None else check_num_threads(value)
-
-
-def module_thread_count(module: ModuleOp) -> int:
-    """The module's `irforge.num_threads` attribute (set by irforge.compile), else
-    `default_num_threads()`. Raises ValueError for a bad attribute or variable."""
-    attr = module.attributes.get(MODULE_ATTR)
-    if isinstance(attr, IntegerAttr):
-        return check_num_threads(attr.value.data, f"module attribute {MODULE_ATTR}")
-    return default_num_threads()
 
 
 def _const_index(v: SSAValue) -> int | None:
@@ -227,8 +184,8 @@ def _only_loop(op: loop.ForOp) -> loop.ForOp | None:
 class ParallelizeLoopsPass(ModulePass):
     """Outline the big outermost `parallel` loops for threads (see the module docstring).
 
-    Options: `num_threads` (0: from the module attribute, IRFORGE_NUM_THREADS or the cores
-    available; 1: leave the module serial); `min_work`: the least estimated work (loop
+    Options: `num_threads` (0: the module's Target, backends/target.py; 1: leave the
+    module serial); `min_work`: the least estimated work (loop
     iterations times body ops) worth a parallel region.
     """
 
@@ -260,7 +217,7 @@ class ParallelizeLoopsPass(ModulePass):
         """The thread count this pass compiles for (see the module docstring)."""
         if self.num_threads != 0:
             return check_num_threads(self.num_threads, "parallelize-loops: num-threads")
-        return module_thread_count(module)
+        return Target.of(module).num_threads
 
     def _choose(
         self, block: Block, n: int, chosen: list[loop.ForOp], estimate: _WorkEstimate

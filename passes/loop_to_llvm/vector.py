@@ -16,15 +16,13 @@
 - the arith/math rules of convert-loop-to-llvm already work on vector types (xDSL 0.74's
   `arith.cmpf` and `arith.select` condition are `i1` only, so there are no vector masks).
 
-`host_vector_bits()` is the widest SIMD register of the host (512 with AVX-512): schedules
-pick their width from it (16 x f32 on AVX-512); pass 128 for wasm32 (`+simd128`).
+The vector width is chosen before this pass, from the module's Target
+(backends/target.py): 16 x f32 on AVX-512, 4 x f32 for wasm32 (`+simd128`).
 
 Source: MLIR's convert-vector-to-llvm, https://mlir.llvm.org/docs/Dialects/Vector/
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 from xdsl.dialects import llvm, vector
 from xdsl.dialects.builtin import (
@@ -46,20 +44,6 @@ from .base import (
     lowering_rule,
     new_op,
 )
-
-
-@cache
-def host_vector_bits() -> int:
-    """Bits of the host's widest SIMD register for float arithmetic: 512 (AVX-512F),
-    256 (AVX), else 128 (SSE2, NEON)."""
-    from llvmlite import binding
-
-    features = binding.get_host_cpu_features()
-    if features.get("avx512f", False):
-        return 512
-    if features.get("avx", False):
-        return 256
-    return 128
 
 
 def _align(t: VectorType) -> IntegerAttr:

@@ -47,7 +47,6 @@ and scatters: the light ResNet-50 takes 1.06x the time.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,6 +77,7 @@ from xdsl.ir.affine import (
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
+from ...backends.target import Target
 from ...dialects import loop
 from ...dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
 from .affine_simplify import simplify_map
@@ -449,10 +449,9 @@ class ConvertTensorToLoopPass(ModulePass):
 
     microkernels: bool = True
     """Lower big contractions (matmul, gemm, convolution) to packed GEMM microkernels
-    (passes/microkernel, docs/microkernels.md); the environment variable
-    IRFORGE_MICROKERNELS=0 turns them off too."""
+    (passes/tensor_to_loop/microkernel, docs/microkernels.md)."""
     vector_bits: int = 0
-    """SIMD register width the microkernels target (0: the host's)."""
+    """SIMD register width the microkernels target (0: the module's Target's)."""
     microkernel_min_flops: int = 1 << 12
     """Smaller contractions keep the plain loop nest (microkernel.lower.DEFAULT_MIN_FLOPS)."""
     panel_packing: bool = True
@@ -469,9 +468,12 @@ class ConvertTensorToLoopPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         names = {o.sym_name.data for o in op.body.block.ops if isinstance(o, memref.GlobalOp)}
         blocking = None
-        if self.microkernels and os.environ.get("IRFORGE_MICROKERNELS", "1") != "0":
+        if self.microkernels:
             blocking = default_blocking(
-                self.vector_bits, self.microkernel_min_flops, self.narrow_n, self.panel_packing
+                self.vector_bits or Target.of(op).vector_bits,
+                self.microkernel_min_flops,
+                self.narrow_n,
+                self.panel_packing,
             )
         for fn in list(op.body.block.ops):
             if isinstance(fn, func.FuncOp) and fn.body.blocks and _has_tensors(fn):

@@ -41,21 +41,17 @@ class Blocking:
 
 
 def default_blocking(
-    vector_bits: int = 0,
+    vector_bits: int,
     min_flops: int = DEFAULT_MIN_FLOPS,
     narrow_n: bool = True,
     panel_packing: bool = True,
 ) -> Blocking:
-    """The blocking for a target whose SIMD registers have `vector_bits` bits (0: the
-    host's). 512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
+    """The blocking for a target whose SIMD registers have `vector_bits` bits.
+    512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
     128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (measured, one thread,
     matmul 512: wasm in wasmtime 1.05x the time of native x86-64-v2 with 4 x 16 against
     1.26x with 6 x 8; native SSE code 4-7% faster too).
     `narrow_n`, `panel_packing`: see `Blocking`."""
-    if vector_bits <= 0:
-        from ...loop_to_llvm.vector import host_vector_bits
-
-        vector_bits = host_vector_bits()
     vw = max(vector_bits // 32, 1)
     mr, nr, unroll = (8, 2 * vw, 2) if vw >= 16 else (6, 2 * vw, 2) if vw >= 8 else (4, 4 * vw, 4)
     return Blocking(

@@ -20,6 +20,7 @@ from xdsl.ir.affine import (
     AffineExpr,
 )
 
+from ....backends.target import Target
 from ....dialects import loop
 
 
@@ -132,12 +133,6 @@ def linear(e: AffineExpr) -> tuple[dict[int, int], int] | None:
 
 
 def thread_count(module) -> int:
-    """The thread count parallelize-loops will compile for (its module attribute, else
-    IRFORGE_NUM_THREADS, else the cores available): with one thread, no work is spent on
-    splitting rows for threads."""
-    from ...loop.parallelize_loops import module_thread_count
-
-    try:
-        return module_thread_count(module)
-    except ValueError:
-        return 1
+    """The thread count of the module's Target (backends/target.py), which parallelize-loops
+    compiles for: with one thread, no work is spent on splitting rows for threads."""
+    return Target.of(module).num_threads
