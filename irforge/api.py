@@ -269,6 +269,7 @@ def compile(
 TARGETS = ("native", "wasm")
 """The targets `compile` knows."""
 
+
 def make_target(
     target: str = "native",
     cpu: str | None = None,

@@ -277,14 +277,14 @@ def test_direct_conv_matches_ort(case, bias):
 
 def test_wasm_default_pipeline_keeps_nchw():
     """WebAssembly's default is the native one without the layout change (measured slower
-    in wasmtime: passes/infra/registry.py) and with loop-vectorize, spelled out in full; the two
+    in wasmtime: passes/infra/registry.py) and with vectorize-loops, spelled out in full; the two
     must not drift."""
     from irforge.passes.infra.registry import WASM_PIPELINE
 
-    assert without_pass(WASM_PIPELINE, "loop-vectorize") == without_pass(
+    assert without_pass(WASM_PIPELINE, "vectorize-loops") == without_pass(
         DEFAULT_PIPELINE, "graph-convert-layout"
     )
-    assert "loop-vectorize" in WASM_PIPELINE
+    assert "vectorize-loops" in WASM_PIPELINE
     assert "graph-convert-layout" in DEFAULT_PIPELINE
 
 

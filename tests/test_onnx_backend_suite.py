@@ -26,8 +26,8 @@ import unittest
 import onnx.backend.test
 import pytest
 
-from irforge.backend import IrforgeBackend, static_shapes
 from irforge.frontends.onnx import SUPPORTED_OPS, ONNXImportError, import_onnx
+from irforge.onnx_backend import IrforgeBackend, static_shapes
 
 # Node tests that irforge runs but gets wrong, by name, with the reason (strict xfail).
 # Empty: every case that irforge imports passes (onnx 1.23).

@@ -1,5 +1,5 @@
 """Vector ops end to end: the interpreter's vector functions, their LLVM lowering
-(lower_vector_to_llvm.py) compiled natively against NumPy, and the `loop-vectorize` pass.
+(lower_vector_to_llvm.py) compiled natively against NumPy, and the `vectorize-loops` pass.
 
 Native results are compared with NumPy at rtol = atol = 1e-6 (LLVM may contract
 `x * 2 + 1` into one fma, which rounds once); interpreter results exactly.
@@ -125,11 +125,11 @@ def test_native_vectorized_chain(shape, width, factor, nontemporal):
 
 
 @pytest.mark.parametrize("shape", [(3, 37), (1, 16), (5, 3)])
-def test_loop_vectorize_pass(shape):
+def test_vectorize_loops_pass(shape):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     m = chain(shape)
     (expected,) = run_reference(m, [x])
-    run_pipeline(m, "loop-vectorize{vector_bits=128 unroll=2}", make_context())
+    run_pipeline(m, "vectorize-loops{vector_bits=128 unroll=2}", make_context())
     (got,) = run_reference(m, [x])
     np.testing.assert_array_equal(got, expected)
     vec = [op for op in m.walk() if op.name == "vector.store"]
@@ -138,7 +138,7 @@ def test_loop_vectorize_pass(shape):
     np.testing.assert_allclose(out, chain_ref(x), rtol=1e-6, atol=1e-6)
 
 
-def test_loop_vectorize_pass_keeps_reductions_scalar():
+def test_vectorize_loops_pass_keeps_reductions_scalar():
     m = matmul(3, 5, 20)
     rng = np.random.default_rng(5)
     a, b = (
@@ -146,7 +146,7 @@ def test_loop_vectorize_pass_keeps_reductions_scalar():
         rng.standard_normal((5, 20)).astype(np.float32),
     )
     before = str(m)
-    run_pipeline(m, "loop-vectorize{width=4}", make_context())
+    run_pipeline(m, "vectorize-loops{width=4}", make_context())
     assert str(m) != before  # the fill nest's j loop vectorizes; the k loop does not
     assert not any(op.name.startswith("vector.") for op in S.get_loops(at(m, 1))[-1].walk())
     out, _ = native(m, [a, b], (3, 20))

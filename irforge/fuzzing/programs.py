@@ -19,7 +19,7 @@ pipeline, the others a pipeline whose thresholds are lowered so that small shape
 the code big models take: the GEMM and direct-convolution microkernels
 (`microkernel-min-flops`), the NCHW[x]c layout with a small block (`graph-convert-layout
 {block}`), parallel loops on two threads (`parallelize-loops{min-work}`), narrower
-vectors (`vector-bits` 128/256 on an AVX-512 host) and `loop-vectorize` (vector math:
+vectors (`vector-bits` 128/256 on an AVX-512 host) and `vectorize-loops` (vector math:
 the vector variants of exp, log, tanh, erf on native code, inline_math's vector code on
 wasm). Hypothesis shrinks a failing program to a short chain of small shapes, the
 default pipeline and no special values when those do not matter.
@@ -73,7 +73,7 @@ class FuzzKnobs:
     vector_bits: int = 0
     min_flops: int = 1 << 12
     min_work: int = 1 << 20
-    loop_vectorize: bool = False
+    vectorize_loops: bool = False
     threads: int = 0
 
     def pipeline(self, target: str = "native") -> str:
@@ -85,15 +85,15 @@ class FuzzKnobs:
             return WASM_PIPELINE if target == "wasm" else DEFAULT_PIPELINE
         bits = 128 if target == "wasm" else self.vector_bits
         text = DEFAULT_PIPELINE
-        if self.loop_vectorize or target == "wasm":
-            text = text.replace("{flatten=true},", "{flatten=true},loop-vectorize,")
+        if self.vectorize_loops or target == "wasm":
+            text = text.replace("{flatten=true},", "{flatten=true},vectorize-loops,")
         for name, options in (
             ("graph-convert-layout", {"block": self.block, "vector_bits": bits}),
             (
                 "convert-tensor-to-loop",
                 {"microkernel_min_flops": self.min_flops, "vector_bits": bits},
             ),
-            ("loop-vectorize", {"vector_bits": bits}),
+            ("vectorize-loops", {"vector_bits": bits}),
             ("parallelize-loops", {"min_work": self.min_work}),
         ):
             text = with_pass_options(text, name, options)
@@ -134,7 +134,7 @@ def _knobs(draw) -> FuzzKnobs:
         vector_bits=draw(st.sampled_from([128, 256, 0])),
         min_flops=draw(st.sampled_from([64, 1, 1024])),
         min_work=draw(st.sampled_from([256, 1, 8192])),
-        loop_vectorize=draw(st.booleans()),
+        vectorize_loops=draw(st.booleans()),
         threads=draw(st.sampled_from([2, 1])),
     )
 

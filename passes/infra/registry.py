@@ -40,7 +40,7 @@ _PASSES: dict[str, PassFactory] = {
     "graph-flush-denormals": _lazy("graph.graph_flush_denormals", "GraphFlushDenormalsPass"),
     "graph-convert-layout": _lazy("graph.graph_convert_layout", "GraphConvertLayoutPass"),
     "loop-schedule": _lazy("loop.loop_schedule", "LoopSchedulePass"),
-    "loop-vectorize": _lazy("loop.loop_vectorize", "LoopVectorizePass"),
+    "vectorize-loops": _lazy("loop.vectorize_loops", "VectorizeLoopsPass"),
     "plan-buffers": _lazy("loop.plan_buffers", "PlanBuffersPass"),
     "cse": _lazy("transforms.cse", "CSEPass"),
     "dce": _lazy("transforms.dce", "DCEPass"),
@@ -54,11 +54,11 @@ DEFAULT_PIPELINE = (
 )
 
 # The default for WebAssembly: the native one without graph-convert-layout, and with
-# loop-vectorize after convert-tensor-to-loop. Measured (wasmtime, 1 thread):
+# vectorize-loops after convert-tensor-to-loop. Measured (wasmtime, 1 thread):
 # - layout: light SqueezeNet 21.6 ms with NCHW convolutions, 27.0 / 30.0 / 29.9 ms with
 #   blocks of 8 / 4 / 16 channels (Cranelift's code for the direct-convolution kernel),
 #   while native 128-bit code (x86-64-v2) gained (19.2 -> 17.1 ms);
-# - loop-vectorize: LLVM's vectorizer leaves loops of fewer than 16 iterations that need a
+# - vectorize-loops: LLVM's vectorizer leaves loops of fewer than 16 iterations that need a
 #   remainder scalar; on wasm their math (exp, tanh: our inlined code, backends/wasm/libc.py)
 #   then runs one lane at a time: softmax over rows of 10 (256 rows) 15.5 -> 9.6 us, the
 #   digits MLP at batch 256 138.6 -> 131.6 us; SqueezeNet and ResNet-50 unchanged (same
@@ -66,7 +66,7 @@ DEFAULT_PIPELINE = (
 #   pipeline leaves it to LLVM.
 WASM_PIPELINE = (
     "canonicalize,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
-    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},loop-vectorize,"
+    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},vectorize-loops,"
     "outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 

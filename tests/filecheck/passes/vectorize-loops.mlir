@@ -1,4 +1,4 @@
-// RUN: irforge-opt %s -p 'loop-vectorize{width=8}' | filecheck %s
+// RUN: irforge-opt %s -p 'vectorize-loops{width=8}' | filecheck %s
 
 // 20 iterations at 8 lanes: a vector loop over [0, 16) and a scalar remainder over
 // [16, 20). The reduction nest (a store to the same element in every iteration) stays

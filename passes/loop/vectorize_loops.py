@@ -1,5 +1,6 @@
-"""`loop-vectorize`: the default schedule for elementwise / streaming loop nests: vectorize
-every innermost loop that the `vectorize` primitive accepts, at the target's width.
+"""`vectorize-loops`: the default schedule for elementwise / streaming loop nests: vectorize
+every innermost loop that the `vectorize` primitive accepts, at the target's width. (Not
+LLVM's own `loop-vectorize`, which still runs later, inside LLVM's -O pipeline.)
 
     "loop.for"(%c0, %c100, %c1) ({              "loop.for"(%c0, %c96, %c16) ({
     ^bb0(%i: index):                            ^bb0(%i: index):
@@ -49,10 +50,10 @@ def _element_bits(lp: loop.ForOp) -> int | None:
 
 
 @dataclass(frozen=True)
-class LoopVectorizePass(ModulePass):
+class VectorizeLoopsPass(ModulePass):
     """Vectorize innermost loops at the target width (see the module docstring)."""
 
-    name = "loop-vectorize"
+    name = "vectorize-loops"
 
     width: int = 0
     vector_bits: int = 0

@@ -1,7 +1,7 @@
 """irforge as an ONNX backend (`onnx.backend.base.Backend`), so that ONNX's own backend
 test suite (onnx.backend.test) runs against irforge.
 
-    from irforge.backend import IrforgeBackend
+    from irforge.onnx_backend import IrforgeBackend
     rep = IrforgeBackend.prepare(model)          # compile once (static shapes)
     outputs = rep.run([x])                       # a tuple of NumPy arrays
 
