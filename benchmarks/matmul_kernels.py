@@ -1,4 +1,4 @@
-"""GEMM microkernels (passes/microkernel): f32 matmul and ResNet-50 convolutions in
+"""GEMM microkernels (passes/tensor_to_loop/microkernel): f32 matmul and ResNet-50 convolutions in
 irforge vs NumPy (OpenBLAS) and ONNX Runtime, plus the light ResNet-50 at batch 1 with the
 microkernels on and off, in one run.
 

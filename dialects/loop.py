@@ -240,7 +240,7 @@ class ReshapeOp(IRDLOperation):
         %flat = "loop.reshape"(%c) : (memref<1x64x56x56xf32>) -> memref<200704xf32>
 
     Both types have the identity layout and the same element type. The microkernel lowering
-    (passes/microkernel) uses it to address an output as one flat array.
+    (passes/tensor_to_loop/microkernel) uses it to address an output as one flat array.
     """
 
     name = "loop.reshape"

@@ -209,7 +209,7 @@ def test_reshape_and_identity_all_stages(src, dst):
 
 @pytest.mark.parametrize("exponent", [[2.0, 2.0, 2.0], [2.0, 3.0, 4.0], [3.0, 2.0, 2.0]])
 def test_pow_by_a_constant_is_a_square_only_when_every_exponent_is_two(exponent):
-    """lower_graph_math: `pow(x, c)` with an all-2 constant `c` becomes `x * x` (no powf);
+    """graph_to_tensor/math.py: `pow(x, c)` with an all-2 constant `c` becomes `x * x` (no powf);
     any other constant, even one whose later elements exceed a first 2, keeps powf."""
     from xdsl.dialects import math as xmath
 

@@ -1,4 +1,4 @@
-"""Contractions lowered to packed GEMM microkernels (passes/microkernel).
+"""Contractions lowered to packed GEMM microkernels (passes/tensor_to_loop/microkernel).
 
 Every case is an ONNX model compiled natively with the microkernel path forced on
 (`convert-tensor-to-loop{microkernel-min-flops=0}`) and compared with NumPy or ONNX
@@ -223,7 +223,7 @@ CONV_CASES = {
         dict(strides=[2, 1], pads=[1, 0, 2, 1], dilations=[1, 2]),
     ),
     "stem_7x7_s2": ((1, 3, 40, 40), (16, 3, 7, 7), True, dict(strides=[2, 2], pads=[3] * 4)),
-    # Groups: the group is an outer dim of the contraction (lower_graph_nn._grouped_conv).
+    # Groups: the group is an outer dim of the contraction (passes/graph_to_tensor/nn.py).
     "groups_4_1x1": ((1, 24, 9, 9), (36, 6, 1, 1), True, dict(group=4)),
     "groups_2_3x3_s2_batch2": (
         (2, 10, 11, 11),

@@ -1,4 +1,4 @@
-"""frontends/onnx_nn.py, onnx_math.py and the graph-level checks of onnx.py: a model the
+"""frontends/onnx/nn.py, math.py and the graph-level checks of model.py: a model the
 ONNX checker accepts but irforge cannot import is an ONNXImportError that names the node
 (or the graph input/output) and the cause, never a traceback.
 

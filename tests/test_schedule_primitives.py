@@ -1,4 +1,4 @@
-"""Schedule primitives (passes/schedule): each transformed nest computes what the original
+"""Schedule primitives (passes/loop/schedule): each transformed nest computes what the original
 does (loop interpreter, random shapes, parameters and data), and illegal uses raise
 ScheduleError naming the primitive and the loop.
 

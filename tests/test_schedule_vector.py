@@ -1,5 +1,5 @@
 """Vector ops end to end: the interpreter's vector functions, their LLVM lowering
-(lower_vector_to_llvm.py) compiled natively against NumPy, and the `vectorize-loops` pass.
+(passes/loop_to_llvm/vector.py) compiled natively against NumPy, and the `vectorize-loops` pass.
 
 Native results are compared with NumPy at rtol = atol = 1e-6 (LLVM may contract
 `x * 2 + 1` into one fma, which rounds once); interpreter results exactly.

@@ -1,6 +1,7 @@
 """Op generators of the random program fuzzer for the idioms real networks are made of,
 which the graph optimizations and the kernels' fusions look for (passes/graph/graph_fuse.py,
-passes/graph/graph_convert_layout.py, the direct-convolution epilogue in passes/microkernel):
+passes/graph/graph_convert_layout.py, the direct-convolution epilogue in
+passes/tensor_to_loop/microkernel):
 
 - conv -> batch_norm or a per-channel scale and shift -> relu (folded into the conv);
 - conv -> relu -> max or average pool, then a slice or concat of whole channel blocks

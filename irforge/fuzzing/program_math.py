@@ -1,5 +1,5 @@
 """Op generators of the random program fuzzer for the graph dialect's elementwise math,
-reductions and normalizations (dialects/graph.py, dialects/graph/math.py).
+reductions and normalizations (dialects/graph/core.py, dialects/graph/math.py).
 
 - unary: relu, identity and every `UnaryMathOp` (sqrt, exp, log, abs, neg, reciprocal,
   tanh, erf, sigmoid, softplus, gelu with both `approximate` modes, leaky_relu, elu,

@@ -1,5 +1,5 @@
 """Op generators of the random program fuzzer for contractions, the neural-network ops
-and the blocked layout (dialects/graph.py, graph_nn.py, graph_layout.py).
+and the blocked layout (dialects/graph/core.py, nn.py, layout.py).
 
 - matmul and gemm (random transA/transB, alpha, beta, an optional C of any shape that
   broadcasts to [M, N]); a value of another rank is first reshaped to 2-D;

@@ -1,5 +1,5 @@
 """Op generators of the random program fuzzer for the graph dialect's data movement
-(dialects/graph.py, dialects/graph/shape.py): transpose by a random permutation, reshape
+(dialects/graph/core.py, dialects/graph/shape.py): transpose by a random permutation, reshape
 to a random factorization of the element count (rank 1 to 4), slice with random starts,
 sizes and steps of either sign (a whole dimension sometimes), concat of two or three
 values along a random axis (the value itself, earlier values or constants of the right

@@ -460,7 +460,7 @@ class ConvertTensorToLoopPass(ModulePass):
     flatten: bool = False
     """Run the trailing dims of a plain (not microkernel) generic as one flat loop when
     every buffer holds them contiguously (elementwise ops, bias fills). Off by default:
-    it changes the loop nests that schedules (passes/schedule) address by position."""
+    it changes the loop nests that schedules (passes/loop/schedule) address by position."""
     narrow_n: bool = True
     """Lower convolutions whose output positions pad badly to the kernel's NR columns (7 x 7,
     14 x 14) with the roles swapped: output channels in the vectors (docs/microkernels.md)."""
