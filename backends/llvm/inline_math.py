@@ -17,11 +17,9 @@ Two users:
   configured), so a softmax or a tanh runs one element per call. With vector variants of
   the transcendental functions (`NATIVE_MATH`: not pow, whose exp(y log x) loses accuracy
   at the ends of the range, and not maxnum/minnum, which x86 lowers inline) those loops
-  vectorize at the target's width; loops LLVM leaves scalar keep glibc's scalar code, which
-  is faster than ours one element at a time (x86-64-v2, softmax over rows of 10: 14.1 us
-  with our code inlined everywhere, 6.4 us with libm). Measured (AVX-512, 1 thread, 2^20
-  floats): tanh 12.9 -> 0.50 ms, sigmoid 1.72 -> 0.40 ms, exp 1.48 -> 0.29 ms; softmax over
-  1024 rows of 10: 52 -> 28 us.
+  vectorize at the target's width, much faster than one libm call per element; loops LLVM
+  leaves scalar keep glibc's scalar code, which is faster than ours one element at a time
+  (figures: docs/benchmarks.md, 'Design measurements').
 
 Algorithms and accuracy (in ulps of the f32 result, measured against float64
 NumPy / `math.erf` on 16k random points per function, scalar and <4 x float>: the bounds

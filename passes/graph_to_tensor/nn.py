@@ -26,9 +26,9 @@ becomes
 With groups of several input and output channels, the group is a dim of its own (a GEMM
 per group for the microkernels; `_grouped_conv`); a depthwise convolution reads input
 channel `f floordiv (M / group)`, and its domain is ordered (n, f, o_1..o_k-1, c, j_1..j_k,
-o_k): the innermost loop runs along an output row and vectorizes (measured, 1 thread,
-3x3: 112 channels at 28x28 33 -> 48 GFLOP/s, 240 at 28x28 stride 2 6.3 -> 18.5, 480 at
-14x14 16 -> 34; ONNX Runtime 48, 22, 34). A bias is broadcast into the accumulator instead of
+o_k): the innermost loop runs along an output row and vectorizes (faster than with the
+kernel loops innermost, and close to ONNX Runtime; figures: docs/benchmarks.md, 'Design
+measurements'). A bias is broadcast into the accumulator instead of
 the zero fill. Pools reduce with max
 (padding -inf) or sum (padding 0, then a division by the window's element count, a
 constant computed here since shapes are static); batch normalization is one pointwise

@@ -54,16 +54,16 @@ DEFAULT_PIPELINE = (
 )
 
 # The default for WebAssembly: the native one without graph-convert-layout, and with
-# vectorize-loops after convert-tensor-to-loop. Measured (wasmtime, 1 thread):
-# - layout: light SqueezeNet 21.6 ms with NCHW convolutions, 27.0 / 30.0 / 29.9 ms with
-#   blocks of 8 / 4 / 16 channels (Cranelift's code for the direct-convolution kernel),
-#   while native 128-bit code (x86-64-v2) gained (19.2 -> 17.1 ms);
+# vectorize-loops after convert-tensor-to-loop (figures: docs/benchmarks.md, 'Design
+# measurements'):
+# - layout: in wasmtime the light SqueezeNet ran faster with NCHW convolutions (the GEMM
+#   path) than blocked, whatever the block (Cranelift's code for the direct-convolution
+#   kernel is slower), while native 128-bit code (x86-64-v2) gained from the blocked layout;
 # - vectorize-loops: LLVM's vectorizer leaves loops of fewer than 16 iterations that need a
 #   remainder scalar; on wasm their math (exp, tanh: our inlined code, backends/wasm/libc.py)
-#   then runs one lane at a time: softmax over rows of 10 (256 rows) 15.5 -> 9.6 us, the
-#   digits MLP at batch 256 138.6 -> 131.6 us; SqueezeNet and ResNet-50 unchanged (same
-#   outputs bit for bit). Native code calls libm's scalar expf either way, so the native
-#   pipeline leaves it to LLVM.
+#   then runs one lane at a time, slower than irforge's vectorized loop with its scalar
+#   remainder. Native code calls libm's scalar expf either way, so the native pipeline
+#   leaves it to LLVM.
 WASM_PIPELINE = (
     "canonicalize,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
     "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},vectorize-loops,"

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from .contraction import Contraction
 
 DEFAULT_MIN_FLOPS = 1 << 12
-"""Contractions of fewer flops keep the plain loop nest. Measured (digits MLP 64-wide
-layers, 1 thread, AVX-512): at batch 1 the kernel path takes 2.3 us against 4.3 us for the
-loop nests, at batch 16 3.9 against 47.9 us, at batch 256 (all layers) 38 against 398 us
-(the threshold was 2 Mi flops before). Tiny products stay loop nests, where packing and the
-kernel call would weigh most (not measured below 4096 flops)."""
+"""Contractions of fewer flops keep the plain loop nest. The threshold is low because even
+the digits MLP's 64-wide layers at batch 1 run faster on the kernel path than as loop nests
+(figures: docs/benchmarks.md, 'Design measurements'). Tiny products stay loop nests, where
+packing and the kernel call would weigh most (not measured below 4096 flops)."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,9 @@ def default_blocking(
 ) -> Blocking:
     """The blocking for a target whose SIMD registers have `vector_bits` bits.
     512 (AVX-512, 32 registers): 8 x 32; 256 (AVX2, 16 registers): 6 x 16;
-    128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (measured, one thread,
-    matmul 512: wasm in wasmtime 1.05x the time of native x86-64-v2 with 4 x 16 against
-    1.26x with 6 x 8; native SSE code 4-7% faster too).
+    128 (SSE, NEON, wasm simd128): 4 x 16 with k unrolled 4 times (wasm in wasmtime comes
+    much closer to native x86-64-v2 code than with 6 x 8, and native SSE code is faster
+    too; figures: docs/benchmarks.md, 'Design measurements').
     `narrow_n`, `panel_packing`: see `Blocking`."""
     vw = max(vector_bits // 32, 1)
     mr, nr, unroll = (8, 2 * vw, 2) if vw >= 16 else (6, 2 * vw, 2) if vw >= 8 else (4, 4 * vw, 4)

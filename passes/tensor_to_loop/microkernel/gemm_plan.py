@@ -96,7 +96,8 @@ class GemmPlan:
                 self.col_tables = self._column_tables(con.b)
             # Under a quarter of waste (14 x 14), only when B packs without a gather (a
             # 1x1 convolution): a 3x3's im2col by table packs mr_t lanes at a time,
-            # scalar, which costs more than the padding saves (measured: 1.06x its time).
+            # scalar, which costs more than the padding saves (docs/benchmarks.md, 'Design
+            # measurements').
             gather = any(not isinstance(t[0], int) for t in self.col_tables.values())
             if gather and -(-self.n // nr) * nr * 4 < self.n * 5:
                 self.mr_t = 0

@@ -4,12 +4,12 @@ transposes of v-by-v tiles (v: the vector width), for a block x that is a multip
 passes/graph_to_tensor/layout.py lowers both to copy generics: pack reads `in[n, cb * x + l,
 s...]` for `out[n, cb, s..., l]`, unpack reads `in[n, c floordiv x, s..., c mod x]` for
 `out[n, c, s...]`. As plain loops one side of each copy is a gather (stride H*W for pack,
-stride x for unpack): measured 59 and 71 us for a 64 x 56 x 56 tensor (0.8 MB) against
-14 us for `np.copyto`. Seen with the spatial dims flattened to P positions, both are a
-transpose of an x-by-P matrix per (n, cb): planar `[x, P]` (channel rows) and blocked
-`[P, x]` (pixel rows). convert-tensor-to-loop hands the copy generic to
-`lower_layout_copy`, which emits, for each (n, cb) (a parallel loop), each tile of v
-positions and each group of v channels of the block:
+stride x for unpack), several times slower than `np.copyto` of the same bytes. Seen with
+the spatial dims flattened to P positions, both are a transpose of an x-by-P matrix per
+(n, cb): planar `[x, P]` (channel rows) and blocked `[P, x]` (pixel rows).
+convert-tensor-to-loop hands the copy generic to `lower_layout_copy`, which emits, for
+each (n, cb) (a parallel loop), each tile of v positions and each group of v channels of
+the block:
 
     r_c = vector.load src[row c of the tile]      c = 0 .. v - 1   (v contiguous floats)
     w   = transpose(r)                            log2(v) rounds of v `vector.shuffle`s
@@ -20,9 +20,8 @@ row 2i + 1) log2(v) times: each round applies the perfect shuffle to the bits of
 index, so after log2(v) rounds element (r, c) sits at (c, r). The last tile starts at
 P - v, overlapping the one before when v does not divide P (a copy writes the same values
 twice). Only for a block that is a multiple of v, P >= v and a body that is a plain copy
-(a pack or unpack fused with elementwise ops keeps the generic loops). Measured (1
-thread, 64 x 56 x 56, block 16 = v): pack 59 -> 18 us, unpack 71 -> 18 us, np.copyto of
-the same bytes 14 us.
+(a pack or unpack fused with elementwise ops keeps the generic loops). The tiles bring both
+close to `np.copyto` of the same bytes (figures: docs/benchmarks.md, 'Design measurements').
 
 Source: the shuffle network of the in-register matrix transpose (e.g. Intel's
 `_MM_TRANSPOSE4_PS`, generalized), and the NCHW[x]c transforms of TVM's x86 schedules

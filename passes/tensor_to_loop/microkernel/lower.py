@@ -125,8 +125,9 @@ class _Lowering(GemmPlan):
         per_panel = blk.panel_packing and self.a_packed is not None and self.b_packed is None
         per_panel = per_panel and m_blocks == 1 and not rows_outside
         # ... when B's columns are evenly spaced (a 1x1 convolution, a matmul): a gather by
-        # offset table packs better over whole blocks (measured: the 7 x 7 stem took 1.3x,
-        # 3 x 3 convolutions 1.0-1.08x their time panel by panel; 1x1 at 56 x 56: 0.7-0.83x).
+        # offset table packs better over whole blocks (panel by panel, the 7 x 7 stem was
+        # slower and 3 x 3 convolutions no faster, 1x1 ones at 56 x 56 faster; figures:
+        # docs/benchmarks.md, 'Design measurements').
         gather = any(not isinstance(t[0], int) for t in self.col_tables.values())
         per_panel = per_panel and not gather and self.kc * self.nc * 4 > SMALL_B_BLOCK
         b_slot = self.kc * (blk.nr if per_panel else self.nc)
