@@ -5,8 +5,8 @@
 // The GEMM microkernel path of convert-tensor-to-loop. Everything that depends on the
 // host is pinned: vector-bits (256: an MR x NR = 6 x 16 register block of 8-lane
 // vectors, the k loop unrolled twice; 512: 8 x 32 of 16 lanes) and the thread count (the
-// module attribute irforge.num_threads = 1, which the blocking reads before the
-// environment and the core count).
+// module's target, `irforge.target = {num_threads = 1}`: backends/target.py; the passes
+// never look at the environment or the cores).
 
 // C[20 x 40] = A[20 x 299] * B[299 x 40], both operands run-time values (packed at run
 // time). Cache blocks: KC = 256 (K = 299: two K blocks, 256 and 43 rows, the last padded
@@ -19,7 +19,7 @@
   %c = "graph.matmul"(%a, %b) : (tensor<20x299xf32>, tensor<299x40xf32>) -> tensor<20x40xf32>
   "func.return"(%c) : (tensor<20x40xf32>) -> ()
 }) : () -> ()
-}) {irforge.num_threads = 1 : i64} : () -> ()
+}) {irforge.target = {num_threads = 1 : i64}} : () -> ()
 
 // The kernel: a private, noinline function of the packed panels A (12288 floats: 2 jc
 // slots x KC 256 x MC 24) and B (16384: 2 x KC 256 x NC 32) and the flat C (800), its
@@ -331,7 +331,7 @@
   %c = "graph.matmul"(%a, %b) : (tensor<16x7xf32>, tensor<7x16xf32>) -> tensor<16x16xf32>
   "func.return"(%c) : (tensor<16x16xf32>) -> ()
 }) : () -> ()
-}) {irforge.num_threads = 1 : i64} : () -> ()
+}) {irforge.target = {num_threads = 1 : i64}} : () -> ()
 
 // CHECK-LABEL: sym_name = "at_threshold"
 // CHECK:         "func.call"({{.*}}) <{callee = @__sgemm_6x16_v8_144_128_256}>
@@ -368,7 +368,7 @@
   %y = "graph.matmul"(%x, %w) : (tensor<48x3xf32>, tensor<3x16xf32>) -> tensor<48x16xf32>
   "func.return"(%y) : (tensor<48x16xf32>) -> ()
 }) : () -> ()
-}) {irforge.num_threads = 1 : i64} : () -> ()
+}) {irforge.target = {num_threads = 1 : i64}} : () -> ()
 
 // CHECK-NOT:   __constant_
 // CHECK:       "memref.global"() <{sym_name = "__packed_b_0", type = memref<64xf32>, initial_value = dense<[0.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01, 1.500000e+01, 2.400000e+01, 2.500000e+01, 2.600000e+01, 2.700000e+01, 2.800000e+01, 2.900000e+01, 3.000000e+01, 3.100000e+01, 3.200000e+01, 3.300000e+01, 3.400000e+01, 3.500000e+01, 3.600000e+01, 3.700000e+01, 3.800000e+01, 3.900000e+01, 1.600000e+01, 1.700000e+01, 1.800000e+01, 1.900000e+01, 2.000000e+01, 2.100000e+01, 2.200000e+01, 2.300000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 4.000000e+01, 4.100000e+01, 4.200000e+01, 4.300000e+01, 4.400000e+01, 4.500000e+01, 4.600000e+01, 4.700000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]> : tensor<64xf32>, sym_visibility = "private", constant, alignment = 64 : i64}>
