@@ -9,6 +9,25 @@ into. All tensors have static shapes; the loop bounds follow from the operand sh
 
 This is irforge's own dialect; irforge's Context does not load xDSL's `tensor` dialect.
 Source: MLIR linalg dialect docs, https://mlir.llvm.org/docs/Dialects/Linalg/
+
+Names: an op here takes the name of an upstream MLIR op only when it means the same thing,
+so that MLIR and xDSL readers do not misread irforge's IR, and MLIR tools reject it as an
+unknown op rather than as a malformed upstream one. Each op and its nearest upstream
+relative:
+
+- `tensor.generic`: `linalg.generic` (no upstream `tensor.generic` exists); static shapes
+  only, iterator types as strings.
+- `tensor.yield`: `linalg.yield`, and MLIR's `tensor.yield` (which yields the elements of
+  a `tensor.generate` or `tensor.pad` region); the same meaning, a terminator yielding
+  scalars from a region.
+- `tensor.empty`: MLIR's `tensor.empty`, the same meaning (an uninitialized tensor of a
+  shape), static shapes only.
+- `tensor.pad_constant`: MLIR's `tensor.pad`, whose padding value is yielded by a region
+  and whose pads are `static_low`/`static_high` plus dynamic operands; here the pads are
+  static and the padding value is a constant property.
+- `tensor.insert_block`: MLIR's `tensor.insert_slice`, which has offsets, sizes and
+  strides, each static or dynamic; here only static offsets, with unit strides and the
+  sizes of the source (a dense block).
 """
 
 from __future__ import annotations
@@ -272,8 +291,8 @@ class PadOp(IRDLOperation):
     dimension; `value`, the padding element (a float attribute of the element type, e.g.
     `0xFF800000 : f32` for -inf). Result shape: `shape[i] + low[i] + high[i]`.
 
-        %p = "tensor.pad"(%x) <{low = array<i64: 0, 1>, high = array<i64: 0, 2>,
-            value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<2x6xf32>
+        %p = "tensor.pad_constant"(%x) <{low = array<i64: 0, 1>,
+            high = array<i64: 0, 2>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<2x6xf32>
 
     Why an op rather than a generic: a generic cannot express a read that is out of bounds
     for some points of its domain (its indexing maps must stay inside the operands), so
@@ -284,7 +303,7 @@ class PadOp(IRDLOperation):
     copying the input into the interior.
     """
 
-    name = "tensor.pad"
+    name = "tensor.pad_constant"
     input = operand_def(AnyTensor)
     low = prop_def(DenseArrayBase)
     high = prop_def(DenseArrayBase)
@@ -358,17 +377,17 @@ class InsertSliceOp(IRDLOperation):
     Properties: `offsets`, `array<i64: ...>` of one non-negative entry per dimension, with
     `offsets[i] + source.shape[i] <= dest.shape[i]`. The result has the type of `dest`.
 
-        %r = "tensor.insert_slice"(%a, %d) <{offsets = array<i64: 0, 3>}>
+        %r = "tensor.insert_block"(%a, %d) <{offsets = array<i64: 0, 3>}>
             : (tensor<2x2xf32>, tensor<2x5xf32>) -> tensor<2x5xf32>
 
     Why an op: a generic writes every element of its outputs, so joining tensors (ONNX
-    Concat) would need reads out of bounds of some inputs. A chain of insert_slices into a
+    Concat) would need reads out of bounds of some inputs. A chain of insert_blocks into a
     `tensor.empty` writes each part in place. convert-tensor-to-loop bufferizes it into
     the buffer of `dest` when that tensor has no other use (else a copy of it) and a loop
     nest copying `source` to the offset.
     """
 
-    name = "tensor.insert_slice"
+    name = "tensor.insert_block"
     source = operand_def(AnyTensor)
     dest = operand_def(AnyTensor)
     offsets = prop_def(DenseArrayBase)

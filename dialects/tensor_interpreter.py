@@ -11,8 +11,8 @@ Tensors are NumPy arrays, never mutated: every op returns new arrays. Scalars in
   so a reduction accumulates into it, in row-major order of the domain.
 - `tensor.empty`: a new array of the type's shape, filled with NaN for float element types
   (zero otherwise), so that a generic reading an uninitialized output shows up as NaN.
-- `tensor.pad`: `numpy.pad` with the constant padding value.
-- `tensor.insert_slice`: a copy of `dest` with `source` assigned at its offsets.
+- `tensor.pad_constant`: `numpy.pad` with the constant padding value.
+- `tensor.insert_block`: a copy of `dest` with `source` assigned at its offsets.
 - graph ops: the NumPy reference (`graph_reference.REFERENCE`), so a module mixing levels
   runs as one program.
 
@@ -136,7 +136,7 @@ class TensorFunctions(InterpreterFunctions):
         return (np.pad(args[0], widths, constant_values=op.value.value.data),)
 
     @impl(tensor.InsertSliceOp)
-    def run_insert_slice(
+    def run_insert_block(
         self, interpreter: Interpreter, op: tensor.InsertSliceOp, args: PythonValues
     ) -> PythonValues:
         out = np.array(args[1], copy=True)

@@ -1,10 +1,11 @@
 """The rule registry of convert-graph-to-tensor and the helpers its rules share.
 
 A lowering rule turns one graph-level op into tensor-level IR (`tensor.generic`,
-`tensor.empty`, `tensor.pad`, ..., with `arith`/`math` bodies). Rules are registered per op
-class; the families (core.py, math.py, nn.py, shape.py, layout.py, one per op family of
-dialects/graph/) register theirs when imported, and convert_graph_to_tensor.py imports
-them all. A plugin lowers its own graph-level op the same way, from its `register()`:
+`tensor.empty`, `tensor.pad_constant`, ..., with `arith`/`math` bodies). Rules are
+registered per op class; the families (core.py, math.py, nn.py, shape.py, layout.py, one
+per op family of dialects/graph/) register theirs when imported, and
+convert_graph_to_tensor.py imports them all. A plugin lowers its own graph-level op the
+same way, from its `register()`:
 
     from irforge.passes.graph_to_tensor.base import elementwise, lowers
 
@@ -44,8 +45,8 @@ dialects/graph_reference.py): a subclass needs a rule of its own.
 
 Helpers for rules: `broadcast_map` (ONNX broadcasting as an indexing map), `constant` (a
 scalar `arith.constant` inside a body), `fill` (a tensor of one value), `elementwise` (one
-pointwise generic, inputs broadcast), `pad` (`tensor.pad`), `multiply_add` (the body of a
-contraction).
+pointwise generic, inputs broadcast), `pad` (`tensor.pad_constant`), `multiply_add` (the
+body of a contraction).
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def elementwise(
 def pad(
     ops: list[Operation], x: SSAValue, low: Sequence[int], high: Sequence[int], value: float
 ) -> SSAValue:
-    """`x` padded by `tensor.pad` (or `x` itself when every pad is 0)."""
+    """`x` padded by `tensor.pad_constant` (or `x` itself when every pad is 0)."""
     if not any(low) and not any(high):
         return x
     pad_op = PadOp(x, low, high, value)

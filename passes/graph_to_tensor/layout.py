@@ -5,7 +5,7 @@ what a rule receives and returns); convert_graph_to_tensor.py imports this modul
 - `graph.pack`: a copy over the blocked domain `(n, cb, d..., l)` reading `(n, cb * x + l,
   d...)`; `graph.unpack`: a copy over the plain domain `(n, c, d...)` reading `(n, c
   floordiv x, d..., c mod x)`.
-- `graph.conv2d_nchwc`: a `tensor.pad` of the spatial dims, the accumulator (the blocked
+- `graph.conv2d_nchwc`: a `tensor.pad_constant` of the spatial dims, the accumulator (the blocked
   bias broadcast, or zeros), then one reduction generic over the domain `(n, ob, oh, ow,
   o, ib, kh, kw, i)`:
 

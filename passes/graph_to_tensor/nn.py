@@ -3,17 +3,18 @@
 Each rule is registered with `base.lowers` for its op class (base.py: what a rule
 receives and returns); convert_graph_to_tensor.py imports this module.
 
-Windowed ops read a padded copy of their input (`tensor.pad`: a generic's indexing maps
-must stay in bounds) through maps `o * stride + j * dilation`. A 2-D convolution with
-group = 1 and pads, over the domain (n, f, oh, ow, c, kh, kw):
+Windowed ops read a padded copy of their input (`tensor.pad_constant`: a generic's
+indexing maps must stay in bounds) through maps `o * stride + j * dilation`. A 2-D
+convolution with group = 1 and pads, over the domain (n, f, oh, ow, c, kh, kw):
 
     %y = "graph.conv"(%x, %w) <{strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>}>
         : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32>
 
 becomes
 
-    %p = "tensor.pad"(%x) <{low = array<i64: 0, 0, 1, 1>, high = array<i64: 0, 0, 1, 1>,
-        value = 0.0 : f32}> : (tensor<1x3x8x8xf32>) -> tensor<1x3x10x10xf32>
+    %p = "tensor.pad_constant"(%x) <{low = array<i64: 0, 0, 1, 1>,
+        high = array<i64: 0, 0, 1, 1>, value = 0.0 : f32}>
+        : (tensor<1x3x8x8xf32>) -> tensor<1x3x10x10xf32>
     %z = <zero fill of tensor<1x4x4x4xf32>>
     %y = "tensor.generic"(%p, %w, %z) <{indexing_maps = [
           affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, d3 * 2 + d6)>,

@@ -8,7 +8,7 @@ receives and returns); convert_graph_to_tensor.py imports this module.
   the domain the input's size);
 - `graph.expand`: one copying generic whose input map broadcasts (ONNX rules);
 - `graph.where`: one generic over the broadcast domain, `select(cmpf une(c, 0), x, y)`;
-- `graph.concat`: a `tensor.empty` of the result, then one `tensor.insert_slice` per input
+- `graph.concat`: a `tensor.empty` of the result, then one `tensor.insert_block` per input
   at its running offset along the axis (no generic can write part of its output).
 
     %s = "graph.slice"(%x) <{starts = array<i64: 0, 7>, steps = array<i64: 1, -2>}>

@@ -6,9 +6,10 @@ Bufferization (one pass with the lowering, as the skeleton needs no more):
   returns nothing;
 - `arith.constant` of a dense tensor becomes a `memref.global` plus `memref.get_global`;
 - `tensor.empty` becomes `loop.alloc`, freed by `loop.dealloc` before the return;
-- `tensor.pad` becomes a `loop.alloc` of the padded shape, a loop nest storing the padding
-  value everywhere, and a loop nest copying the input into the interior (offset by `low`);
-- `tensor.insert_slice` writes into the buffer of `dest` when that tensor has no other use
+- `tensor.pad_constant` becomes a `loop.alloc` of the padded shape, a loop nest storing the
+  padding value everywhere, and a loop nest copying the input into the interior (offset by
+  `low`);
+- `tensor.insert_block` writes into the buffer of `dest` when that tensor has no other use
   and the buffer is a local allocation (else into a copy), with a loop nest copying the
   source to its offsets;
 - a `tensor.generic` writes into the buffer of its `outs` operand when that tensor has no
@@ -286,7 +287,7 @@ class _FunctionLowering:
         b.insert(loop.StoreOp(v, dst, idx))
         self.vmap[op.result] = dst
 
-    def insert_slice(self, op: InsertSliceOp) -> None:
+    def insert_block(self, op: InsertSliceOp) -> None:
         dst = self.vmap[op.dest]
         if not (self.is_local(dst) and op.dest.has_one_use()):
             fresh = self.alloc(dst.type)
@@ -332,15 +333,15 @@ class _FunctionLowering:
             elif isinstance(op, PadOp):
                 self.pad(op)
             elif isinstance(op, InsertSliceOp):
-                self.insert_slice(op)
+                self.insert_block(op)
             elif isinstance(op, func.ReturnOp):
                 self.ret(op)
             else:
                 if any(isinstance(r.type, TensorType) for r in op.results):
                     raise ValueError(
                         f"convert-tensor-to-loop: cannot bufferize '{op.name}' (only "
-                        "tensor.generic, tensor.empty, tensor.pad, tensor.insert_slice and dense "
-                        "arith.constant produce tensors)"
+                        "tensor.generic, tensor.empty, tensor.pad_constant, "
+                        "tensor.insert_block and dense arith.constant produce tensors)"
                     )
                 for r, nr in zip(
                     op.results, self.b.insert(op.clone(value_mapper=self.vmap)).results

@@ -15,7 +15,7 @@
 // CHECK-NEXT:  "tensor.generic"(%x, %{{.*}}) <{indexing_maps = [#[[SLICE]], #{{.*}}]
 
 
-// A concat is a chain of tensor.insert_slice ops into one tensor.empty; bufferized, each
+// A concat is a chain of tensor.insert_block ops into one tensor.empty; bufferized, each
 // writes in place into the function's output buffer.
 "func.func"() <{sym_name = "concat", function_type = (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>}> ({
 ^bb0(%a: tensor<2x3xf32>, %b: tensor<2x1xf32>):
@@ -25,8 +25,8 @@
 
 // CHECK-LABEL: sym_name = "concat"
 // CHECK:       %[[E:.*]] = "tensor.empty"() : () -> tensor<2x4xf32>
-// CHECK-NEXT:  %[[A:.*]] = "tensor.insert_slice"(%a, %[[E]]) <{offsets = array<i64: 0, 0>}> : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
-// CHECK-NEXT:  %[[B:.*]] = "tensor.insert_slice"(%b, %[[A]]) <{offsets = array<i64: 0, 3>}> : (tensor<2x1xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK-NEXT:  %[[A:.*]] = "tensor.insert_block"(%a, %[[E]]) <{offsets = array<i64: 0, 0>}> : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK-NEXT:  %[[B:.*]] = "tensor.insert_block"(%b, %[[A]]) <{offsets = array<i64: 0, 3>}> : (tensor<2x1xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
 // CHECK-NEXT:  "func.return"(%[[B]])
 
 // LOOP-LABEL: sym_name = "concat"

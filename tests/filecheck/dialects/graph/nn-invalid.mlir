@@ -155,8 +155,8 @@
 
 "func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
 ^bb0(%a0: tensor<2x3xf32>):
-  // expected-error @+1 {{'tensor.pad' op result shape [3, 6] does not match the padded shape [3, 5]}}
-  %r = "tensor.pad"(%a0) <{low = array<i64: 0, 1>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
+  // expected-error @+1 {{'tensor.pad_constant' op result shape [3, 6] does not match the padded shape [3, 5]}}
+  %r = "tensor.pad_constant"(%a0) <{low = array<i64: 0, 1>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
   "func.return"() : () -> ()
 }) : () -> ()
 
@@ -164,8 +164,8 @@
 
 "func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
 ^bb0(%a0: tensor<2x3xf32>):
-  // expected-error @+1 {{'tensor.pad' op low has 1 entries, expected one per dimension of the operand (2)}}
-  %r = "tensor.pad"(%a0) <{low = array<i64: 0>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x4xf32>
+  // expected-error @+1 {{'tensor.pad_constant' op low has 1 entries, expected one per dimension of the operand (2)}}
+  %r = "tensor.pad_constant"(%a0) <{low = array<i64: 0>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x4xf32>
   "func.return"() : () -> ()
 }) : () -> ()
 
@@ -173,8 +173,8 @@
 
 "func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
 ^bb0(%a0: tensor<2x3xf32>):
-  // expected-error @+1 {{'tensor.pad' op low pads must be non-negative, got [0, -1]}}
-  %r = "tensor.pad"(%a0) <{low = array<i64: 0, -1>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x3xf32>
+  // expected-error @+1 {{'tensor.pad_constant' op low pads must be non-negative, got [0, -1]}}
+  %r = "tensor.pad_constant"(%a0) <{low = array<i64: 0, -1>, high = array<i64: 1, 1>, value = 0.0 : f32}> : (tensor<2x3xf32>) -> tensor<3x3xf32>
   "func.return"() : () -> ()
 }) : () -> ()
 
@@ -182,8 +182,8 @@
 
 "func.func"() <{sym_name = "f", function_type = (tensor<2x3xf32>) -> ()}> ({
 ^bb0(%a0: tensor<2x3xf32>):
-  // expected-error @+1 {{'tensor.pad' op padding value type f64 differs from the element type f32}}
-  %r = "tensor.pad"(%a0) <{low = array<i64: 0, 0>, high = array<i64: 0, 0>, value = 0.0 : f64}> : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // expected-error @+1 {{'tensor.pad_constant' op padding value type f64 differs from the element type f32}}
+  %r = "tensor.pad_constant"(%a0) <{low = array<i64: 0, 0>, high = array<i64: 0, 0>, value = 0.0 : f64}> : (tensor<2x3xf32>) -> tensor<2x3xf32>
   "func.return"() : () -> ()
 }) : () -> ()
 

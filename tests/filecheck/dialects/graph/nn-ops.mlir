@@ -47,12 +47,12 @@
 // CHECK-NEXT:  "graph.batch_norm"(%x, %p, %p, %p, %p) <{epsilon = 1.000000e-05 : f32}>
 // CHECK-NEXT:  "graph.lrn"(%x) <{size = 2 : i64, alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32}>
 
-// tensor.pad, the helper the nn lowerings use: -inf prints as its bit pattern.
+// tensor.pad_constant, the helper the nn lowerings use: -inf prints as its bit pattern.
 "func.func"() <{sym_name = "pad", function_type = (tensor<2x3xf32>) -> tensor<3x6xf32>}> ({
 ^bb0(%x: tensor<2x3xf32>):
-  %p = "tensor.pad"(%x) <{low = array<i64: 0, 1>, high = array<i64: 1, 2>, value = 0xFF800000 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
+  %p = "tensor.pad_constant"(%x) <{low = array<i64: 0, 1>, high = array<i64: 1, 2>, value = 0xFF800000 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
   "func.return"(%p) : (tensor<3x6xf32>) -> ()
 }) : () -> ()
 
 // CHECK-LABEL: sym_name = "pad"
-// CHECK:       "tensor.pad"(%x) <{low = array<i64: 0, 1>, high = array<i64: 1, 2>, value = 0xff800000 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
+// CHECK:       "tensor.pad_constant"(%x) <{low = array<i64: 0, 1>, high = array<i64: 1, 2>, value = 0xff800000 : f32}> : (tensor<2x3xf32>) -> tensor<3x6xf32>
