@@ -49,3 +49,51 @@ def test_a_rewrite_wrong_only_at_minus_infinity_is_caught():
     )
     failure, _ = fuzz_pattern(pattern, examples=30, seed=0)
     assert failure is not None and "nan" in failure.error.lower()
+
+
+def _root_operand_positions(pattern, examples=60):
+    """For each generated instance of `pattern`, the index of the root's operand that is a
+    function argument (when exactly one is)."""
+    from hypothesis import HealthCheck, given, settings
+    from xdsl.dialects import func
+    from xdsl.ir import BlockArgument
+
+    from irforge.fuzzing.patterns import pattern_instances
+
+    positions = []
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(pattern_instances(pattern))
+    def collect(program):
+        module, _ = program
+        ret = next(op for op in module.walk() if isinstance(op, func.ReturnOp))
+        args = [
+            i for i, v in enumerate(ret.operands[0].owner.operands) if isinstance(v, BlockArgument)
+        ]
+        if len(args) == 1:
+            positions.append(args[0])
+
+    collect()
+    return positions
+
+
+def test_instances_place_commutative_operands_in_both_orders():
+    """add_zero is written `graph.add(x, z)`; graph.add is Commutative, so instances have
+    the argument x on either side, and both are checked against the reference."""
+    from irforge.passes.patterns import pattern_set
+
+    positions = _root_operand_positions(pattern_set("graph-canonicalize")["add_zero"])
+    assert set(positions) == {0, 1}
+
+
+def test_instances_keep_the_written_order_of_a_non_commutative_op():
+    from irforge.passes.patterns import pattern_set
+
+    positions = _root_operand_positions(pattern_set("graph-canonicalize")["sub_zero"])
+    assert positions and set(positions) == {0}

@@ -65,7 +65,7 @@ def test_every_allow_list_entry_names_a_mutant():
 @pytest.mark.parametrize(
     "mutant_id",
     [
-        "mul_zero_rhs/drop-where:is_finite_constant(x)",  # x * 0 -> 0 for x = Inf, NaN
+        "mul_zero/drop-where:is_finite_constant(x)",  # x * 0 -> 0 for x = Inf, NaN
         "gemm_zero_beta/drop-where:is_finite_constant(c)",  # 0 * Inf in C
         "transpose_transpose/attr-expr:graph.transpose.perm.compose.reverse",  # q∘p for p∘q
     ],

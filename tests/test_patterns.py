@@ -230,7 +230,7 @@ def test_relu_chain_and_statistics(ctx):
     with collecting() as stats:
         res = apply_patterns(m, pattern_set("graph-canonicalize"), ctx=ctx)
     assert op_names(m) == ["graph.relu"]
-    assert res.applied == {"relu_relu": 2, "identity": 1, "add_zero_rhs": 1, "mul_one_rhs": 1}
+    assert res.applied == {"relu_relu": 2, "identity": 1, "add_zero": 1, "mul_one": 1}
     assert stats["patterns-applied"] == 5
     assert stats["patterns-tried"] >= 5
     assert stats["ops-erased"] >= 5 + 2  # five rewritten ops, two dead constants
@@ -392,6 +392,150 @@ def test_constant_folding_respects_the_limit_and_nan(ctx):
     assert np.isnan(before[0]) and np.isnan(after[0]) and after[1] == 0.0
 
 
+# ---- commutative matching ----
+
+
+def module_of(body: str, args: str, result: str, ctx) -> ModuleOp:
+    """func @main(args) -> result with `body` (generic syntax, ending in func.return)."""
+    arg_types = ", ".join(a.split(": ")[1] for a in args.split(", ")) if args else ""
+    text = (
+        f'"func.func"() <{{sym_name = "main", function_type = ({arg_types}) -> {result}}}> ({{\n'
+        f"^bb0({args}):\n{body}}}) : () -> ()\n"
+    )
+    return parse_module(text, ctx)
+
+
+def returned(m: ModuleOp):
+    ret = next(o for o in m.walk() if isinstance(o, func.ReturnOp))
+    return ret.operands[0]
+
+
+def op_named(m: ModuleOp, name: str):
+    return next(o for o in m.walk() if o.name == name)
+
+
+T48 = "tensor<4x8xf32>"
+ZERO48 = f'  %z = "graph.constant"() <{{value = dense<0.0> : {T48}}}> : () -> {T48}\n'
+
+
+def test_commutative_traits():
+    from irforge.passes.patterns.compile import is_commutative
+
+    assert [is_commutative(n) for n in ("graph.add", "graph.mul", "graph.max", "graph.min")] == [
+        True
+    ] * 4
+    for name in ("graph.sub", "graph.div", "graph.pow", "graph.matmul", "graph.nope"):
+        assert not is_commutative(name), name
+
+
+def test_a_pattern_on_a_commutative_op_matches_both_operand_orders(ctx):
+    p = parse_pattern(
+        "pattern add0 { match graph.add(x, z) where z is splat 0.0 and type(root) == type(x) "
+        "rewrite x }"
+    )
+    for order in ("%x, %z", "%z, %x"):
+        body = f'{ZERO48}  %r = "graph.add"({order}) : ({T48}, {T48}) -> {T48}\n'
+        m = module_of(body + f'  "func.return"(%r) : ({T48}) -> ()\n', f"%x: {T48}", T48, ctx)
+        x = next(o for o in m.walk() if isinstance(o, func.FuncOp)).body.block.args[0]
+        env = compile_pattern(p, ctx).match(op_named(m, "graph.add"))
+        assert env is not None and env["x"] is x, order
+        assert env["z"] is op_named(m, "graph.constant").result
+        res = apply_patterns(m, [p], ctx=ctx, fold=False)
+        assert res.applied == {"add0": 1}, order
+        assert returned(m) is x and op_names(m) == [], order
+
+
+def test_a_non_commutative_op_is_not_matched_in_swapped_order(ctx):
+    p = parse_pattern("pattern sub0 { match graph.sub(x, z) where z is splat 0.0 rewrite x }")
+    assert len(compile_pattern(p, ctx).orderings) == 1
+    body = f'{ZERO48}  %r = "graph.sub"(%z, %x) : ({T48}, {T48}) -> {T48}\n'
+    m = module_of(body + f'  "func.return"(%r) : ({T48}) -> ()\n', f"%x: {T48}", T48, ctx)
+    assert compile_pattern(p, ctx).match(op_named(m, "graph.sub")) is None
+    res = apply_patterns(m, [p], ctx=ctx, fold=False)
+    assert not res.applied and "graph.sub" in op_names(m)
+
+
+def _add_of_mul(ctx, mul_operands: str, add_operands: str) -> ModuleOp:
+    body = (
+        f'  %m = "graph.mul"({mul_operands}) : ({T48}, {T48}) -> {T48}\n'
+        f'  %r = "graph.add"({add_operands}) : ({T48}, {T48}) -> {T48}\n'
+        f'  "func.return"(%r) : ({T48}) -> ()\n'
+    )
+    return module_of(body, f"%a: {T48}, %b: {T48}, %c: {T48}", T48, ctx)
+
+
+@pytest.mark.parametrize(
+    "mul_operands, add_operands",
+    [("%a, %b", "%a, %m"), ("%b, %a", "%a, %m"), ("%a, %b", "%m, %a"), ("%b, %a", "%m, %a")],
+)
+def test_variables_bound_in_both_operands_are_consistent(ctx, mul_operands, add_operands):
+    """x occurs under the root and under the nested mul: in whichever operand orders the
+    IR has them, x binds the one value both places share."""
+    p = parse_pattern("pattern q { match graph.add(x, graph.mul(x, y) as m) rewrite m }")
+    assert len(compile_pattern(p, ctx).orderings) == 4
+    m = _add_of_mul(ctx, mul_operands, add_operands)
+    a, b, _ = next(o for o in m.walk() if isinstance(o, func.FuncOp)).body.block.args
+    env = compile_pattern(p, ctx).match(op_named(m, "graph.add"))
+    assert env is not None and env["x"] is a and env["y"] is b
+    assert env["m"] is op_named(m, "graph.mul").result
+
+
+@pytest.mark.parametrize("mul_operands, add_operands", [("%b, %c", "%a, %m"), ("%c, %b", "%m, %a")])
+def test_no_operand_order_matches_inconsistent_bindings(ctx, mul_operands, add_operands):
+    p = parse_pattern("pattern q { match graph.add(x, graph.mul(x, y) as m) rewrite m }")
+    m = _add_of_mul(ctx, mul_operands, add_operands)
+    assert compile_pattern(p, ctx).match(op_named(m, "graph.add")) is None
+
+
+def test_where_constraints_pick_the_operand_order_and_the_first_order_wins(ctx):
+    """Both orders fit the DAG; the `where` clause decides, and when both orders satisfy it
+    the written order wins."""
+    p = parse_pattern("pattern q { match graph.mul(x, c) where c is splat 1.0 rewrite x }")
+    one = f'  %o = "graph.constant"() <{{value = dense<1.0> : {T48}}}> : () -> {T48}\n'
+    ret = f'  "func.return"(%r) : ({T48}) -> ()\n'
+    m = module_of(
+        f'{one}  %r = "graph.mul"(%o, %x) : ({T48}, {T48}) -> {T48}\n{ret}', f"%x: {T48}", T48, ctx
+    )
+    env = compile_pattern(p, ctx).match(op_named(m, "graph.mul"))
+    assert env["c"] is op_named(m, "graph.constant").result
+    ones = one + one.replace("%o", "%p")
+    m = module_of(
+        f'{ones}  %r = "graph.mul"(%o, %p) : ({T48}, {T48}) -> {T48}\n{ret}', "", T48, ctx
+    )
+    o, q = [c.result for c in m.walk() if isinstance(c, graph.ConstantOp)]
+    env = compile_pattern(p, ctx).match(op_named(m, "graph.mul"))
+    assert env["x"] is o and env["c"] is q
+
+
+def test_a_commutative_op_nested_in_a_non_commutative_one(ctx):
+    p = parse_pattern(
+        "pattern q { match graph.sub(graph.add(x, z), y) where z is splat 0.0 rewrite y }"
+    )
+    assert len(compile_pattern(p, ctx).orderings) == 2
+    body = (
+        f'{ZERO48}  %s = "graph.add"(%z, %x) : ({T48}, {T48}) -> {T48}\n'
+        f'  %r = "graph.sub"(%s, %y) : ({T48}, {T48}) -> {T48}\n'
+        f'  "func.return"(%r) : ({T48}) -> ()\n'
+    )
+    m = module_of(body, f"%x: {T48}, %y: {T48}", T48, ctx)
+    x, y = next(o for o in m.walk() if isinstance(o, func.FuncOp)).body.block.args
+    env = compile_pattern(p, ctx).match(op_named(m, "graph.sub"))
+    assert env["x"] is x and env["y"] is y
+
+
+def test_operand_orderings_are_deduplicated_and_bounded(ctx):
+    from irforge.passes.patterns.compile import MAX_ORDERINGS
+
+    same = parse_pattern("pattern q { match graph.add(x, x) rewrite x }")
+    assert len(compile_pattern(same, ctx).orderings) == 1
+    node = Op("graph.add", Var("x0"), Var("y0"))
+    for i in range(1, 9):  # 9 nested binary commutative ops: 2**9 orderings
+        node = Op("graph.add", node, Var(f"y{i}"))
+    assert 2**9 > MAX_ORDERINGS
+    with pytest.raises(PatternError, match="operand orderings"):
+        compile_pattern(Pattern("deep", match=node, rewrite=Var("x0")), ctx)
+
+
 # ---- legality ----
 
 
@@ -462,13 +606,25 @@ def _chunks() -> dict[str, str]:
 
 
 GRAPH_PATTERNS = [p.name for p in pattern_set("graph-canonicalize")]
+# A pattern rooted at a commutative op has a second chunk, NAME_swapped, with the root's
+# operands in the other order.
+GRAPH_CASES = [(name, name) for name in GRAPH_PATTERNS] + [
+    (name, f"{name}_swapped") for name in GRAPH_PATTERNS if f"{name}_swapped" in _chunks()
+]
 
 
-@pytest.mark.parametrize("name", GRAPH_PATTERNS)
-def test_pattern_keeps_reference_semantics(name, ctx):
+def test_commutative_patterns_have_a_swapped_chunk():
     chunks = _chunks()
-    assert name in chunks, f"pattern '{name}' has no chunk in {CANON_MLIR.name}"
-    text = chunks[name].replace(f'sym_name = "{name}"', 'sym_name = "main"')
+    for p in pattern_set("graph-canonicalize").compiled():
+        if len(p.orderings) > 1:
+            assert f"{p.name}_swapped" in chunks, f"no '{p.name}_swapped' chunk"
+
+
+@pytest.mark.parametrize("name, chunk", GRAPH_CASES)
+def test_pattern_keeps_reference_semantics(name, chunk, ctx):
+    chunks = _chunks()
+    assert chunk in chunks, f"pattern '{name}' has no chunk in {CANON_MLIR.name}"
+    text = chunks[chunk].replace(f'sym_name = "{chunk}"', 'sym_name = "main"')
     m = parse_module(text, ctx)
     fn = next(o for o in m.walk() if isinstance(o, func.FuncOp))
     rng = np.random.default_rng(0)

@@ -39,7 +39,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.traits import ConstantLike, Pure
+from xdsl.traits import Commutative, ConstantLike, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from .base import (
@@ -85,6 +85,7 @@ class AddOp(ElementwiseBinaryOp):
     """Elementwise `lhs + rhs` with broadcasting (ONNX Add)."""
 
     name = "graph.add"
+    traits = traits_def(Pure(), Commutative())
 
 
 @irdl_op_definition
@@ -99,6 +100,7 @@ class MulOp(ElementwiseBinaryOp):
     """Elementwise `lhs * rhs` with broadcasting (ONNX Mul)."""
 
     name = "graph.mul"
+    traits = traits_def(Pure(), Commutative())
 
 
 @irdl_op_definition

@@ -49,7 +49,7 @@ from xdsl.irdl import (
     result_def,
     traits_def,
 )
-from xdsl.traits import Pure
+from xdsl.traits import Commutative, Pure
 from xdsl.utils.exceptions import VerifyException
 
 from .base import (
@@ -85,6 +85,7 @@ class MaxOp(ElementwiseBinaryOp):
     """Elementwise maximum with broadcasting (ONNX Max of two inputs); NaN propagates."""
 
     name = "graph.max"
+    traits = traits_def(Pure(), Commutative())
 
 
 @irdl_op_definition
@@ -92,6 +93,7 @@ class MinOp(ElementwiseBinaryOp):
     """Elementwise minimum with broadcasting (ONNX Min of two inputs); NaN propagates."""
 
     name = "graph.min"
+    traits = traits_def(Pure(), Commutative())
 
 
 # -------------------------------------------------------------------------- unary ops

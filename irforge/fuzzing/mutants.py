@@ -21,8 +21,9 @@ the original pattern's name, so a counterexample reads like the original. `kill(
 examples, seed)` fuzzes one mutant and says whether, and how, the fuzzer caught it.
 
 Equivalent mutants (semantically the same rewrite, e.g. swapping the operands of a matched
-`graph.add`) cannot be caught by any test; `EQUIVALENT` names them, with the reason, by
-glob over mutant ids (`PATTERN/OPERATOR:PLACE`).
+`graph.add`, which the matcher tries in both orders anyway: it is Commutative) cannot be
+caught by any test; `EQUIVALENT` names them, with the reason, by glob over mutant ids
+(`PATTERN/OPERATOR:PLACE`).
 """
 
 from __future__ import annotations
@@ -47,18 +48,28 @@ from irforge.passes.patterns.model import (
 )
 
 EQUIVALENT: dict[str, str] = {
-    "*/swap-match:graph.add@*": "addition commutes, with broadcasting too",
-    "*/swap-match:graph.mul@*": "multiplication commutes, with broadcasting too",
+    "*/swap-match:graph.add@*": (
+        "equivalent by construction: graph.add is Commutative, so the matcher tries both "
+        "operand orders and the swapped DAG matches the same ops (addition commutes, with "
+        "broadcasting too, so an op both orders match rewrites to equal values)"
+    ),
+    "*/swap-match:graph.mul@*": (
+        "equivalent by construction: graph.mul is Commutative, so the matcher tries both "
+        "operand orders and the swapped DAG matches the same ops (multiplication commutes, "
+        "with broadcasting too, so an op both orders match rewrites to equal values)"
+    ),
     "transpose_transpose_identity/attr-expr:where.compose.reverse": (
         "compose(p, q) is the identity exactly when compose(q, p) is (q is p's inverse)"
     ),
-    "*matmul*_to_gemm/drop-where:one_use(mm)": (
+    "matmul_add_to_gemm/drop-where:one_use(mm)": (
         "a profitability guard: with other uses the matmul stays and the gemm is still right"
     ),
-    "*matmul*_to_gemm/drop-where:rank(c) <= 2": (
+    "matmul_add_to_gemm/drop-where:rank(c) <= 2": (
         "type(root) == type(mm) already bounds rank(c) by rank(mm) = 2"
     ),
-    "*matmul*_to_gemm/constant:where.0": "rank(c) <= 3: type(root) == type(mm) bounds rank(c) by 2",
+    "matmul_add_to_gemm/constant:where.0": (
+        "rank(c) <= 3: type(root) == type(mm) bounds rank(c) by 2"
+    ),
 }
 """Mutant id glob -> why no program can tell the mutant from the original."""
 

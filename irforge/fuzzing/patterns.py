@@ -5,15 +5,18 @@ body is the pattern's match DAG: a required result shape is pushed from the root
 through each op's shape rule (elementwise ops with ONNX broadcasting, transpose, reshape,
 matmul, gemm; other ops are treated as shape-preserving), attributes written as literals in
 the pattern are honoured and the others drawn at random, and each leaf becomes a function
-argument or a constant. The `where` clause steers the leaves: `x is splat V` makes x a splat
-constant of V, `is_finite_constant(x)` / `x is constant` make x a random constant; other
-leaves are sometimes constants or splats of 0, 1, -0.0, Inf and NaN as well, so that
-patterns guarded against them are exercised too. Arguments and constants are filled with a
-data mix drawn per leaf (irforge.fuzzing.values: ordinary numbers, or NaN, ±Inf, ±0.0,
-subnormals, the extreme normals and values whose products overflow), and gemm's alpha and
-beta include 0, -0.0, Inf and NaN. Shapes have 1 to 4 dims of size 1 to 4 (size-1 and
-broadcast dims included). A transpose's perm is sometimes the identity or the inverse of its
-operand's perm.
+argument or a constant. The operands of an op with xDSL's `Commutative` trait (graph.add,
+graph.mul, graph.max, graph.min) are placed in a drawn order, so that instances have them
+in the written order and swapped, and the matcher's commutative matching is checked
+against the reference in both. The `where` clause steers the leaves: `x is splat V` makes
+x a splat constant of V, `is_finite_constant(x)` / `x is constant` make x a random
+constant; other leaves are sometimes constants or splats of 0, 1, -0.0, Inf and NaN as
+well, so that patterns guarded against them are exercised too. Arguments and constants
+are filled with a data mix drawn per leaf (irforge.fuzzing.values: ordinary numbers, or
+NaN, ±Inf, ±0.0, subnormals, the extreme normals and values whose products overflow), and
+gemm's alpha and beta include 0, -0.0, Inf and NaN. Shapes have 1 to 4 dims of size 1 to
+4 (size-1 and broadcast dims included). A transpose's perm is sometimes the identity or
+the inverse of its operand's perm.
 
 `check_instance(pattern, program)` applies the pattern once at the instance's root (no
 folding, no other pattern) and checks that it fired, that the IR verifies, and that the
@@ -154,14 +157,32 @@ class _Builder:
         return tuple(d if self.draw(st.booleans()) else 1 for d in shape[len(shape) - k :])
 
 
+def _commuted(bld: _Builder, cls, operands: list[SSAValue]) -> list[SSAValue]:
+    """The operands in a drawn order if `cls` is Commutative (the written order first, so
+    hypothesis shrinks towards it): the matcher must find the DAG in any order."""
+    if len(operands) > 1 and _is_commutative(cls):
+        order = bld.draw(st.permutations(range(len(operands))))
+        return [operands[i] for i in order]
+    return operands
+
+
+def _is_commutative(cls) -> bool:
+    from xdsl.irdl import IRDLOperation
+    from xdsl.traits import Commutative
+
+    return issubclass(cls, IRDLOperation) and cls.has_trait(Commutative)
+
+
 def _binary(bld: _Builder, node, shape):
-    cls = {"graph.add": graph.AddOp, "graph.sub": graph.SubOp, "graph.mul": graph.MulOp}[node.name]
+    """Broadcasting binary ops: one operand has the result's shape, the other a shape that
+    broadcasts to it; the operands of a commutative op are placed in either order."""
+    cls = _op_class(node.name)
     full = bld.draw(st.integers(0, 1))
     shapes = [tuple(shape), bld.suffix_shape(shape)]
     if full:
         shapes.reverse()
-    a, c = (bld.node(o, s) for o, s in zip(node.operands, shapes, strict=True))
-    return bld.b.insert(cls(a, c)).result
+    operands = [bld.node(o, s) for o, s in zip(node.operands, shapes, strict=True)]
+    return bld.b.insert(cls(*_commuted(bld, cls, operands))).result
 
 
 def _same_shape(bld: _Builder, node, shape):
@@ -174,7 +195,7 @@ def _same_shape(bld: _Builder, node, shape):
     if node.name == "graph.softmax":
         axis = bld.draw(st.integers(-len(shape), len(shape) - 1))
         return bld.b.insert(cls(*operands, axis=axis)).result
-    op = cls(*operands)
+    op = cls(*_commuted(bld, cls, operands))
     for key, value in _literal_attrs(node).items():
         old = op.properties.get(key)
         if isinstance(old, FloatAttr):
@@ -266,6 +287,10 @@ _RULES = {
     "graph.add": _binary,
     "graph.sub": _binary,
     "graph.mul": _binary,
+    "graph.div": _binary,
+    "graph.pow": _binary,
+    "graph.max": _binary,
+    "graph.min": _binary,
     "graph.transpose": _transpose,
     "graph.reshape": _reshape,
     "graph.matmul": _matmul,

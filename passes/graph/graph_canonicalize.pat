@@ -6,17 +6,12 @@
 // (adding a [4, 8] zero to an [8] x makes a [4, 8] tensor), hence `type(root) == type(x)`.
 // Signed zeros: where x is -0.0, x + 0.0 is +0.0 but the rewrite keeps -0.0 (and x * 0 -> 0
 // gives +0.0 for negative x); numerical tolerances ignore the sign of zero.
+// Commutative ops (graph.add, graph.mul) match their operands in either order, so each
+// pattern below on them covers both `x + 0` and `0 + x`; its guards apply in either order.
 
-// x + 0 -> x
-pattern add_zero_rhs {
+// x + 0 -> x  (and 0 + x -> x)
+pattern add_zero {
   match graph.add(x, z)
-  where z is splat 0.0 and type(root) == type(x)
-  rewrite x
-}
-
-// 0 + x -> x
-pattern add_zero_lhs {
-  match graph.add(z, x)
   where z is splat 0.0 and type(root) == type(x)
   rewrite x
 }
@@ -28,31 +23,18 @@ pattern sub_zero {
   rewrite x
 }
 
-// x * 1 -> x
-pattern mul_one_rhs {
+// x * 1 -> x  (and 1 * x -> x)
+pattern mul_one {
   match graph.mul(x, c)
   where c is splat 1.0 and type(root) == type(x)
   rewrite x
 }
 
-// 1 * x -> x
-pattern mul_one_lhs {
-  match graph.mul(c, x)
-  where c is splat 1.0 and type(root) == type(x)
-  rewrite x
-}
-
-// x * 0 -> 0, only for a finite constant x (0 * Inf and 0 * NaN are NaN); a splat, so it
-// costs nothing whatever the size (constant folding would materialize every element)
-pattern mul_zero_rhs benefit 2 {
+// x * 0 -> 0  (and 0 * x -> 0), only for a finite constant x (0 * Inf and 0 * NaN are NaN);
+// a splat, so it costs nothing whatever the size (constant folding would materialize
+// every element)
+pattern mul_zero benefit 2 {
   match graph.mul(x, z)
-  where z is splat 0.0 and is_finite_constant(x)
-  rewrite graph.constant() {value = splat(0.0, type(root))}
-}
-
-// 0 * x -> 0, only for a finite constant x
-pattern mul_zero_lhs benefit 2 {
-  match graph.mul(z, x)
   where z is splat 0.0 and is_finite_constant(x)
   rewrite graph.constant() {value = splat(0.0, type(root))}
 }
@@ -122,16 +104,10 @@ pattern gemm_to_matmul {
   rewrite graph.matmul(a, b)
 }
 
-// (a @ b) + c -> gemm(a, b, c)  when c broadcasts to a @ b without growing it (ONNX Gemm)
+// (a @ b) + c -> gemm(a, b, c)  (and c + (a @ b)) when c broadcasts to a @ b without
+// growing it (ONNX Gemm)
 pattern matmul_add_to_gemm {
   match graph.add(graph.matmul(a, b) as mm, c)
-  where one_use(mm) and type(root) == type(mm) and rank(c) <= 2
-  rewrite graph.gemm(a, b, c)
-}
-
-// c + (a @ b) -> gemm(a, b, c)
-pattern add_matmul_to_gemm {
-  match graph.add(c, graph.matmul(a, b) as mm)
   where one_use(mm) and type(root) == type(mm) and rank(c) <= 2
   rewrite graph.gemm(a, b, c)
 }

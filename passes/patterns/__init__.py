@@ -8,7 +8,8 @@
   constructor the text syntax parses into;
 - syntax.py + pattern.lark: the pattern language, FILE:LINE:COL errors;
 - natives.py: builtins and `@native_constraint` / `@native_function` / `@native_rewrite`;
-- compile.py: patterns -> xDSL RewritePatterns (`CompiledPattern`);
+- compile.py: patterns -> xDSL RewritePatterns (`CompiledPattern`); the operands of ops
+  with xDSL's `Commutative` trait match in either order;
 - driver.py: the greedy worklist driver (`apply_patterns`);
 - sets.py: named pattern sets (`all_patterns()`, `register_pattern_set`);
 - legality.py: conversion targets and the illegal-op report of convert-X-to-Y passes.
@@ -50,6 +51,7 @@ _EXPORTS = {
     "apply_patterns": "irforge.passes.patterns.driver",
     "compile_pattern": "irforge.passes.patterns.compile",
     "compile_patterns": "irforge.passes.patterns.compile",
+    "is_commutative": "irforge.passes.patterns.compile",
     "is_splat": "irforge.passes.patterns.model",
     "load_patterns": "irforge.passes.patterns.syntax",
     "native_constraint": "irforge.passes.patterns.natives",

@@ -8,6 +8,14 @@ directly:
   definitions, binding names (values, and attributes as Python values), then checks the
   `where` constraints in order. The checks are closures built once per pattern, so
   matching does no interpretation of the model.
+  Commutative matching: an op of the match DAG whose class has xDSL's `Commutative`
+  trait (graph.add, graph.mul, graph.max, graph.min) matches its operands in any order.
+  The pattern compiles to one matcher per operand ordering of its commutative ops
+  (`CompiledPattern.orderings`: the written DAG first, then, depth first, each
+  commutative op's other orders, the outermost op varying slowest; duplicates dropped);
+  `match` tries them in that order and returns the first whose DAG and `where`
+  constraints all hold, so bindings are always consistent and the choice is
+  deterministic. A pattern without commutative ops compiles to a single matcher.
 - `build(op, env) -> (new_ops, value)`: builds the replacement DAG bottom-up (new ops are
   detached, in creation order) and returns the value that replaces the root's result.
   A replacement op's result type is, in order: its explicit `-> TYPE` expression; for the
@@ -15,8 +23,9 @@ directly:
   (`register_type_inference`; graph ops use their `infer_shape`, ops with the
   SameOperandsAndResultType trait copy their operand's type).
 
-Errors: `compile_pattern` raises PatternError for unknown ops or functions and for
-functions used where their kind does not fit. `build` raises PatternApplicationError
+Errors: `compile_pattern` raises PatternError for unknown ops or functions, for
+functions used where their kind does not fit, and for a match DAG with more than
+`MAX_ORDERINGS` operand orderings. `build` raises PatternApplicationError
 when a replacement's type differs from the root's (a wrong pattern, never silent).
 """
 
@@ -24,6 +33,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
+from itertools import permutations, product
+from math import prod
 from typing import Any
 
 from xdsl.context import Context
@@ -264,6 +275,62 @@ class _MatchCompiler:
         return bind
 
 
+# ---- commutative operand orders ----
+
+MAX_ORDERINGS = 256
+"""The most operand orderings of its commutative ops a match DAG may have."""
+
+
+def is_commutative(name: str, ctx: Context | None = None) -> bool:
+    """Whether the op called `name` has xDSL's `Commutative` trait in `ctx` (default:
+    irforge's dialects); unknown and unregistered ops are not commutative."""
+    from xdsl.traits import Commutative
+
+    cls = (ctx or _default_context()).get_optional_op(name)
+    return cls is not None and issubclass(cls, IRDLOperation) and cls.has_trait(Commutative)
+
+
+def match_orderings(
+    match: Op, commutative: Callable[[str], bool], pattern: str = "<pattern>"
+) -> list[Op]:
+    """`match` with the operands of its commutative ops in every order, the written DAG
+    first. Each commutative op's own orders vary slower than those of the ops nested in
+    it (depth first, as a backtracking matcher would try them); equal DAGs (`add(x, x)`)
+    are listed once. Raises PatternError past MAX_ORDERINGS."""
+
+    def orderings(node: Any) -> list[Any]:
+        if not isinstance(node, Op):
+            return [node]
+        n = len(node.operands)
+        children = [orderings(o) for o in node.operands]
+        if n > 1 and commutative(node.name):
+            orders: list[tuple[int, ...]] = list(permutations(range(n)))
+        else:
+            orders = [tuple(range(n))]
+        if len(orders) * prod(len(c) for c in children) > MAX_ORDERINGS:
+            raise PatternError(
+                f"pattern '{pattern}': the match DAG has more than {MAX_ORDERINGS} operand "
+                "orderings of its commutative ops",
+                node,
+            )
+        out: list[Op] = []
+        for order in orders:
+            for operands in product(*children):
+                new = Op(
+                    node.name,
+                    *(operands[i] for i in order),
+                    attrs=node.attrs,
+                    bind=node.bind,
+                    type=node.type,
+                    loc=node.loc,
+                )
+                if new not in out:
+                    out.append(new)
+        return out
+
+    return orderings(match)
+
+
 # ---- rewrite ----
 
 
@@ -380,7 +447,10 @@ class _RewriteCompiler:
 
 
 class CompiledPattern(RewritePattern):
-    """A declarative pattern ready to run: an xDSL RewritePattern plus `match`/`build`."""
+    """A declarative pattern ready to run: an xDSL RewritePattern plus `match`/`build`.
+
+    `orderings` are the match DAGs `match` tries, in order: the pattern's own, then its
+    commutative ops' other operand orders (see the module docstring)."""
 
     def __init__(self, pattern: Pattern, ctx: Context | None = None):
         self.pattern = pattern
@@ -389,9 +459,13 @@ class CompiledPattern(RewritePattern):
         self.benefit = pattern.benefit
         ctx = ctx or _default_context()
         kinds = pattern.bindings()
-        mc = _MatchCompiler(pattern)
         root_bind = pattern.match.bind
-        match_root = mc.op(pattern.match, is_root=True)
+        self.orderings: tuple[Op, ...] = tuple(
+            match_orderings(pattern.match, lambda name: is_commutative(name, ctx), pattern.name)
+        )
+        # One straight-line matcher per ordering: each binds a name at its first occurrence
+        # in that ordering and compares the later ones.
+        matchers = [_MatchCompiler(pattern).op(m, is_root=True) for m in self.orderings]
         checks = [compile_expr(w, pattern.name) for w in pattern.where]
 
         root = pattern.root
@@ -399,17 +473,20 @@ class CompiledPattern(RewritePattern):
         def match(op: Operation) -> Env | None:
             if op.name != root:
                 return None
-            env: Env = {ROOT_OP: op}
-            if op.results:
-                env[ROOT] = op.results[0]
-                if root_bind is not None:
-                    env[root_bind] = op.results[0]
-            if not match_root(op, env):
-                return None
-            for check in checks:
-                if not check(env):
-                    return None
-            return env
+            for match_root in matchers:
+                env: Env = {ROOT_OP: op}
+                if op.results:
+                    env[ROOT] = op.results[0]
+                    if root_bind is not None:
+                        env[root_bind] = op.results[0]
+                if not match_root(op, env):
+                    continue
+                for check in checks:
+                    if not check(env):
+                        break
+                else:
+                    return env
+            return None
 
         self.match = match
         self._build = _RewriteCompiler(pattern, ctx, kinds).node(pattern.rewrite, True)

@@ -17,7 +17,8 @@ parses into (see syntax.py). The pieces:
   `Var`s that bind the operand value, or `Var("_")` for "anything"), attribute clauses
   (`attrs={"perm": Var("p")}` binds the attribute, `attrs={"beta": Lit(0.0)}` requires the
   value), and an optional `bind` name for its result. A `Var` that occurs twice must bind
-  the same value both times. The root's result is also bound to the name `root`.
+  the same value both times. The root's result is also bound to the name `root`. The
+  operands of an op with xDSL's `Commutative` trait match in any order (compile.py).
 - constraints (`where`): expressions over the bound names (`Cmp`, `And`, `Or`, `Not`,
   `Call` of a builtin or a registered native constraint/function, `Lit`, `List`).
 - the replacement DAG (`rewrite`): a bound value (`Var`), a new `Op` whose operands are

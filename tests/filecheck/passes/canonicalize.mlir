@@ -1,24 +1,25 @@
 // RUN: irforge-opt %s -p canonicalize --split-input-file | filecheck %s
 
-"func.func"() <{sym_name = "add_zero_rhs", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+"func.func"() <{sym_name = "add_zero", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %z = "graph.constant"() <{value = dense<0.0> : tensor<4x8xf32>}> : () -> tensor<4x8xf32>
   %r = "graph.add"(%x, %z) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   "func.return"(%r) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "add_zero_rhs"
+// CHECK-LABEL: sym_name = "add_zero"
 // CHECK-NOT:   "graph.add"
 // CHECK:       "func.return"(%x)
 
 // -----
 
-"func.func"() <{sym_name = "add_zero_lhs", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+"func.func"() <{sym_name = "add_zero_swapped", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %z = "graph.constant"() <{value = dense<0.0> : tensor<8xf32>}> : () -> tensor<8xf32>
   %r = "graph.add"(%z, %x) : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   "func.return"(%r) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "add_zero_lhs"
+// CHECK-LABEL: sym_name = "add_zero_swapped"
+// 0 + x: add_zero matches graph.add in either operand order (Commutative).
 // CHECK-NOT:   "graph.add"
 // CHECK:       "func.return"(%x)
 
@@ -33,6 +34,18 @@
 // CHECK-LABEL: sym_name = "add_zero_broadcast_kept"
 // The zero grows x from [8] to [4, 8]: not an identity.
 // CHECK:       "graph.add"(%x, %z)
+
+// -----
+
+"func.func"() <{sym_name = "add_zero_swapped_broadcast_kept", function_type = (tensor<8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<8xf32>):
+  %z = "graph.constant"() <{value = dense<0.0> : tensor<4x8xf32>}> : () -> tensor<4x8xf32>
+  %r = "graph.add"(%z, %x) : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  "func.return"(%r) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "add_zero_swapped_broadcast_kept"
+// The same guard in the other operand order: 0 + x grows x, so the add stays.
+// CHECK:       "graph.add"(%z, %x)
 
 // -----
 
@@ -60,27 +73,40 @@
 
 // -----
 
-"func.func"() <{sym_name = "mul_one_rhs", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+"func.func"() <{sym_name = "mul_one", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %o = "graph.constant"() <{value = dense<1.0> : tensor<1xf32>}> : () -> tensor<1xf32>
   %r = "graph.mul"(%x, %o) : (tensor<4x8xf32>, tensor<1xf32>) -> tensor<4x8xf32>
   "func.return"(%r) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "mul_one_rhs"
+// CHECK-LABEL: sym_name = "mul_one"
 // CHECK-NOT:   "graph.mul"
 // CHECK:       "func.return"(%x)
 
 // -----
 
-"func.func"() <{sym_name = "mul_one_lhs", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+"func.func"() <{sym_name = "mul_one_swapped", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %o = "graph.constant"() <{value = dense<1.0> : tensor<4x8xf32>}> : () -> tensor<4x8xf32>
   %r = "graph.mul"(%o, %x) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   "func.return"(%r) : (tensor<4x8xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "mul_one_lhs"
+// CHECK-LABEL: sym_name = "mul_one_swapped"
+// 1 * x: mul_one matches graph.mul in either operand order.
 // CHECK-NOT:   "graph.mul"
 // CHECK:       "func.return"(%x)
+
+// -----
+
+"func.func"() <{sym_name = "mul_one_swapped_broadcast_kept", function_type = (tensor<8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<8xf32>):
+  %o = "graph.constant"() <{value = dense<1.0> : tensor<4x8xf32>}> : () -> tensor<4x8xf32>
+  %r = "graph.mul"(%o, %x) : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  "func.return"(%r) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "mul_one_swapped_broadcast_kept"
+// 1 * x where the one grows x from [8] to [4, 8]: kept, in this order too.
+// CHECK:       "graph.mul"(%o, %x)
 
 // -----
 
@@ -96,27 +122,40 @@
 
 // -----
 
-"func.func"() <{sym_name = "mul_zero_rhs", function_type = () -> tensor<2x2xf32>}> ({
+"func.func"() <{sym_name = "mul_zero_swapped_nonconstant_kept", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<4x8xf32>):
+  %z = "graph.constant"() <{value = dense<0.0> : tensor<4x8xf32>}> : () -> tensor<4x8xf32>
+  %r = "graph.mul"(%z, %x) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  "func.return"(%r) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "mul_zero_swapped_nonconstant_kept"
+// 0 * x, x not a constant: kept in this order too.
+// CHECK:       "graph.mul"(%z, %x)
+
+// -----
+
+"func.func"() <{sym_name = "mul_zero", function_type = () -> tensor<2x2xf32>}> ({
 ^bb0():
   %w = "graph.constant"() <{value = dense<[[1.0, -2.0], [3.0, 4.0]]> : tensor<2x2xf32>}> : () -> tensor<2x2xf32>
   %z = "graph.constant"() <{value = dense<0.0> : tensor<2x2xf32>}> : () -> tensor<2x2xf32>
   %r = "graph.mul"(%w, %z) : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   "func.return"(%r) : (tensor<2x2xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "mul_zero_rhs"
+// CHECK-LABEL: sym_name = "mul_zero"
 // CHECK:       %r = "graph.constant"() <{value = dense<0.000000e+00> : tensor<2x2xf32>}>
 // CHECK-NEXT:  "func.return"(%r)
 
 // -----
 
-"func.func"() <{sym_name = "mul_zero_lhs", function_type = () -> tensor<2x2xf32>}> ({
+"func.func"() <{sym_name = "mul_zero_swapped", function_type = () -> tensor<2x2xf32>}> ({
 ^bb0():
   %w = "graph.constant"() <{value = dense<[[1.0, -2.0], [3.0, 4.0]]> : tensor<2x2xf32>}> : () -> tensor<2x2xf32>
   %z = "graph.constant"() <{value = dense<0.0> : tensor<2xf32>}> : () -> tensor<2xf32>
   %r = "graph.mul"(%z, %w) : (tensor<2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   "func.return"(%r) : (tensor<2x2xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "mul_zero_lhs"
+// CHECK-LABEL: sym_name = "mul_zero_swapped"
+// 0 * x: mul_zero matches graph.mul in either operand order.
 // CHECK:       %r = "graph.constant"() <{value = dense<0.000000e+00> : tensor<2x2xf32>}>
 // CHECK-NEXT:  "func.return"(%r)
 
@@ -263,13 +302,14 @@
 
 // -----
 
-"func.func"() <{sym_name = "add_matmul_to_gemm", function_type = (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>}> ({
+"func.func"() <{sym_name = "matmul_add_to_gemm_swapped", function_type = (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>}> ({
 ^bb0(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %c: tensor<2x4xf32>):
   %m = "graph.matmul"(%a, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
   %r = "graph.add"(%c, %m) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   "func.return"(%r) : (tensor<2x4xf32>) -> ()
 }) : () -> ()
-// CHECK-LABEL: sym_name = "add_matmul_to_gemm"
+// CHECK-LABEL: sym_name = "matmul_add_to_gemm_swapped"
+// c + (a @ b): matmul_add_to_gemm matches graph.add in either operand order.
 // CHECK:       %r = "graph.gemm"(%a, %b, %c)
 // CHECK-NOT:   "graph.add"
 
@@ -286,6 +326,20 @@
 // The product is used twice: fusing would compute it twice.
 // CHECK:       "graph.matmul"
 // CHECK:       "graph.add"
+
+// -----
+
+"func.func"() <{sym_name = "matmul_add_swapped_two_uses_kept", function_type = (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>}> ({
+^bb0(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %c: tensor<2x4xf32>):
+  %m = "graph.matmul"(%a, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %r = "graph.add"(%c, %m) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %s = "graph.mul"(%r, %m) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  "func.return"(%s) : (tensor<2x4xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "matmul_add_swapped_two_uses_kept"
+// c + (a @ b) with the product used twice: kept in this order too.
+// CHECK:       "graph.matmul"
+// CHECK:       "graph.add"(%c, %m)
 
 // -----
 
