@@ -39,7 +39,7 @@ from xdsl.pattern_rewriter import (
 
 from irforge.dialects import graph
 
-PATTERN_NAMES = ("relu_relu", "identity", "add_zero_rhs", "mul_one_rhs")
+PATTERN_NAMES = ("relu_relu", "identity", "add_zero", "mul_one")
 PATTERN_NAMES += ("transpose_transpose_identity",)
 
 
