@@ -11,8 +11,7 @@ a blocked order, so results differ from a naive loop by rounding only).
 
     out = REFERENCE[type(op)](op, *arrays)
 
-It also holds `numpy_dtype` and `dense_to_numpy`, the conversions between builtin element
-types / dense attributes and NumPy that the interpreters share.
+NumPy arrays and dense attributes convert through `irforge.dialects.arrays`.
 """
 
 from __future__ import annotations
@@ -20,40 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IndexType, IntegerType
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Operation
 
 from . import graph
-
-
-def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The NumPy dtype of a builtin element type: f16/f32/f64, iN (i1 -> bool), index -> int64.
-
-    Raises NotImplementedError for element types without a NumPy counterpart.
-    """
-    if isinstance(element_type, IntegerType) and element_type.width.data == 1:
-        return np.dtype(np.bool_)
-    if isinstance(element_type, IndexType):
-        return np.dtype(np.int64)
-    fmt = getattr(element_type, "format", None)
-    if fmt is None:
-        raise NotImplementedError(f"no NumPy dtype for element type {element_type}")
-    return np.dtype(fmt)
-
-
-def dense_to_numpy(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
-    """A new (writable) array holding the elements of a dense attribute, in its shape."""
-    elt = attr.get_element_type()
-    raw = np.frombuffer(attr.data.data, dtype=np.dtype(elt.format))
-    shape = attr.get_shape()
-    if raw.size == 1 and int(np.prod(shape)) != 1:  # a splat stored as one element
-        raw = np.broadcast_to(raw, (int(np.prod(shape)),))
-    return raw.astype(numpy_dtype(elt)).reshape(shape)
+from .arrays import to_numpy
 
 
 def constant(op: graph.ConstantOp) -> np.ndarray:
     """ONNX Constant: the tensor held by the `value` property."""
-    return dense_to_numpy(op.value)
+    return to_numpy(op.value)
 
 
 def add(op: graph.AddOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:

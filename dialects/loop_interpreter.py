@@ -40,7 +40,7 @@ from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import InterpretationError
 
 from . import loop
-from .graph_reference import dense_to_numpy, numpy_dtype
+from .arrays import numpy_dtype, to_numpy
 from .tensor_interpreter import new_buffer, new_buffer_for
 
 
@@ -148,7 +148,7 @@ class LoopFunctions(InterpreterFunctions):
             init = glob.initial_value
             t = glob.type
             if isinstance(init, DenseIntOrFPElementsAttr):
-                buf = dense_to_numpy(init).reshape(t.get_shape())
+                buf = to_numpy(init).reshape(t.get_shape())
             else:  # uninitialized (`initial_value` is a unit attribute)
                 buf = new_buffer_for(t)
             if glob.constant is not None:

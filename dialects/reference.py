@@ -38,7 +38,7 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute
 from xdsl.traits import SymbolTable
 
-from .graph_reference import numpy_dtype
+from .arrays import numpy_dtype
 from .loop_interpreter import LoopFunctions
 from .tensor_interpreter import (
     GraphFunctions,

@@ -40,7 +40,7 @@ from xdsl.ir import Attribute, Operation
 from xdsl.utils.comparisons import to_signed
 from xdsl.utils.exceptions import InterpretationError
 
-from .graph_reference import dense_to_numpy
+from .arrays import to_numpy
 
 _F32 = struct.Struct("<f")
 _F32_MAX = 3.4028235677973366e38  # largest binary64 that rounds to a finite binary32
@@ -178,7 +178,7 @@ class ScalarFunctions(ArithFunctions, MathFunctions):
     ) -> PythonValues:
         value = op.value
         if isinstance(value, DenseIntOrFPElementsAttr):
-            return (dense_to_numpy(value),)
+            return (to_numpy(value),)
         if isinstance(value, FloatAttr):
             return (rounding_for(value.type)(value.value.data),)
         if isinstance(value, IntegerAttr):

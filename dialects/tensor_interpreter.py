@@ -43,7 +43,8 @@ from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.utils.exceptions import InterpretationError
 
 from . import tensor
-from .graph_reference import REFERENCE, numpy_dtype
+from .arrays import numpy_dtype
+from .graph_reference import REFERENCE
 
 Point = tuple[int, ...]
 

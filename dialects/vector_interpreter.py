@@ -32,7 +32,7 @@ from xdsl.interpreter import Interpreter, PythonValues, impl, register_impls
 from xdsl.ir import Operation
 from xdsl.utils.exceptions import InterpretationError
 
-from .graph_reference import numpy_dtype
+from .arrays import numpy_dtype
 from .scalar_interpreter import ScalarFunctions, rounding_for
 
 

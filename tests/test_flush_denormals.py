@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from irforge.dialects import graph
-from irforge.dialects.graph_reference import dense_to_numpy
+from irforge.dialects.arrays import to_numpy
 from irforge.passes.graph.graph_flush_denormals import GraphFlushDenormalsPass, flush_denormals
 from irforge.passes.infra.statistics import collecting
 
@@ -60,6 +60,6 @@ def test_digits_weights_are_flushed() -> None:
     assert stats["constants-changed"] == 2
     for op in module.walk():
         if isinstance(op, graph.ConstantOp):
-            w = dense_to_numpy(op.value)
+            w = to_numpy(op.value)
             if w.dtype.kind == "f":
                 assert not ((w != 0) & (np.abs(w) < np.finfo(w.dtype).tiny)).any()

@@ -38,11 +38,11 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from irforge.dialects import graph
+from irforge.dialects.arrays import to_numpy
 from irforge.dialects.graph import layout as gl
 from irforge.dialects.graph import math as gm
 from irforge.dialects.graph import nn as gn
 from irforge.dialects.graph import shape as gs
-from irforge.dialects.graph_reference import dense_to_numpy
 
 ORT_RTOL, ORT_ATOL = 1e-4, 1e-5
 OPSET = 20
@@ -171,13 +171,13 @@ def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
 
 
 def _blocked_conv(w: _Writer, op: gl.Conv2DNchwcOp, ins: list[str], out: str) -> None:
-    blocked = dense_to_numpy(op.weight.owner.value)
+    blocked = to_numpy(op.weight.owner.value)
     mb, cb, kh, kw, ci, co = blocked.shape
     plain = blocked.transpose(0, 5, 1, 4, 2, 3).reshape(mb * co, cb * ci, kh, kw)
     x = _unpack(w, ins[0], op.input.type.get_shape())
     conv_ins = [x, w.const(plain)]
     if op.bias is not None:
-        conv_ins.append(w.const(dense_to_numpy(op.bias.owner.value).reshape(-1)))
+        conv_ins.append(w.const(to_numpy(op.bias.owner.value).reshape(-1)))
     y = w.node("Conv", conv_ins, **_attrs(op))
     n, _, oh, ow, _ = op.result.type.get_shape()
     _pack(w, y, (n, mb * co, oh, ow), co, out)
@@ -204,7 +204,7 @@ def to_onnx(module: ModuleOp, entry: str = "main"):
                 shape = list(v.type.get_shape())
                 outputs.append(helper.make_tensor_value_info(w.name(v), TensorProto.FLOAT, shape))
         elif isinstance(op, graph.ConstantOp):
-            w.names[op.result] = w.const(dense_to_numpy(op.value))
+            w.names[op.result] = w.const(to_numpy(op.value))
         else:
             _export(w, op, [w.name(v) for v in op.operands], w.name(op.results[0]))
     g = helper.make_graph(w.nodes, "fuzz", inputs, outputs, w.inits)

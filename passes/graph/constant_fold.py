@@ -22,27 +22,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, IntegerType, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from ...dialects import graph
-from ...dialects.graph_reference import REFERENCE, dense_to_numpy
+from ...dialects.arrays import from_numpy, to_numpy
+from ...dialects.graph_reference import REFERENCE
 
 DEFAULT_LIMIT = 1_000_000
-
-
-def dense_attr(array: np.ndarray, t: TensorType) -> DenseIntOrFPElementsAttr | None:
-    """A dense attribute of type `t` holding `array` (a splat if all elements are equal);
-    None for element types stored in a way NumPy cannot write (i1)."""
-    elem = t.get_element_type()
-    fmt = getattr(elem, "format", None)
-    if fmt is None or (isinstance(elem, IntegerType) and elem.width.data == 1):
-        return None
-    data = np.ascontiguousarray(array, dtype=np.dtype(fmt).newbyteorder("<"))
-    if data.size > 1 and np.all(data == data.flat[0]):
-        data = data.reshape(-1)[:1]  # MLIR's splat: one stored element
-    return DenseIntOrFPElementsAttr(t, BytesAttr(data.tobytes()))
 
 
 def _numel(t) -> int:
@@ -62,7 +50,7 @@ def fold_graph_op(op: Operation, limit: int = DEFAULT_LIMIT) -> graph.ConstantOp
         owner = v.owner
         if not isinstance(owner, graph.ConstantOp) or _numel(v.type) > limit:
             return None
-        arrays.append(dense_to_numpy(owner.value))
+        arrays.append(to_numpy(owner.value))
     try:
         with np.errstate(all="ignore"):
             out = np.asarray(fn(op, *arrays))
@@ -70,7 +58,7 @@ def fold_graph_op(op: Operation, limit: int = DEFAULT_LIMIT) -> graph.ConstantOp
         return None
     if tuple(out.shape) != tuple(t.get_shape()):
         return None
-    attr = dense_attr(out, t)
+    attr = from_numpy(out, t, splat=True)
     return None if attr is None else graph.ConstantOp(attr)
 
 

@@ -60,14 +60,13 @@ from xdsl.pattern_rewriter import (
 
 from ...backends.target import Target
 from ...dialects import graph
+from ...dialects.arrays import constant_array, from_numpy
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph import shape as graph_shape
 from ...dialects.graph.base import i64_array
 from ...dialects.graph.layout import Conv2DNchwcOp, PackOp, UnpackOp
 from ...dialects.graph_layout_reference import pack_weights
-from ...dialects.graph_reference import dense_to_numpy
 from ..infra.statistics import bump
-from .constant_fold import dense_attr
 
 
 def default_block(vector_bits: int) -> int:
@@ -75,13 +74,8 @@ def default_block(vector_bits: int) -> int:
     return max(2 * vector_bits // 32, 2)
 
 
-def _constant(value: SSAValue) -> np.ndarray | None:
-    owner = value.owner
-    return dense_to_numpy(owner.value) if isinstance(owner, graph.ConstantOp) else None
-
-
 def _new_constant(array: np.ndarray, elem) -> graph.ConstantOp:
-    return graph.ConstantOp(dense_attr(array, TensorType(elem, array.shape)))
+    return graph.ConstantOp(from_numpy(array, TensorType(elem, array.shape), splat=True))
 
 
 def _pack(value: SSAValue, block: int, ops: list[Operation]) -> SSAValue:
@@ -122,8 +116,8 @@ class ConvToNchwc(RewritePattern):
         m, cg = w_t.get_shape()[:2]
         co = self.block
         ci = input_block(cg, group, co)
-        w = _constant(op.weight)
-        b = _constant(op.bias) if op.bias is not None else None
+        w = constant_array(op.weight)
+        b = constant_array(op.bias) if op.bias is not None else None
         if not ci or (m // group) % co or w is None or (op.bias is not None and b is None):
             return
         ops: list[Operation] = []

@@ -35,9 +35,8 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.passes import ModulePass
 
 from ...dialects import graph
-from ...dialects.graph_reference import dense_to_numpy
+from ...dialects.arrays import from_numpy, to_numpy
 from ..infra.statistics import bump
-from .constant_fold import dense_attr
 
 
 def flush_denormals(array: np.ndarray) -> tuple[np.ndarray, int]:
@@ -66,8 +65,8 @@ class GraphFlushDenormalsPass(ModulePass):
             t = const.result.type
             if not isinstance(t, TensorType):
                 continue
-            array, count = flush_denormals(dense_to_numpy(const.value))
-            attr = dense_attr(array, t) if count else None
+            array, count = flush_denormals(to_numpy(const.value))
+            attr = from_numpy(array, t, splat=True) if count else None
             if attr is None:
                 continue
             const.properties["value"] = attr

@@ -83,11 +83,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from ...dialects import graph
+from ...dialects.arrays import from_numpy, to_numpy
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph import shape as graph_shape
-from ...dialects.graph_reference import dense_to_numpy
 from ..infra.statistics import bump
-from .constant_fold import dense_attr
 
 
 def _is_f32(v: SSAValue) -> bool:
@@ -98,12 +97,12 @@ def _const(v: SSAValue | None) -> np.ndarray | None:
     """The value of a f32 `graph.constant` as float64, else None."""
     if v is None or not isinstance(v.owner, graph.ConstantOp) or not _is_f32(v):
         return None
-    return dense_to_numpy(v.owner.value).astype(np.float64)
+    return to_numpy(v.owner.value).astype(np.float64)
 
 
 def _new_const(rewriter: PatternRewriter, array: np.ndarray, before: Operation) -> SSAValue:
     t = TensorType(Float32Type(), array.shape)
-    op = graph.ConstantOp(dense_attr(array.astype(np.float32), t))
+    op = graph.ConstantOp(from_numpy(array.astype(np.float32), t, splat=True))
     rewriter.insert(op, InsertPoint.before(before))
     return op.result
 
@@ -319,7 +318,7 @@ def _rewrite_siblings(sibs: list[Operation]) -> None:
 
     def const(array: np.ndarray) -> SSAValue:
         t = TensorType(Float32Type(), array.shape)
-        c = graph.ConstantOp(dense_attr(array.astype(np.float32), t))
+        c = graph.ConstantOp(from_numpy(array.astype(np.float32), t, splat=True))
         rw.insert_op(c, at)
         return c.result
 

@@ -55,8 +55,8 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
 from ...dialects import graph
+from ...dialects.arrays import to_numpy
 from ...dialects.graph import math as gm
-from ...dialects.graph_reference import dense_to_numpy
 from ...dialects.tensor import PARALLEL, REDUCTION, build_generic
 from .base import Lowered, elementwise, fill, lowers
 
@@ -193,7 +193,7 @@ def _splat_value(value: SSAValue) -> float | None:
         attr = owner.value
     if attr is None:
         return None
-    array = dense_to_numpy(attr)
+    array = to_numpy(attr)
     if array.size == 0 or not np.all(array == array.flat[0]):
         return None
     return float(array.flat[0])

@@ -48,17 +48,14 @@ from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import (
-    BytesAttr,
-    DenseIntOrFPElementsAttr,
     TensorType,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
-from ...dialects import graph
+from ...dialects.arrays import constant_array, from_numpy
 from ...dialects.graph import nn as graph_nn
 from ...dialects.graph.nn import Window
-from ...dialects.graph_reference import dense_to_numpy, numpy_dtype
 from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
 from .base import Lowered, constant, fill, lowers, multiply_add, pad
 
@@ -69,20 +66,8 @@ def _dim(i: int) -> AffineExpr:
 
 def _dense(array: np.ndarray, elem: Attribute) -> arith.ConstantOp:
     """An `arith.constant` holding `array` as a dense tensor of element type `elem`."""
-    data = np.ascontiguousarray(array, dtype=numpy_dtype(elem).newbyteorder("<"))
-    t = TensorType(elem, data.shape)
-    return arith.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(data.tobytes())), t)
-
-
-def _constant_array(value: SSAValue) -> np.ndarray | None:
-    """The elements of a constant tensor operand (graph.constant or a dense arith.constant,
-    as constants may already be lowered), or None if it is not a constant."""
-    owner = value.owner
-    if isinstance(owner, graph.ConstantOp):
-        return dense_to_numpy(owner.value)
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
-        return dense_to_numpy(owner.value)
-    return None
+    t = TensorType(elem, np.shape(array))
+    return arith.ConstantOp(from_numpy(array, t), t)
 
 
 def _pad_window(
@@ -378,7 +363,7 @@ def lower_batch_norm(op: graph_nn.BatchNormOp) -> Lowered:
     identity = AffineMap.identity(rank)
     channel = AffineMap(rank, 0, (_dim(1),))
     params = [op.scale, op.bias, op.mean, op.var]
-    arrays = [_constant_array(v) for v in params]
+    arrays = [constant_array(v) for v in params]
     if all(a is not None for a in arrays):
         scale, bias, mean, var = arrays
         a = scale / np.sqrt(var + var.dtype.type(eps))
@@ -409,7 +394,7 @@ def lower_batch_norm(op: graph_nn.BatchNormOp) -> Lowered:
     ops += [empty, gen]
     # The folded parameters' constants are dead after the replacement, and the walker has
     # passed them: the pass erases them, or each would become a global of unused weights.
-    folded = dict.fromkeys(v.owner for v in params if _constant_array(v) is not None)
+    folded = dict.fromkeys(v.owner for v in params if constant_array(v) is not None)
     return Lowered(ops, [gen.res[0]], list(folded))
 
 

@@ -38,6 +38,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.traits import ConstantLike
 
+from ...dialects.arrays import constant_array
+
 KINDS = ("constraint", "function", "rewrite")
 
 
@@ -147,21 +149,6 @@ def py_to_attr(v: Any, like: Attribute | None = None) -> Attribute:
 
 
 # ---- builtins ----
-
-
-def constant_array(v: SSAValue) -> np.ndarray | None:
-    """The elements of `v` if it is the result of a constant op holding a dense value."""
-    op = v.owner
-    if not isinstance(op, Operation) or not op.has_trait(ConstantLike):
-        return None
-    value = op.properties.get("value") or op.attributes.get("value")
-    if isinstance(value, DenseIntOrFPElementsAttr):
-        from ...dialects.graph_reference import dense_to_numpy
-
-        return dense_to_numpy(value)
-    if isinstance(value, (IntegerAttr, FloatAttr)):
-        return np.asarray(value.value.data)
-    return None
 
 
 def _splat_scalar(v: SSAValue) -> Any:

@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from ....dialects import loop
-from ....dialects.graph_reference import dense_to_numpy
+from ....dialects.arrays import to_numpy
 from .blocking import SMALL_N_PANELS, Blocking
 from .contraction import Contraction, Side
 from .emitter import IndexEmitter, linear, strides, thread_count
@@ -47,7 +47,7 @@ def _constant_of(L, buf: SSAValue) -> np.ndarray | None:
         if isinstance(op, memref.GlobalOp) and op.sym_name.data == name:
             value = op.initial_value
             if op.constant is not None and isinstance(value, DenseIntOrFPElementsAttr):
-                return dense_to_numpy(value)
+                return to_numpy(value)
             return None
     return None
 
