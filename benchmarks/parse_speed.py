@@ -144,12 +144,12 @@ def run(n_ops: int, rounds: int) -> dict:
     from xdsl.parser import Parser
     from xdsl.printer import Printer
 
-    from irforge.dialects import make_context
+    from irforge.dialects import make_dialect_context
     from irforge.textual_ir import parse_module, print_module
     from irforge.textual_ir import parser as irforge_parser
 
     text = generate(n_ops)
-    ctx = make_context()
+    ctx = make_dialect_context()
     lines_in = text.count("\n")
     module = parse_module(text, ctx)  # warm-up: builds the LALR tables
     ops = sum(1 for _ in module.walk())

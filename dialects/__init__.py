@@ -1,6 +1,6 @@
 """irforge's dialects and the Context that loads them.
 
-`make_context()` is the one place a Context is made: irforge's `graph`, `tensor` and `loop`
+`make_dialect_context()` is the one place a Context is made: irforge's `graph`, `tensor` and `loop`
 dialects, xDSL's `llvm` dialect, and the standard xDSL dialects the tower uses (builtin,
 func, arith, math, memref, cf). Dialects are registered lazily, so a Context is cheap.
 Plugins add dialects with `register_dialect`.
@@ -70,7 +70,7 @@ def register_dialect(name: str, factory: Callable[[], Dialect]) -> None:
     _EXTRA_DIALECTS[name] = factory
 
 
-def make_context(allow_unregistered: bool = False) -> Context:
+def make_dialect_context(allow_unregistered: bool = False) -> Context:
     """A Context with the builtin dialect loaded and every irforge dialect registered."""
     from xdsl.dialects.builtin import Builtin
 

@@ -22,7 +22,7 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr, TensorType
 
 from irforge.backends.llvm.runtime import TensorSpec
 from irforge.backends.target import Target
-from irforge.dialects import make_context as _make_dialect_context
+from irforge.dialects import make_dialect_context as _make_dialect_context
 from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
 ModelLike = Any  # onnx.ModelProto | str | os.PathLike | ModuleOp
@@ -65,7 +65,7 @@ def run_pipeline(
     target: Target | None = None,
 ) -> ModuleOp:
     """Run a textual pass pipeline on `module` in place, verifying after each pass
-    (`verify_each=False`: only the result, see irforge.passes.infra.manager.run_pipeline).
+    (`verify_each=False`: only the result, see irforge.passes.infra.manager.run_pass_pipeline).
 
     The passes lower for `target`, which is attached to the module (`irforge.target`,
     backends/target.py); by default for the module's own target, else for this machine
@@ -75,7 +75,7 @@ def run_pipeline(
     naming the pass that failed or broke the IR.
     """
     from irforge.backends.target import ATTR, host_target
-    from irforge.passes.infra.manager import run_pipeline as _run
+    from irforge.passes.infra.manager import run_pass_pipeline as _run
 
     if target is not None:
         target.attach(module)

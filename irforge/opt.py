@@ -305,7 +305,7 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
     """Parse, verify, run the pipeline and print one input (a whole file or a chunk)."""
     from irforge.backends.target import ATTR as TARGET_ATTR
     from irforge.backends.target import host_target
-    from irforge.dialects import make_context
+    from irforge.dialects import make_dialect_context
     from irforge.passes.infra.manager import PassFailure
     from irforge.passes.patterns.legality import register_locator
     from irforge.textual_ir import (
@@ -317,7 +317,7 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
     )
 
     register_locator(source_position)  # illegal-op reports after convert-X-to-Y name lines
-    ctx = make_context(allow_unregistered=args.allow_unregistered_dialect)
+    ctx = make_dialect_context(allow_unregistered=args.allow_unregistered_dialect)
     with run.phase("Parser"):
         module = parse_module(source, ctx, filename)
     with run.phase("Verifier"):
@@ -326,7 +326,7 @@ def _process(args, run: _Run, source: str, filename: str) -> str:
         host_target().attach(module)
 
     def input_copy():  # for the crash reproducer, only after a failure
-        return parse_module(source, make_context(allow_unregistered=ctx.allow_unregistered))
+        return parse_module(source, make_dialect_context(allow_unregistered=ctx.allow_unregistered))
 
     try:
         run.pm.run(ctx, module, input_copy=input_copy)

@@ -11,12 +11,12 @@ import pytest
 from xdsl.parser import Parser
 
 from irforge.backends.llvm import compile_module, emit_llvm_ir, emit_object, translate_module
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.passes.loop_to_llvm.convert_loop_to_llvm import ConvertLoopToLLVMPass
 
 
 def lowered(text: str):
-    ctx = make_context()
+    ctx = make_dialect_context()
     module = Parser(ctx, text).parse_module()
     ConvertLoopToLLVMPass().apply(ctx, module)
     module.verify()

@@ -11,7 +11,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
 from irforge.backends.llvm import compile_module
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.passes.infra.registry import get_pass_class
 from irforge.passes.loop_to_llvm.convert_loop_to_llvm import ConvertLoopToLLVMPass
 
@@ -20,7 +20,7 @@ LLVM_OPS = set(llvm.LLVM.operations)
 
 
 def lower(text: str, **options) -> ModuleOp:
-    ctx = make_context()
+    ctx = make_dialect_context()
     module = Parser(ctx, text).parse_module()
     module.verify()
     ConvertLoopToLLVMPass(**options).apply(ctx, module)
@@ -370,7 +370,7 @@ def test_unknown_op_fails():
     text = module(
         'func.func @main(%a: memref<4xf32>) {\n%x = "test.op"() : () -> f32\nfunc.return\n}'
     )
-    ctx = make_context(allow_unregistered=True)
+    ctx = make_dialect_context(allow_unregistered=True)
     m = Parser(ctx, text).parse_module()
     with pytest.raises(PassFailedException, match="test.op"):
         ConvertLoopToLLVMPass().apply(ctx, m)

@@ -5,11 +5,11 @@ import pytest
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 
 
 def verify(src: str) -> None:
-    Parser(make_context(), src).parse_module().verify()
+    Parser(make_dialect_context(), src).parse_module().verify()
 
 
 def fn(args: str, body: str, ret: str = "") -> str:

@@ -42,7 +42,7 @@ def test_integer_arrays_are_returned_unchanged() -> None:
 def test_digits_weights_are_flushed() -> None:
     from onnx import numpy_helper
 
-    from irforge.dialects import make_context
+    from irforge.dialects import make_dialect_context
     from irforge.examples.digits import model_path
     from irforge.frontends.onnx import import_onnx, load_model
 
@@ -55,7 +55,7 @@ def test_digits_weights_are_flushed() -> None:
     assert expected == 88  # 80 in W0, 8 in W1: why the pass exists (docstring)
     module = import_onnx(proto, input_shapes={"input": [1, 64]})
     with collecting() as stats:
-        GraphFlushDenormalsPass().apply(make_context(), module)
+        GraphFlushDenormalsPass().apply(make_dialect_context(), module)
     assert stats["denormals-flushed"] == expected
     assert stats["constants-changed"] == 2
     for op in module.walk():

@@ -14,12 +14,12 @@ import pytest
 from xdsl.builder import Builder
 from xdsl.dialects.builtin import ModuleOp
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.graph import math as graph_math
 from irforge.dialects.reference import run_reference
 from irforge.dialects.tensor import EmptyOp, GenericOp
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from tests.test_lowering import make_module, rand
 
 FUSE = "convert-graph-to-tensor,tensor-fuse-elementwise"
@@ -33,23 +33,23 @@ def generics(module: ModuleOp) -> list[GenericOp]:
 def check_fused(module: ModuleOp, inputs: Sequence[np.ndarray], native: bool = True):
     """Fuse `module` (in place) and compare every later stage with the graph reference and
     with the unfused tensor-level IR; return the fused module's generic count."""
-    ctx = make_context()
+    ctx = make_dialect_context()
     (expected,) = run_reference(module, inputs)
     unfused = module.clone()
-    run_pipeline(unfused, "convert-graph-to-tensor", ctx)
+    run_pass_pipeline(unfused, "convert-graph-to-tensor", ctx)
     (got,) = run_reference(unfused, inputs)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg="unfused")
-    run_pipeline(module, FUSE, ctx)
+    run_pass_pipeline(module, FUSE, ctx)
     count = len(generics(module))
     (got,) = run_reference(module, inputs)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg="fused tensor")
-    run_pipeline(module, "convert-tensor-to-loop", ctx)
+    run_pass_pipeline(module, "convert-tensor-to-loop", ctx)
     (got,) = run_reference(module, inputs)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg="fused loop")
     if native:
         from irforge.backends.llvm import compile_module
 
-        run_pipeline(module, "outline-loop-nests,convert-loop-to-llvm", ctx)
+        run_pass_pipeline(module, "outline-loop-nests,convert-loop-to-llvm", ctx)
         out_spec = [("out", expected.shape, np.dtype(np.float32))]
         in_spec = [(f"in{i}", x.shape, x.dtype) for i, x in enumerate(inputs)]
         fn = compile_module(module, entry="main", inputs=in_spec, outputs=out_spec)
@@ -75,11 +75,11 @@ def relu_chain(b: Builder, args):
 def test_relu_chain_fuses_into_one_generic():
     module = make_module([(3, 5)], relu_chain)
     unfused = module.clone()
-    run_pipeline(unfused, "convert-graph-to-tensor", make_context())
+    run_pass_pipeline(unfused, "convert-graph-to-tensor", make_dialect_context())
     assert len(generics(unfused)) == 4
     x = rand(np.random.default_rng(0), 3, 5)
     assert check_fused(make_module([(3, 5)], relu_chain), [x]) == 1
-    run_pipeline(module, FUSE, make_context())
+    run_pass_pipeline(module, FUSE, make_dialect_context())
     (gen,) = generics(module)
     # x, 2, 1 (the producers' inputs) then x (the consumer's own), then the output
     assert len(gen.ins) == 4 and len(gen.outs) == 1
@@ -125,7 +125,7 @@ def test_softmax_fuses_only_where_legal(axis):
 
     module = make_module([(3, 4)], body)
     unfused = module.clone()
-    run_pipeline(unfused, "convert-graph-to-tensor", make_context())
+    run_pass_pipeline(unfused, "convert-graph-to-tensor", make_dialect_context())
     x = rand(np.random.default_rng(3), 3, 4)
     assert check_fused(module, [x]) == len(generics(unfused)) == 7
 

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from xdsl.builder import Builder
 from xdsl.dialects.builtin import ModuleOp
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.graph import nn as graph_nn
 from irforge.dialects.graph import shape as graph_shape
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from tests.test_lowering import make_module, rand
 
 
@@ -34,7 +34,7 @@ def fuse(module: ModuleOp, inputs, pipeline: str = "graph-fuse") -> tuple[Counte
     """Fuse a copy of `module`; check it against the original; the fused op counts."""
     (expected,) = run_reference(module, inputs)
     fused = module.clone()
-    run_pipeline(fused, pipeline, make_context())
+    run_pass_pipeline(fused, pipeline, make_dialect_context())
     fused.verify()
     (got,) = run_reference(fused, inputs)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

@@ -9,7 +9,7 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import TensorType
 from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.passes.graph_to_tensor.base import (
     GraphLoweringError,
     Lowered,
@@ -58,7 +58,7 @@ def _lower(op_class):
         return [b.insert(op_class.build(operands=[args[0]], result_types=[args[0].type])).result]
 
     module = make_module([(4,)], body)
-    ConvertGraphToTensorPass().apply(make_context(), module)
+    ConvertGraphToTensorPass().apply(make_dialect_context(), module)
     return [o.name for o in module.walk()]
 
 

@@ -20,10 +20,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
 from xdsl.ir import Block, Region, SSAValue
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 
 F32 = Float32Type()
 STAGES = ["convert-graph-to-tensor", "convert-tensor-to-loop"]
@@ -52,10 +52,10 @@ def make_module(
 
 def check_all_stages(module: ModuleOp, inputs: Sequence[np.ndarray], native: bool = True):
     """Run `module` at every level and compare with the graph-level reference."""
-    ctx = make_context()
+    ctx = make_dialect_context()
     (expected,) = run_reference(module, inputs)
     for stage in STAGES:
-        run_pipeline(module, stage, ctx)
+        run_pass_pipeline(module, stage, ctx)
         (got,) = run_reference(module, inputs)
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=stage)
     if native:
@@ -63,7 +63,7 @@ def check_all_stages(module: ModuleOp, inputs: Sequence[np.ndarray], native: boo
 
         out_spec = [("out", expected.shape, np.dtype(np.float32))]
         in_spec = [(f"in{i}", x.shape, x.dtype) for i, x in enumerate(inputs)]
-        run_pipeline(module, "convert-loop-to-llvm", ctx)
+        run_pass_pipeline(module, "convert-loop-to-llvm", ctx)
         fn = compile_module(module, entry="main", inputs=in_spec, outputs=out_spec)
         got = fn(*inputs)
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg="native")
@@ -224,7 +224,7 @@ def test_pow_by_a_constant_is_a_square_only_when_every_exponent_is_two(exponent)
 
     module = make_module([(2, 3)], body)
     lowered = module.clone()
-    run_pipeline(lowered, "convert-graph-to-tensor", make_context())
+    run_pass_pipeline(lowered, "convert-graph-to-tensor", make_dialect_context())
     powf = [op for op in lowered.walk() if isinstance(op, xmath.PowFOp)]
     assert len(powf) == (0 if exponent == [2.0, 2.0, 2.0] else 1)
     out = check_all_stages(module, [x], native=False)

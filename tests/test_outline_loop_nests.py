@@ -7,10 +7,10 @@ import numpy as np
 from xdsl.builder import Builder
 from xdsl.dialects import func
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from tests.test_lowering import make_module, rand
 
 
@@ -33,10 +33,10 @@ def _mlp():
 
 def test_outlining_keeps_results():
     module, x = _mlp()
-    ctx = make_context()
-    run_pipeline(module, "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop", ctx)
+    ctx = make_dialect_context()
+    run_pass_pipeline(module, "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop", ctx)
     (before,) = run_reference(module, [x])
-    run_pipeline(module, "outline-loop-nests", ctx)
+    run_pass_pipeline(module, "outline-loop-nests", ctx)
     funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
     nests = [f for f in funcs if f.sym_name.data.startswith("main__nest")]
     assert len(nests) >= 3
@@ -49,7 +49,7 @@ def test_outlining_keeps_results():
 
     from irforge.backends.llvm import compile_module
 
-    run_pipeline(module, "convert-loop-to-llvm", ctx)
+    run_pass_pipeline(module, "convert-loop-to-llvm", ctx)
     text = str(module)
     assert '"noinline"' in text and "internal" in text
     fn = compile_module(

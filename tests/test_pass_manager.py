@@ -14,7 +14,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 import irforge
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.opt import main as opt_main
 from irforge.passes.infra.instrumentation import PassStatistics, PassTiming, PrintIR
 from irforge.passes.infra.manager import OperationPass, PassFailure, PassManager, PipelineError
@@ -193,7 +193,7 @@ def _module() -> ModuleOp:
 
 def _run(pipeline: str, **kw) -> ModuleOp:
     module = _module()
-    PassManager.from_pipeline(pipeline, **kw).run(make_context(), module)
+    PassManager.from_pipeline(pipeline, **kw).run(make_dialect_context(), module)
     return module
 
 
@@ -371,7 +371,7 @@ def test_run_pipeline_api_accepts_nesting():
 def test_statistics_are_summed_per_pass_over_anchored_ops():
     stats = PassStatistics()
     pm = PassManager.from_pipeline("func.func(test-counting),cse", instrumentations=[stats])
-    pm.run(make_context(), _module())
+    pm.run(make_dialect_context(), _module())
     counting, cse = pm.passes
     assert stats.statistics(counting) == {"ops-seen": 5 + 2, "visits": 2}
     assert stats.statistics(cse) == {"ops-erased": 1}
@@ -385,7 +385,7 @@ def test_timing_rows_follow_the_pipeline():
     pm = PassManager.from_pipeline("cse,func.func(dce,test-nothing)", instrumentations=[timing])
     with timing.phase("Parser"):
         module = _module()
-    pm.run(make_context(), module)
+    pm.run(make_dialect_context(), module)
     names = re.findall(r"^\s+\d+\.\d{4} \(\s*\d+\.\d%\)  (.*)$", timing.report(), re.M)
     assert names == [
         "Parser",
@@ -407,7 +407,7 @@ def test_print_ir_instrumentation_to_a_stream():
     pm = PassManager.from_pipeline(
         "func.func(cse)", instrumentations=[PrintIR(before=["cse"], stream=out)]
     )
-    pm.run(make_context(), _module())
+    pm.run(make_dialect_context(), _module())
     assert out.getvalue().count("// -----// IR Dump Before cse (cse) //----- //\n") == 2
 
 
@@ -533,15 +533,15 @@ def test_verify_only_the_result(src, monkeypatch):
     """verify_each=False (irforge.compile's default unless IRFORGE_VERIFY_EACH=1): the
     broken IR is still caught, once, after the last pass, with how to find the pass."""
     from irforge.api import parse
-    from irforge.passes.infra.manager import default_verify_each, run_pipeline
+    from irforge.passes.infra.manager import default_verify_each, run_pass_pipeline
 
     module = parse(src.read_text())
     with pytest.raises(PassFailure) as e:
-        run_pipeline(module, "cse,func.func(test-break),dce", verify_each=False)
+        run_pass_pipeline(module, "cse,func.func(test-break),dce", verify_each=False)
     assert e.value.pass_name == "pipeline"
     assert "does not verify" in str(e.value) and "IRFORGE_VERIFY_EACH=1" in str(e.value)
     with pytest.raises(PassFailure) as e:
-        run_pipeline(parse(src.read_text()), "cse,func.func(test-break),dce")
+        run_pass_pipeline(parse(src.read_text()), "cse,func.func(test-break),dce")
     assert e.value.pass_name == "test-break"
     monkeypatch.setenv("IRFORGE_VERIFY_EACH", "0")
     assert default_verify_each() is False
@@ -655,7 +655,7 @@ def test_api_reproducer_recomputes_the_ir_before_the_failing_pass(tmp_path):
     repro = tmp_path / "r.mlir"
     pm = PassManager.from_pipeline("cse,func.func(test-boom)", crash_reproducer=repro)
     with pytest.raises(PassFailure) as err:
-        pm.run(make_context(), _module())
+        pm.run(make_dialect_context(), _module())
     assert err.value.reproducer == str(repro)
     ir, config = read_reproducer(repro.read_text())
     assert config["pipeline"] == "builtin.module(func.func(test-boom))"
@@ -667,7 +667,7 @@ def test_reproducer_falls_back_to_the_input_when_the_replay_differs(tmp_path):
     repro = tmp_path / "r.mlir"
     pm = PassManager.from_pipeline("cse,test-second-time-fails,test-boom", crash_reproducer=repro)
     with pytest.raises(PassFailure, match="test-boom"):
-        pm.run(make_context(), _module())
+        pm.run(make_dialect_context(), _module())
     ir, config = read_reproducer(repro.read_text())
     assert config["pipeline"] == "builtin.module(cse,test-second-time-fails,test-boom)"
     assert irforge.print_ir(irforge.parse(ir)).count('"arith.addf"') == 2  # the input

@@ -20,7 +20,7 @@ from xdsl.ir import Block, Region
 from xdsl.irdl import irdl_op_definition, operand_def, result_def
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.reference import run_reference
 from irforge.passes.infra.statistics import collecting
 from irforge.passes.patterns import (
@@ -53,7 +53,7 @@ F32 = Float32Type()
 
 @pytest.fixture(scope="module")
 def ctx():
-    return make_context()
+    return make_dialect_context()
 
 
 def chain(*kinds: str, shape=(4, 8)) -> ModuleOp:

@@ -23,12 +23,12 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, MemRefTyp
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
 
-from irforge.dialects import graph, loop, make_context
+from irforge.dialects import graph, loop, make_dialect_context
 from irforge.dialects.graph import nn as graph_nn
 from irforge.dialects.reference import run_reference
 from irforge.frontends.onnx import dense_f32
 from irforge.fuzzing.programs import graph_programs
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from irforge.passes.loop.plan_buffers import ALIGN, Buffer, assign_offsets, plan_function
 from tests.test_lowering import make_module, rand
 
@@ -100,10 +100,10 @@ def conv_net() -> tuple[ModuleOp, list[np.ndarray]]:
 
 
 def planned_pair(module: ModuleOp) -> tuple[ModuleOp, ModuleOp]:
-    ctx = make_context()
-    run_pipeline(module, TO_LOOP, ctx)
+    ctx = make_dialect_context()
+    run_pass_pipeline(module, TO_LOOP, ctx)
     planned = module.clone()
-    run_pipeline(planned, "plan-buffers", ctx)
+    run_pass_pipeline(planned, "plan-buffers", ctx)
     planned.verify()
     return module, planned
 
@@ -111,7 +111,7 @@ def planned_pair(module: ModuleOp) -> tuple[ModuleOp, ModuleOp]:
 def native(module: ModuleOp, inputs, out_shape) -> np.ndarray:
     from irforge.backends.llvm import compile_module
 
-    run_pipeline(module, "convert-loop-to-llvm", make_context())
+    run_pass_pipeline(module, "convert-loop-to-llvm", make_dialect_context())
     fn = compile_module(
         module,
         entry="main",

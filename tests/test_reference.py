@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, f32
 from xdsl.ir import Block
 from xdsl.parser import Parser
 
-from irforge.dialects import graph, make_context
+from irforge.dialects import graph, make_dialect_context
 from irforge.dialects.graph_reference import REFERENCE, evaluate
 from irforge.dialects.reference import make_interpreter, run_reference
 
@@ -34,7 +34,7 @@ def f32_array(shape) -> st.SearchStrategy[np.ndarray]:
 
 
 def parse(text: str):
-    module = Parser(make_context(), text).parse_module()
+    module = Parser(make_dialect_context(), text).parse_module()
     module.verify()
     return module
 

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
-from irforge.dialects import graph, loop, make_context
+from irforge.dialects import graph, loop, make_dialect_context
 from irforge.dialects.reference import run_reference
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from irforge.passes.loop import schedule as S
 from tests.test_fuse_elementwise import relu_chain
 from tests.test_lowering import make_module
@@ -31,19 +31,19 @@ UNFUSED = "canonicalize,convert-graph-to-tensor,convert-tensor-to-loop"
 def chain(shape, fused: bool = True) -> ModuleOp:
     """relu(x*2+1)*x at loop level: one 2-D nest (fused) or four (unfused)."""
     m = make_module([shape], relu_chain)
-    run_pipeline(m, TO_LOOP if fused else UNFUSED, make_context())
+    run_pass_pipeline(m, TO_LOOP if fused else UNFUSED, make_dialect_context())
     return m
 
 
 def matmul(m: int, k: int, n: int) -> ModuleOp:
     """A fill nest (0) and an i, j, k matmul nest (1) at loop level."""
     mod = make_module([(m, k), (k, n)], lambda b, a: [b.insert(graph.MatMulOp(*a)).result])
-    run_pipeline(mod, UNFUSED, make_context())
+    run_pass_pipeline(mod, UNFUSED, make_dialect_context())
     return mod
 
 
 def parse(text: str) -> ModuleOp:
-    return Parser(make_context(), text).parse_module()
+    return Parser(make_dialect_context(), text).parse_module()
 
 
 def at(module: ModuleOp, *path: int) -> loop.ForOp:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.dialects.reference import run_reference
-from irforge.passes.infra.manager import PassFailure, run_pipeline
+from irforge.passes.infra.manager import PassFailure, run_pass_pipeline
 from irforge.passes.loop import schedule as S
 from tests.test_schedule_primitives import at, chain, matmul
 
@@ -78,7 +78,7 @@ def test_pass_applies_a_schedule_file(tmp_path):
     sch.step("vectorize", at(direct, 0, 0), width=8)
     path = tmp_path / "s.json"
     path.write_text(sch.to_json())
-    run_pipeline(m, f'loop-schedule{{file="{path}"}}', make_context())
+    run_pass_pipeline(m, f'loop-schedule{{file="{path}"}}', make_dialect_context())
     assert str(m) == str(direct)
 
 
@@ -113,9 +113,11 @@ def test_pass_errors_name_the_step(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
     with pytest.raises(PassFailure, match=message):
-        run_pipeline(chain((3, 4)), f'loop-schedule{{file="{path}"}}', make_context())
+        run_pass_pipeline(chain((3, 4)), f'loop-schedule{{file="{path}"}}', make_dialect_context())
 
 
 def test_pass_missing_file(tmp_path):
     with pytest.raises(PassFailure, match="cannot read"):
-        run_pipeline(chain((3, 4)), f'loop-schedule{{file="{tmp_path}/no.json"}}', make_context())
+        run_pass_pipeline(
+            chain((3, 4)), f'loop-schedule{{file="{tmp_path}/no.json"}}', make_dialect_context()
+        )

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from irforge.backends.llvm import compile_module
 from irforge.backends.llvm.translate import translate_module
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.dialects.reference import run_reference
-from irforge.passes.infra.manager import run_pipeline
+from irforge.passes.infra.manager import run_pass_pipeline
 from irforge.passes.loop import schedule as S
 from tests.test_schedule_primitives import at, chain, matmul, parse
 
@@ -81,7 +81,7 @@ def test_interpreter_vector_out_of_bounds():
 
 
 def native(module, inputs, out_shape):
-    run_pipeline(module, TO_LLVM, make_context())
+    run_pass_pipeline(module, TO_LLVM, make_dialect_context())
     text = str(translate_module(module.clone()))
     spec = [(f"in{i}", x.shape, x.dtype) for i, x in enumerate(inputs)]
     fn = compile_module(
@@ -129,7 +129,7 @@ def test_vectorize_loops_pass(shape):
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     m = chain(shape)
     (expected,) = run_reference(m, [x])
-    run_pipeline(m, "vectorize-loops{vector_bits=128 unroll=2}", make_context())
+    run_pass_pipeline(m, "vectorize-loops{vector_bits=128 unroll=2}", make_dialect_context())
     (got,) = run_reference(m, [x])
     np.testing.assert_array_equal(got, expected)
     vec = [op for op in m.walk() if op.name == "vector.store"]
@@ -146,7 +146,7 @@ def test_vectorize_loops_pass_keeps_reductions_scalar():
         rng.standard_normal((5, 20)).astype(np.float32),
     )
     before = str(m)
-    run_pipeline(m, "vectorize-loops{width=4}", make_context())
+    run_pass_pipeline(m, "vectorize-loops{width=4}", make_dialect_context())
     assert str(m) != before  # the fill nest's j loop vectorizes; the k loop does not
     assert not any(op.name.startswith("vector.") for op in S.get_loops(at(m, 1))[-1].walk())
     out, _ = native(m, [a, b], (3, 20))
@@ -182,7 +182,7 @@ def test_wasm32_vector_code_needs_no_libm_fma():
     import llvmlite.binding as llvm
 
     m = parse(FMA)
-    run_pipeline(m, TO_LLVM, make_context())
+    run_pass_pipeline(m, TO_LLVM, make_dialect_context())
     ir = translate_module(m, triple="wasm32-unknown-unknown")
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()

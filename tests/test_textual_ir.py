@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
-from irforge.dialects import make_context
+from irforge.dialects import make_dialect_context
 from irforge.textual_ir import (
     Diagnostic,
     parse_file,
@@ -23,7 +23,7 @@ from irforge.textual_ir import (
 
 
 def ctx(unregistered: bool = True):
-    return make_context(allow_unregistered=unregistered)
+    return make_dialect_context(allow_unregistered=unregistered)
 
 
 def xdsl_print(text: str) -> str:

@@ -299,9 +299,9 @@ _RULES = {
 
 
 def _op_class(name: str):
-    from irforge.dialects import make_context
+    from irforge.dialects import make_dialect_context
 
-    cls = make_context().get_optional_op(name)
+    cls = make_dialect_context().get_optional_op(name)
     if cls is None:
         raise NotAnInstance(f"unknown op '{name}'")
     return cls

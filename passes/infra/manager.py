@@ -49,7 +49,7 @@ __all__ = [
     "PassManager",
     "PipelineError",
     "parse_pipeline",
-    "run_pipeline",
+    "run_pass_pipeline",
 ]
 
 
@@ -327,7 +327,7 @@ def _check_isolated(op: Operation, opm: OpPassManager) -> None:
         )
 
 
-def run_pipeline(
+def run_pass_pipeline(
     module: ModuleOp, pipeline: str, ctx: Context | None = None, *, verify_each: bool = True
 ) -> ModuleOp:
     """Run a pipeline string on `module` in place and return it (see PassManager).
@@ -336,9 +336,9 @@ def run_pipeline(
     is a PassFailure for the whole pipeline, which names no pass: rerun with
     verify_each=True to find it)."""
     if ctx is None:
-        from ...dialects import make_context
+        from ...dialects import make_dialect_context
 
-        ctx = make_context()
+        ctx = make_dialect_context()
     PassManager.from_pipeline(pipeline, verify_each=verify_each).run(ctx, module)
     if not verify_each:
         verify_result(module)
@@ -353,7 +353,7 @@ def default_verify_each() -> bool:
     after every pass: the environment variable IRFORGE_VERIFY_EACH=1, else False (the
     result is still verified once). Verifying after each pass costs about a third of the
     lowering of a CNN (SqueezeNet: 4.4 of 12.5 s, 25 us per op on ~30k loop-level ops);
-    irforge-opt and `run_pipeline` keep MLIR's default of verifying each pass."""
+    irforge-opt and `run_pass_pipeline` keep MLIR's default of verifying each pass."""
     return os.environ.get(VERIFY_EACH_ENV, "0") not in ("", "0")
 
 

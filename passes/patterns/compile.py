@@ -525,9 +525,9 @@ _CTX: list[Context] = []
 
 def _default_context() -> Context:
     if not _CTX:
-        from ...dialects import make_context
+        from ...dialects import make_dialect_context
 
-        _CTX.append(make_context())
+        _CTX.append(make_dialect_context())
     return _CTX[0]
 
 

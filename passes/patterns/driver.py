@@ -99,9 +99,9 @@ class GreedyDriver:
         self._dead_ok: dict[type, bool] = {}
         self._foldable: dict[type, bool] = {}
         if fold and ctx is None:
-            from ...dialects import make_context
+            from ...dialects import make_dialect_context
 
-            self.ctx = make_context()
+            self.ctx = make_dialect_context()
 
     # ---- dispatch ----
 
