@@ -107,7 +107,7 @@ _AFFINE_OPS = {
 }
 
 
-class _FunctionLowering:
+class _TensorFunctionToLoops:
     """Rewrites one tensor-level func.func into a loop-level one (see the module docs)."""
 
     def __init__(
@@ -483,7 +483,7 @@ class ConvertTensorToLoopPass(ModulePass):
                         f"convert-tensor-to-loop: function @{fn.sym_name.data} has "
                         f"{len(fn.body.blocks)} blocks; only single-block functions are supported"
                     )
-                new = _FunctionLowering(fn, op, names, blocking, self.flatten).run()
+                new = _TensorFunctionToLoops(fn, op, names, blocking, self.flatten).run()
                 op.body.block.insert_op_before(new, fn)
                 fn.detach()
                 fn.erase(safe_erase=False)
