@@ -163,3 +163,18 @@ def test_ancestor_import_check():
     assert ancestor_imports("irforge.dialects.graph.math", False, src, modules) == [
         "irforge.dialects.graph.GraphOp"
     ]
+
+
+def test_every_pass_is_in_a_file_named_after_it():
+    # `graph-fuse` lives in .../graph_fuse.py (a file may hold only its own pass).
+    import inspect
+
+    from irforge.passes.infra.registry import available_passes
+
+    wrong = []
+    for name, factory in available_passes().items():
+        cls = factory()
+        stem = Path(inspect.getfile(cls)).stem
+        if stem != name.replace("-", "_"):
+            wrong.append(f"{name}: {cls.__module__}")
+    assert not wrong, "passes not in a file named after them:\n" + "\n".join(wrong)
