@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from xdsl.ir import Operation
     from xdsl.passes import ModulePass
 
-    from .manager import PassFailure
+    from .failure import PassFailure
     from .pipeline import OpPassManager
 
 

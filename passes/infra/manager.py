@@ -39,6 +39,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
+from .failure import PassFailure
 from .instrumentation import PassInstrumentation
 from .pipeline import OpPassManager, PipelineError, parse_pipeline
 
@@ -51,19 +52,6 @@ __all__ = [
     "parse_pipeline",
     "run_pass_pipeline",
 ]
-
-
-class PassFailure(Exception):
-    """A pass raised, or left IR that does not verify. `pass_name` names the pass; `op` is
-    the op it ran on; `reproducer` the crash reproducer written for it, if any."""
-
-    def __init__(self, pass_name: str, message: str, op=None, pass_=None):
-        super().__init__(f"pass '{pass_name}' {message}")
-        self.pass_name = pass_name
-        self.op = op
-        self.pass_ = pass_
-        self.reproducer: str | None = None
-        self.reproducer_error: str | None = None
 
 
 @dataclass(frozen=True)
