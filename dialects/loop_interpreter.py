@@ -115,9 +115,13 @@ class LoopFunctions(InterpreterFunctions):
     ) -> PythonValues:
         (arena,) = args
         t = op.result.type
-        dtype = numpy_dtype(t.element_type)
-        start = op.byte_offset.value.data
         shape = tuple(t.get_shape())
+        elem = t.element_type
+        if isinstance(elem, VectorType):  # lanes as one more axis, as in run_alloc
+            shape += tuple(elem.get_shape())
+            elem = elem.element_type
+        dtype = numpy_dtype(elem)
+        start = op.byte_offset.value.data
         stop = start + math.prod(shape) * dtype.itemsize
         if start < 0 or stop > arena.nbytes:
             raise InterpretationError(

@@ -19,7 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from xdsl.builder import Builder
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, MemRefType, ModuleOp, f32
+from xdsl.dialects.builtin import (
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    ModuleOp,
+    VectorType,
+    f32,
+)
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import VerifyException
 
@@ -154,7 +162,9 @@ def test_views_of_live_buffers_are_disjoint_in_the_ir():
     for v in views(planned):
         uses = [order[u.operation] for u in v.result.uses]
         t = v.result.type
-        size = math.prod(t.get_shape()) * 4
+        elem = t.element_type  # f32, or a vector of f32 lanes
+        lanes = math.prod(elem.get_shape()) if isinstance(elem, VectorType) else 1
+        size = math.prod(t.get_shape()) * lanes * 4
         off = v.byte_offset.value.data
         spans.append((min(uses), max(uses), off, off + size))
     for i, (s0, e0, lo0, hi0) in enumerate(spans):
@@ -266,3 +276,38 @@ def test_a_reshaped_alias_keeps_its_buffer_alive():
     first, second = plan.buffers
     assert first.overlaps(second) and first.offset != second.offset
     check_disjoint(plan.buffers, plan.arena_bytes)
+
+
+VECTOR_VIEW = """\
+"func.func"() <{sym_name = "main", function_type = (memref<4xf32>) -> ()}> ({
+^bb0(%out: memref<4xf32>):
+  %c0 = "arith.constant"() <{value = 0 : index}> : () -> index
+  %c1 = "arith.constant"() <{value = 1 : index}> : () -> index
+  %c4 = "arith.constant"() <{value = 4 : index}> : () -> index
+  %x = "arith.constant"() <{value = 1.5 : f32}> : () -> f32
+  %arena = "loop.alloc"() : () -> memref<64xi8>
+  %v = "loop.view"(%arena) <{byte_offset = 16 : i64}> : (memref<64xi8>) -> memref<2xvector<4xf32>>
+  %s = "loop.view"(%arena) <{byte_offset = 32 : i64}> : (memref<64xi8>) -> memref<4xf32>
+  %b = "vector.broadcast"(%x) : (f32) -> vector<4xf32>
+  "loop.store"(%b, %v, %c1) : (vector<4xf32>, memref<2xvector<4xf32>>, index) -> ()
+  "loop.for"(%c0, %c4, %c1) ({
+  ^bb0(%i: index):
+    %e = "loop.load"(%s, %i) : (memref<4xf32>, index) -> f32
+    "loop.store"(%e, %out, %i) : (f32, memref<4xf32>, index) -> ()
+    "loop.yield"() : () -> ()
+  }) : (index, index, index) -> ()
+  "loop.dealloc"(%arena) : (memref<64xi8>) -> ()
+  "func.return"() : () -> ()
+}) : () -> ()
+"""
+
+
+def test_interpreter_views_buffers_of_vectors():
+    # Regression: the interpreter could not view arena bytes as a memref of vectors (the
+    # 128-bit microkernel's planned panels), and stopped with NotImplementedError. Vector 1
+    # of the vector view is bytes [32, 48), the scalar view's four elements.
+    import irforge
+
+    module = irforge.parse(VECTOR_VIEW)
+    (out,) = run_reference(module, [])
+    np.testing.assert_array_equal(out, np.full(4, 1.5, np.float32))
