@@ -82,20 +82,26 @@ def test_import_contracts(tmp_path):
     assert "2 kept, 0 broken" in proc.stdout, proc.stdout[-2000:]
 
 
-def private_imports(module: str, is_package: bool, text: str) -> list[tuple[int, str]]:
-    """(line, `X._y`) for each `from X import _y` in `module` where X is another irforge
-    module; relative and function-level imports included."""
+def imports_from(module: str, is_package: bool, text: str):
+    """(node, absolute source module) for each `from X import ...` in `module`'s source,
+    relative and function-level imports included."""
     package = module if is_package else module.rpartition(".")[0]
-    found = []
     for node in ast.walk(ast.parse(text)):
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:
             parts = package.split(".")
             base = parts[: len(parts) - node.level + 1]
-            source = ".".join(base + ([node.module] if node.module else []))
+            yield node, ".".join(base + ([node.module] if node.module else []))
         else:
-            source = node.module or ""
+            yield node, node.module or ""
+
+
+def private_imports(module: str, is_package: bool, text: str) -> list[tuple[int, str]]:
+    """(line, `X._y`) for each `from X import _y` in `module` where X is another irforge
+    module; relative and function-level imports included."""
+    found = []
+    for node, source in imports_from(module, is_package, text):
         if not source.startswith("irforge") or source == module:
             continue
         for alias in node.names:
@@ -127,18 +133,8 @@ def test_private_import_check_sees_relative_and_nested_imports():
 def ancestor_imports(module: str, is_package: bool, text: str, modules: set[str]) -> list[str]:
     """`P.name` for each `from P import name` in `module` where P is a package that contains
     `module` and `P.name` is not a module (a submodule import is a sibling import)."""
-    package = module if is_package else module.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(text)):
-        if not isinstance(node, ast.ImportFrom):
-            continue
-        if node.level:
-            parts = package.split(".")
-            source = ".".join(
-                parts[: len(parts) - node.level + 1] + ([node.module] if node.module else [])
-            )
-        else:
-            source = node.module or ""
+    for node, source in imports_from(module, is_package, text):
         if source == module or not module.startswith(source + ".") or module.endswith(".__main__"):
             continue  # a package's __main__ is its entry point, which nothing imports
         found += [f"{source}.{a.name}" for a in node.names if f"{source}.{a.name}" not in modules]
