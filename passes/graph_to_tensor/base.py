@@ -5,9 +5,8 @@ A lowering rule turns one graph-level op into tensor-level IR (`tensor.generic`,
 registered per op class; the families (core.py, math.py, nn.py, shape.py, layout.py, one
 per op family of dialects/graph/) register theirs when imported, and
 convert_graph_to_tensor.py imports them all. A plugin lowers its own graph-level op the
-same way, from its `register()`:
-
-    from irforge.passes.graph_to_tensor.base import elementwise, lowers
+same way, from its `register()` (with `lowers` and `elementwise` of this module, which
+`irforge.plugins` hands on; docs/plugins.md):
 
     @lowers(act.SquareOp)
     def lower_square(op):

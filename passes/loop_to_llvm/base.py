@@ -2,9 +2,9 @@
 and the helpers the rules share (the pass itself is in convert_loop_to_llvm.py, the rules in
 the family modules core.py, arith_math.py, parallel.py, vector.py, view.py, reshape.py).
 
-Giving an op an LLVM lowering (the extension point for plugins)::
-
-    from irforge.passes.loop_to_llvm.base import FunctionLowering, lowering_rule
+Giving an op an LLVM lowering (the extension point for plugins: `register_llvm_rule`,
+which `irforge.plugins` hands on; docs/plugins.md), with this module's `lowering_rule`
+and `FunctionLowering`::
 
     @lowering_rule(MyLoopOp)            # or: register_llvm_rule(MyLoopOp, lower_my_op)
     def lower_my_op(L: FunctionLowering, op: MyLoopOp) -> None:
