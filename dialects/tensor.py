@@ -25,6 +25,11 @@ relative:
 - `tensor.pad_constant`: MLIR's `tensor.pad`, whose padding value is yielded by a region
   and whose pads are `static_low`/`static_high` plus dynamic operands; here the pads are
   static and the padding value is a constant property.
+- `tensor.index`: `linalg.index`, the same meaning (the induction variable of one
+  dimension of the enclosing generic's domain, an `index`).
+- `tensor.extract`: MLIR's `tensor.extract`, the same meaning (one element of a ranked
+  tensor at `index` coordinates); here used in generic bodies for data-dependent reads
+  (gathers), on a tensor captured from outside the body.
 - `tensor.insert_block`: MLIR's `tensor.insert_slice`, which has offsets, sizes and
   strides, each static or dynamic; here only static offsets, with unit strides and the
   sizes of the source (a dense block).
@@ -40,6 +45,8 @@ from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseArrayBase,
     FloatAttr,
+    IndexType,
+    IntegerAttr,
     IntegerType,
     StringAttr,
     TensorType,
@@ -266,6 +273,71 @@ class YieldOp(IRDLOperation):
 
 
 @irdl_op_definition
+class IndexOp(IRDLOperation):
+    """The current index along dimension `dim` of the enclosing `tensor.generic`'s domain
+    (compare `linalg.index`): `%i = "tensor.index"() <{dim = 1 : i64}> : () -> index`.
+
+    With `tensor.extract`, it lets a body read an element its indexing maps cannot name
+    (a gather: `data[d0, ids[d0, d1], d2]`). `dim` must be in [0, domain rank).
+    """
+
+    name = "tensor.index"
+    dim = prop_def(IntegerAttr)
+    result = result_def(IndexType)
+    traits = traits_def(HasParent(GenericOp), Pure())
+
+    def __init__(self, dim: int):
+        super().__init__(
+            properties={"dim": IntegerAttr(dim, IntegerType(64))}, result_types=[IndexType()]
+        )
+
+    def verify_(self) -> None:
+        generic = self.parent_op()
+        rank = len(generic.iterator_types.data) if isinstance(generic, GenericOp) else 0
+        if not 0 <= self.dim.value.data < rank:
+            raise VerifyException(
+                f"'{self.name}' op dim {self.dim.value.data} is out of range for a domain of "
+                f"rank {rank}"
+            )
+
+
+@irdl_op_definition
+class ExtractOp(IRDLOperation):
+    """One element of a ranked tensor at `index` coordinates (MLIR's `tensor.extract`):
+    `%v = "tensor.extract"(%t, %i, %j) : (tensor<4x8xf32>, index, index) -> f32`.
+
+    One index per dimension; the result has the tensor's element type. Reading outside the
+    tensor is undefined behaviour: producers clamp or check their indices first (the
+    gather lowerings clamp). In a `tensor.generic` body the tensor is captured from
+    outside the body.
+    """
+
+    name = "tensor.extract"
+    tensor = operand_def(AnyTensor)
+    indices = var_operand_def(IndexType)
+    result = result_def()
+    traits = traits_def(Pure())
+
+    def __init__(self, tensor: SSAValue, indices: Sequence[SSAValue]):
+        super().__init__(
+            operands=[tensor, list(indices)], result_types=[tensor.type.element_type]
+        )
+
+    def verify_(self) -> None:
+        t = self.tensor.type
+        if len(self.indices) != len(t.get_shape()):
+            raise VerifyException(
+                f"'{self.name}' op takes {len(t.get_shape())} indices for {t}, got "
+                f"{len(self.indices)}"
+            )
+        if self.result.type != t.element_type:
+            raise VerifyException(
+                f"'{self.name}' op result type {self.result.type} is not the element type "
+                f"of {t}"
+            )
+
+
+@irdl_op_definition
 class EmptyOp(IRDLOperation):
     """A tensor of a static shape whose contents are undefined: the `outs` of a generic
     that overwrites every element (compare MLIR's `tensor.empty`)."""
@@ -447,4 +519,6 @@ def build_generic(
     return GenericOp(ins, outs, Region(block), indexing_maps, iterator_types)
 
 
-Tensor = Dialect("tensor", [GenericOp, YieldOp, EmptyOp, PadOp, InsertSliceOp], [])
+Tensor = Dialect(
+    "tensor", [GenericOp, YieldOp, IndexOp, ExtractOp, EmptyOp, PadOp, InsertSliceOp], []
+)

@@ -112,10 +112,37 @@ class TensorFunctions(InterpreterFunctions):
         body = op.body
         for point in itertools.product(*(range(r) for r in op.loop_ranges())):
             scalars = [a.item(f(point)) for a, f in zip(arrays, index_fns)]
-            ys = interpreter.run_ssacfg_region(body, tuple(scalars), "tensor.generic")
+            self._points.append(point)
+            try:
+                ys = interpreter.run_ssacfg_region(body, tuple(scalars), "tensor.generic")
+            finally:
+                self._points.pop()
             for o, f, y in zip(outs, out_fns, ys):
                 o[f(point)] = y
         return tuple(outs)
+
+    @property
+    def _points(self) -> list[tuple[int, ...]]:
+        """The domain points of the generics being run, innermost last (for tensor.index)."""
+        if "_point_stack" not in self.__dict__:
+            self.__dict__["_point_stack"] = []
+        return self.__dict__["_point_stack"]
+
+    @impl(tensor.IndexOp)
+    def run_index(
+        self, interpreter: Interpreter, op: tensor.IndexOp, args: PythonValues
+    ) -> PythonValues:
+        return (self._points[-1][op.dim.value.data],)
+
+    @impl(tensor.ExtractOp)
+    def run_extract(
+        self, interpreter: Interpreter, op: tensor.ExtractOp, args: PythonValues
+    ) -> PythonValues:
+        array, *index = args
+        shape = array.shape
+        if any(not 0 <= i < n for i, n in zip(index, shape)):
+            raise IndexError(f"tensor.extract: index {list(index)} is out of range for {shape}")
+        return (array.item(tuple(index)),)
 
     @impl_terminator(tensor.YieldOp)
     def run_yield(

@@ -142,7 +142,7 @@ def test_a_wrong_lowering_is_caught_and_shrunk(monkeypatch):
     from irforge.fuzz import fuzz_programs
     from irforge.passes.graph_to_tensor import core
 
-    monkeypatch.setitem(core.BINARY, graph.SubOp, arith.AddfOp)
+    monkeypatch.setitem(core.BINARY, graph.SubOp, (arith.AddfOp, arith.AddiOp))
     failure = fuzz_programs(examples=200, seed=0, onnxruntime=False)
     assert failure is not None
     assert '"graph.sub"' in failure.mlir and "AssertionError" in failure.error

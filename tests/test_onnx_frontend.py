@@ -13,6 +13,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, Float32Type, ModuleO
 from xdsl.dialects.func import FuncOp, ReturnOp
 
 from irforge.dialects import graph
+from irforge.dialects.arrays import element_type
 from irforge.examples.digits import load_test_split, model_path
 from irforge.frontends.onnx import (
     ONNXImportError,
@@ -205,15 +206,39 @@ def test_non_float32_input_is_rejected():
         import_onnx(model)
 
 
-def test_non_float32_initializer_is_rejected_by_name():
+def test_initializer_of_a_type_not_computed_at_run_time_is_rejected_by_name():
+    model = make_model(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        [("x", TensorProto.DOUBLE, [2])],
+        [("y", TensorProto.DOUBLE, [2])],
+        initializers=[("w", np.array([1, 2], dtype=np.float64))],
+    )
+    model.graph.input[0].type.tensor_type.elem_type = F32
+    model.graph.output[0].type.tensor_type.elem_type = F32
+    with pytest.raises(ONNXImportError, match="initializer 'w' has element type float64"):
+        import_onnx(model)
+
+
+def test_mixed_element_types_name_the_node_and_both_types():
     model = make_model(
         [helper.make_node("Add", ["x", "w"], ["y"])],
         [("x", F32, [2])],
         [("y", F32, [2])],
         initializers=[("w", np.array([1, 2], dtype=np.int64))],
     )
-    with pytest.raises(ONNXImportError, match="initializer 'w' has element type int64"):
+    with pytest.raises(ONNXImportError, match="operand #1 has element type i64, expected f32"):
         import_onnx(model)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_integer_and_bool_inputs_and_outputs_import(dtype):
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    model = make_model(
+        [helper.make_node("Identity", ["x"], ["y"])], [("x", elem, [2, 3])], [("y", elem, [2, 3])]
+    )
+    func = import_onnx(model).body.block.ops.first
+    assert func.function_type.inputs.data[0].element_type == element_type(np.dtype(dtype))
+    assert func.function_type.outputs.data[0].element_type == element_type(np.dtype(dtype))
 
 
 def test_checker_errors_become_import_errors():

@@ -58,7 +58,6 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DenseIntOrFPElementsAttr,
-    Float32Type,
     StringAttr,
     TensorType,
 )
@@ -66,7 +65,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from ...dialects import graph
-from ...dialects.arrays import from_numpy, to_numpy
+from ...dialects.arrays import from_numpy, numpy_dtype, to_numpy
 from .evaluate import SHAPE_QUERIES, evaluate_node, is_foldable, shape_query
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -210,13 +209,33 @@ def _numpy_dtype_name(array: np.ndarray) -> str:
     return array.dtype.name if array.dtype != np.bool_ else "bool"
 
 
+RUNTIME_DTYPES: tuple[np.dtype, ...] = tuple(
+    np.dtype(d) for d in ("float32", "int64", "int32", "bool")
+)
+"""The element types irforge computes at run time (graph inputs, outputs, intermediates):
+f32, i64, i32 and i1. Values of other types must be known at import, where they are
+evaluated."""
+
+RUNTIME_TYPES_TEXT = "float32, int64, int32 and bool"
+"""`RUNTIME_DTYPES` for messages."""
+
+
+def is_runtime_type(element_type) -> bool:
+    """Whether irforge computes tensors of builtin `element_type` at run time."""
+    try:
+        return numpy_dtype(element_type) in RUNTIME_DTYPES
+    except NotImplementedError:
+        return False
+
+
 def _check_output(vi: onnx.ValueInfoProto, value: SSAValue) -> None:
     """The declared type of a graph output, if any, must agree with the computed one."""
     tt = vi.type.tensor_type
-    if tt.elem_type not in (0, TensorProto.FLOAT):
+    computed = numpy_dtype(value.type.element_type)
+    if tt.elem_type and helper.tensor_dtype_to_np_dtype(tt.elem_type) != computed:
         raise ONNXImportError(
             f"output '{vi.name}' is declared {elem_type_name(tt.elem_type)}, but irforge "
-            "computes it as float32"
+            f"computes it as {computed.name}"
         )
     if not tt.HasField("shape"):
         return
@@ -343,10 +362,12 @@ class Importer:
             return to_numpy(value.owner.value)
         return None
 
-    def constant_ssa(self, array: np.ndarray) -> SSAValue:
-        """A graph.constant holding a float32 `array`, inserted when an emitted op uses it."""
-        op = graph.ConstantOp(dense_f32(array))
-        self._arrays[op.result] = np.asarray(array, dtype=np.float32)
+    def constant_ssa(self, array: np.ndarray, dtype: np.dtype | str = np.float32) -> SSAValue:
+        """A graph.constant holding `array` as `dtype` (default float32), inserted when an
+        emitted op uses it."""
+        array = np.asarray(array, dtype=dtype)
+        op = graph.ConstantOp(from_numpy(array))
+        self._arrays[op.result] = array
         return op.result
 
     def lookup(self, name: str, user: str) -> SSAValue:
@@ -382,11 +403,12 @@ class Importer:
     def emit(self, op: Operation, label: str) -> SSAValue:
         """Append `op` after verifying it, so that a shape error names the ONNX node.
 
-        Known operands are inserted as graph.constant ops first; an operand or result that
-        is not float32 is an ONNXImportError (irforge computes float32 at run time).
+        Known operands are inserted as graph.constant ops first; an operand or result whose
+        element type irforge does not compute at run time (`RUNTIME_DTYPES`) is an
+        ONNXImportError.
         """
         for v in op.operands:
-            self._check_float32(v, label)
+            self._check_runtime_type(v, label)
         try:
             op.verify()
         except VerifyException as e:
@@ -394,28 +416,28 @@ class Importer:
         for v in op.operands:
             self._insert_constant(v, label)
         for r in op.results:
-            if isinstance(r.type, TensorType) and r.type.element_type != Float32Type():
+            if isinstance(r.type, TensorType) and not is_runtime_type(r.type.element_type):
                 raise ONNXImportError(
                     f"{label}: the result has element type {r.type.element_type}; irforge "
-                    "computes float32 tensors only at run time"
+                    f"computes {RUNTIME_TYPES_TEXT} tensors only at run time"
                 )
         self.block.add_op(op)
         return op.results[0]
 
-    def _check_float32(self, v: SSAValue, label: str) -> None:
-        if v.type.element_type != Float32Type():
+    def _check_runtime_type(self, v: SSAValue, label: str) -> None:
+        if not is_runtime_type(v.type.element_type):
             dtype = _numpy_dtype_name(self._arrays[v]) if v in self._arrays else v.type.element_type
             raise ONNXImportError(
                 f"{label}: {self._describe(v)} has element type {dtype}; irforge computes "
-                "float32 tensors only at run time (values of other types must be known at "
-                "import, where they are evaluated)"
+                f"{RUNTIME_TYPES_TEXT} tensors only at run time (values of other types must "
+                "be known at import, where they are evaluated)"
             )
 
     def _insert_constant(self, v: SSAValue, label: str) -> None:
         """Insert the graph.constant of a known value at its first use."""
         owner = v.owner
         if isinstance(owner, graph.ConstantOp) and owner.parent is None:
-            self._check_float32(v, label)
+            self._check_runtime_type(v, label)
             self.block.add_op(owner)
 
     def used_extra_outputs(self) -> list[str]:

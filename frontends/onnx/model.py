@@ -11,14 +11,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import onnx
-from onnx import TensorProto
-from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
+from onnx import helper
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Block, Region
 from xdsl.utils.exceptions import VerifyException
 
+from ...dialects.arrays import element_type
 from .base import (
     DEFAULT_DOMAINS,
+    RUNTIME_DTYPES,
+    RUNTIME_TYPES_TEXT,
     Importer,
     ONNXImportError,
     elem_type_name,
@@ -71,7 +74,11 @@ def import_onnx(
     inputs = [vi for vi in g.input if vi.name not in initializers]
     shapes = _input_shapes(inputs, dict(input_shapes or {}))
 
-    block = Block(arg_types=[TensorType(Float32Type(), s) for s in shapes])
+    elems = [
+        element_type(helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type))
+        for vi in inputs
+    ]
+    block = Block(arg_types=[TensorType(e, s) for e, s in zip(elems, shapes)])
     importer = Importer(block, initializers, opset, opsets)
     for vi, arg in zip(inputs, block.args):
         importer.bind(vi.name, arg)
@@ -129,10 +136,11 @@ def _input_shapes(
         t = vi.type
         if t.WhichOneof("value") != "tensor_type":
             raise ONNXImportError(f"input '{vi.name}' is not a tensor")
-        if t.tensor_type.elem_type != TensorProto.FLOAT:
+        elem = t.tensor_type.elem_type
+        if not elem or helper.tensor_dtype_to_np_dtype(elem) not in RUNTIME_DTYPES:
             raise ONNXImportError(
-                f"input '{vi.name}' has element type "
-                f"{elem_type_name(t.tensor_type.elem_type)}; irforge imports float32 only"
+                f"input '{vi.name}' has element type {elem_type_name(elem)}; irforge "
+                f"imports inputs of {RUNTIME_TYPES_TEXT} only"
             )
         declared = (
             [

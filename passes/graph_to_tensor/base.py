@@ -50,12 +50,13 @@ body of a contraction).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, TensorType
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -133,12 +134,28 @@ def broadcast_map(operand_shape: Sequence[int], result_shape: Sequence[int]) -> 
     return AffineMap(rank, 0, tuple(exprs))
 
 
-def constant(builder: Builder, value: float, elem: Attribute) -> SSAValue:
-    """A scalar `arith.constant` of float type `elem`, inserted through `builder`."""
-    return builder.insert(arith.ConstantOp(FloatAttr(value, elem))).result
+def scalar_attr(value: float | int | bool, elem: Attribute) -> FloatAttr | IntegerAttr:
+    """`value` as a scalar attribute of element type `elem`: a FloatAttr for a float type,
+    an IntegerAttr for an integer type (i1: 0 or 1; a float value is truncated toward zero,
+    +-inf saturates to the type's range)."""
+    if isinstance(elem, IntegerType):
+        width = elem.width.data
+        if width == 1:
+            return IntegerAttr(int(bool(value)), elem)
+        lo, hi = -(2 ** (width - 1)), 2 ** (width - 1) - 1
+        if isinstance(value, float) and not math.isfinite(value):
+            return IntegerAttr(hi if value > 0 else lo, elem)
+        return IntegerAttr(max(lo, min(hi, int(value))), elem)
+    return FloatAttr(float(value), elem)
 
 
-def fill(rewriter_ops: list[Operation], t: TensorType, value: float) -> SSAValue:
+def constant(builder: Builder, value: float | int | bool, elem: Attribute) -> SSAValue:
+    """A scalar `arith.constant` of element type `elem` (float or integer: `scalar_attr`),
+    inserted through `builder`."""
+    return builder.insert(arith.ConstantOp(scalar_attr(value, elem))).result
+
+
+def fill(rewriter_ops: list[Operation], t: TensorType, value: float | int | bool) -> SSAValue:
     """A tensor of type `t` with every element `value` (a generic with no inputs); the
     new ops are appended to `rewriter_ops`."""
     empty = EmptyOp(t)

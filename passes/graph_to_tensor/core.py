@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -36,17 +36,21 @@ def lower_constant(op: graph.ConstantOp) -> Lowered:
     return Lowered([c], [c.result])
 
 
-BINARY: dict[type[Operation], type[arith.FloatingPointLikeBinaryOperation]] = {
-    graph.AddOp: arith.AddfOp,
-    graph.SubOp: arith.SubfOp,
-    graph.MulOp: arith.MulfOp,
+BINARY: dict[type[Operation], tuple[type[Operation], type[Operation]]] = {
+    graph.AddOp: (arith.AddfOp, arith.AddiOp),
+    graph.SubOp: (arith.SubfOp, arith.SubiOp),
+    graph.MulOp: (arith.MulfOp, arith.MuliOp),
 }
-"""Binary op class -> its scalar `arith` op (read when an op is lowered)."""
+"""Binary op class -> its scalar `arith` ops on (float, integer) elements (read when an op
+is lowered). Integer arithmetic wraps around (two's complement), as NumPy's and ONNX
+Runtime's do."""
 
 
 @lowers(*BINARY)
 def lower_binary(op: Operation) -> Lowered:
-    scalar = BINARY[type(op)]
+    on_float, on_int = BINARY[type(op)]
+    is_int = isinstance(op.results[0].type.element_type, IntegerType)
+    scalar = on_int if is_int else on_float
     ops: list[Operation] = []
 
     def body(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:

@@ -50,7 +50,7 @@ import numpy as np
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, FloatAttr, TensorType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -58,7 +58,7 @@ from ...dialects import graph
 from ...dialects.arrays import to_numpy
 from ...dialects.graph import math as gm
 from ...dialects.tensor import PARALLEL, REDUCTION, build_generic
-from .base import Lowered, elementwise, fill, lowers
+from .base import Lowered, elementwise, fill, lowers, scalar_attr
 
 
 class Scalar:
@@ -67,32 +67,40 @@ class Scalar:
 
     def __init__(self, builder: Builder, elem: Attribute):
         self.b, self.elem = builder, elem
+        self.is_int = isinstance(elem, IntegerType)
 
     def _op(self, op: Operation) -> SSAValue:
         return self.b.insert(op).results[0]
 
+    def _pick(self, on_float: type[Operation], on_int: type[Operation], *args: SSAValue):
+        return self._op((on_int if self.is_int else on_float)(*args))
+
     def const(self, value: float) -> SSAValue:
-        return self._op(arith.ConstantOp(FloatAttr(value, self.elem)))
+        return self._op(arith.ConstantOp(scalar_attr(value, self.elem)))
 
     def add(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.AddfOp(a, b))
+        return self._pick(arith.AddfOp, arith.AddiOp, a, b)
 
     def sub(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.SubfOp(a, b))
+        return self._pick(arith.SubfOp, arith.SubiOp, a, b)
 
     def mul(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.MulfOp(a, b))
+        return self._pick(arith.MulfOp, arith.MuliOp, a, b)
 
     def div(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.DivfOp(a, b))
+        """`a / b`; on integers truncated toward zero, as ONNX Runtime divides."""
+        return self._pick(arith.DivfOp, arith.DivSIOp, a, b)
 
     def max(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.MaximumfOp(a, b))  # NaN-propagating, like numpy.maximum
+        # NaN-propagating on floats, like numpy.maximum
+        return self._pick(arith.MaximumfOp, arith.MaxSIOp, a, b)
 
     def min(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self._op(arith.MinimumfOp(a, b))
+        return self._pick(arith.MinimumfOp, arith.MinSIOp, a, b)
 
     def neg(self, a: SSAValue) -> SSAValue:
+        if self.is_int:
+            return self.sub(self.const(0), a)
         return self._op(arith.NegfOp(a))
 
     def ge0(self, a: SSAValue) -> SSAValue:

@@ -38,6 +38,8 @@ A producer is fused into a consumer that reads its result as an `ins` operand wh
   i is the one the producer computes at domain point inverse(out_map)(i);
 - every dimension of the fused domain is still indexed directly by some operand (the loop
   bounds are read off the operands).
+- the producer's body reads no `tensor.index` (a gather): its domain's dims are not the
+  fused domain's;
 - the consumer is not a blocked convolution
   (passes/tensor_to_loop/microkernel/direct_conv.py), whose kernel reads its input where
   it lies, many times per element, with no packing step in which a fused producer would
@@ -66,7 +68,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, YieldOp
+from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, IndexOp, YieldOp
 from ..tensor_to_loop.microkernel.direct_conv import match_direct_conv
 
 
@@ -94,6 +96,8 @@ def fusable_producer(consumer: GenericOp, index: int) -> GenericOp | None:
         return None
     if producer.body.block.args[-1].uses:
         return None
+    if any(isinstance(o, IndexOp) for o in producer.body.block.ops):
+        return None  # its tensor.index ops name dims of its own domain, not the consumer's
     if match_direct_conv(consumer) is not None:
         return None  # its kernel reads the input unpacked: the producer would run per read
     return producer

@@ -15,6 +15,9 @@ Bufferization (one pass with the lowering, as the skeleton needs no more):
 - a `tensor.generic` writes into the buffer of its `outs` operand when that tensor has no
   other use and the buffer is a local allocation; otherwise into a fresh buffer, copied
   from the `outs` first if the body reads it;
+- in a generic body, `tensor.index` is the loop's induction variable and `tensor.extract`
+  of a captured tensor a `loop.load` from its buffer (a generic that reads an index is
+  never flattened);
 - the buffer of a returned value that is a local allocation is replaced by the output
   argument, so the last computation writes straight into the caller's array.
 
@@ -80,7 +83,15 @@ from xdsl.utils.exceptions import VerifyException
 
 from ...backends.target import Target
 from ...dialects import loop
-from ...dialects.tensor import EmptyOp, GenericOp, InsertSliceOp, PadOp, YieldOp
+from ...dialects.tensor import (
+    EmptyOp,
+    ExtractOp,
+    GenericOp,
+    IndexOp,
+    InsertSliceOp,
+    PadOp,
+    YieldOp,
+)
 from .affine_simplify import simplify_map
 from .microkernel.layout_transpose import lower_layout_copy
 from .microkernel.lower import (
@@ -226,7 +237,8 @@ class _TensorFunctionToLoops:
                 self.vmap[res] = buf
             return
         ranges, parallel = _simplify_maps(op), _parallel_dims(op)
-        first = _collapsible_suffix(op) if self.flatten else len(ranges)
+        reads_index = any(isinstance(o, IndexOp) for o in block.ops)
+        first = _collapsible_suffix(op) if self.flatten and not reads_index else len(ranges)
         if len(ranges) - first < 2:
             first = len(ranges)
         # Dims first.. run as one flat loop, each buffer that uses them seen through a
@@ -264,6 +276,12 @@ class _TensorFunctionToLoops:
                 for k, v in enumerate(inner.values):
                     view, idx = index(n_in + k)
                     b.insert(loop.StoreOp(bmap.get(v, v), view, idx))
+            elif isinstance(inner, IndexOp):
+                bmap[inner.result] = nest_ivs[inner.dim.value.data]
+            elif isinstance(inner, ExtractOp):
+                src = bmap.get(inner.tensor) or self.vmap[inner.tensor]
+                idx = [bmap.get(i, i) for i in inner.indices]
+                bmap[inner.result] = b.insert(loop.LoadOp(src, idx)).result
             else:
                 for v in inner.operands:  # values captured from outside the body
                     if v not in bmap and v in self.vmap:
