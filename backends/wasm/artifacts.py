@@ -50,6 +50,7 @@ _JS_DTYPES = (
     "uint32",
     "int64",
     "uint64",
+    "bool",
 )
 
 

@@ -26,6 +26,7 @@ const ARRAYS = {
   uint32: Uint32Array,
   int64: BigInt64Array,
   uint64: BigUint64Array,
+  bool: Uint8Array, // NumPy's bool: one byte, 0 or 1
 };
 
 const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
