@@ -110,7 +110,9 @@ class GraphOp(IRDLOperation):
 
     `verify_` requires every operand and the first result to be a ranked tensor with a
     static shape, all operands to share one element type and the result to have it too,
-    and the result shape to equal `infer_shape()`. Each mismatch raises a VerifyException
+    and the result shape to equal `infer_shape()`. Ops with operands of several types
+    (graph.where's i1 condition) or a result of another type (comparisons, graph.cast)
+    override `same_type_operands` and `result_element_type`. Each mismatch raises a VerifyException
     naming the op; `infer_shape` raises VerifyException for operands or properties its
     shape rule rejects.
     """
@@ -120,16 +122,27 @@ class GraphOp(IRDLOperation):
         they are invalid)."""
         raise NotImplementedError
 
+    def same_type_operands(self) -> Sequence[SSAValue]:
+        """The operands that must share one element type (default: all of them)."""
+        return self.operands
+
+    def result_element_type(self, elem: Attribute) -> Attribute:
+        """The result element type the operands' shared `elem` implies (default: `elem`)."""
+        return elem
+
     def verify_(self) -> None:
         elem = None
+        shared = list(self.same_type_operands())
         for i, v in enumerate(self.operands):
             static_shape(self, f"operand #{i}", v.type)
+            if not any(v is s for s in shared):
+                continue
             if elem is None:
                 elem = v.type.element_type
             elif v.type.element_type != elem:
                 raise VerifyException(
                     f"'{self.name}' op operand #{i} has element type {v.type.element_type}, "
-                    f"expected {elem} like operand #0"
+                    f"expected {elem} like operand #{self.operands.index(shared[0])}"
                 )
         res = self.results[0].type
         got = static_shape(self, "result", res)
@@ -139,10 +152,11 @@ class GraphOp(IRDLOperation):
                 f"'{self.name}' op result shape {list(got)} does not match the inferred "
                 f"shape {list(want)}"
             )
-        if elem is not None and res.element_type != elem:
+        want_elem = self.result_element_type(elem) if elem is not None else None
+        if want_elem is not None and res.element_type != want_elem:
             raise VerifyException(
-                f"'{self.name}' op result element type {res.element_type} differs from the "
-                f"operands' {elem}"
+                f"'{self.name}' op result element type {res.element_type} differs from "
+                f"{want_elem}, the one operands of {elem} give"
             )
 
 
