@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
-from . import core, layout, math, nn, shape
+from . import core, gather, layout, math, nn, shape
 from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
@@ -47,6 +47,7 @@ from .core import (
     SubOp,
     TransposeOp,
 )
+from .gather import GatherElementsOp, GatherNDOp, GatherOp
 from .layout import Conv2DNchwcOp, PackOp, UnpackOp
 from .math import (
     AbsOp,
@@ -88,7 +89,7 @@ from .nn import (
 )
 from .shape import ConcatOp, ExpandOp, SliceOp, WhereOp
 
-Graph = Dialect("graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *layout.OPS], [])
+Graph = Dialect("graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *gather.OPS, *layout.OPS], [])
 """The `graph` dialect: the core ops, then the math, nn, shape and layout families."""
 
 __all__ = [
@@ -157,6 +158,10 @@ __all__ = [
     "ExpandOp",
     "SliceOp",
     "WhereOp",
+    # gather.py
+    "GatherElementsOp",
+    "GatherNDOp",
+    "GatherOp",
     # layout.py
     "Conv2DNchwcOp",
     "PackOp",
