@@ -144,6 +144,7 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
 # graph_{math,nn,shape,layout}_reference.py.
 def _add_families() -> None:
     from . import (
+        graph_gather_reference,
         graph_layout_reference,
         graph_math_reference,
         graph_nn_reference,
@@ -154,6 +155,7 @@ def _add_families() -> None:
         graph_math_reference,
         graph_nn_reference,
         graph_shape_reference,
+        graph_gather_reference,
         graph_layout_reference,
     ):
         REFERENCE.update(family.REFERENCE)
