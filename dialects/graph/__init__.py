@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
-from . import core, gather, layout, math, nn, shape
+from . import core, gather, layout, logic, math, nn, shape
 from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
@@ -49,6 +49,20 @@ from .core import (
 )
 from .gather import GatherElementsOp, GatherNDOp, GatherOp
 from .layout import Conv2DNchwcOp, PackOp, UnpackOp
+from .logic import (
+    AndOp,
+    CastOp,
+    CompareOp,
+    EqualOp,
+    GreaterOp,
+    GreaterOrEqualOp,
+    LessOp,
+    LessOrEqualOp,
+    LogicalBinaryOp,
+    NotOp,
+    OrOp,
+    XorOp,
+)
 from .math import (
     AbsOp,
     ClipOp,
@@ -89,7 +103,9 @@ from .nn import (
 )
 from .shape import ConcatOp, ExpandOp, SliceOp, WhereOp
 
-Graph = Dialect("graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *gather.OPS, *layout.OPS], [])
+Graph = Dialect(
+    "graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *gather.OPS, *layout.OPS, *logic.OPS], []
+)
 """The `graph` dialect: the core ops, then the math, nn, shape and layout families."""
 
 __all__ = [
@@ -166,6 +182,19 @@ __all__ = [
     "Conv2DNchwcOp",
     "PackOp",
     "UnpackOp",
+    # logic.py
+    "AndOp",
+    "CastOp",
+    "CompareOp",
+    "EqualOp",
+    "GreaterOp",
+    "GreaterOrEqualOp",
+    "LessOp",
+    "LessOrEqualOp",
+    "LogicalBinaryOp",
+    "NotOp",
+    "OrOp",
+    "XorOp",
     # the dialect
     "Graph",
 ]

@@ -179,9 +179,8 @@ class ElementwiseBinaryOp(GraphOp):
                 f"{self.name}: shapes {lhs.type.get_shape()} and {rhs.type.get_shape()} "
                 "do not broadcast"
             )
-        super().__init__(
-            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, shape)]
-        )
+        elem = self.result_element_type(lhs.type.element_type)
+        super().__init__(operands=[lhs, rhs], result_types=[TensorType(elem, shape)])
 
     def infer_shape(self) -> tuple[int, ...]:
         a = static_shape(self, "lhs", self.lhs.type)
