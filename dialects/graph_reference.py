@@ -146,6 +146,7 @@ def _add_families() -> None:
     from . import (
         graph_gather_reference,
         graph_layout_reference,
+        graph_logic_reference,
         graph_math_reference,
         graph_nn_reference,
         graph_shape_reference,
@@ -157,6 +158,7 @@ def _add_families() -> None:
         graph_shape_reference,
         graph_gather_reference,
         graph_layout_reference,
+        graph_logic_reference,
     ):
         REFERENCE.update(family.REFERENCE)
 
