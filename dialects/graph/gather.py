@@ -58,8 +58,9 @@ class GatherBase(GraphOp):
     """Base of the gathers: operands `data` and `indices`, one result of `data`'s element
     type; subclasses define `infer_shape`.
 
-    The verifier checks the element types (`DATA_TYPES`, `INDEX_TYPES`), static shapes,
-    and the result type against `infer_shape`, raising VerifyException naming the op.
+    The verifier checks the element types (`DATA_TYPES`, `INDEX_TYPES`), then GraphOp's
+    checks (static shapes, the result type against `infer_shape` and `data`'s element
+    type), raising VerifyException naming the op.
     """
 
     data = operand_def(AnyTensor)
@@ -67,31 +68,21 @@ class GatherBase(GraphOp):
     result = result_def(AnyTensor)
     traits = traits_def(Pure())
 
+    def same_type_operands(self) -> Sequence[SSAValue]:
+        return [self.data]  # the indices have their own type
+
     def verify_(self) -> None:
-        static_shape(self, "data", self.data.type)
-        static_shape(self, "indices", self.indices.type)
-        elem = self.data.type.element_type
-        if elem not in DATA_TYPES:
-            raise VerifyException(
-                f"'{self.name}' op data has element type {elem}; expected f32, i64, i32 or i1"
-            )
-        index = self.indices.type.element_type
-        if index not in INDEX_TYPES:
-            raise VerifyException(
-                f"'{self.name}' op indices have element type {index}; expected i64 or i32"
-            )
-        got = static_shape(self, "result", self.result.type)
-        want = self.infer_shape()
-        if got != want:
-            raise VerifyException(
-                f"'{self.name}' op result shape {list(got)} does not match the inferred "
-                f"shape {list(want)}"
-            )
-        if self.result.type.element_type != elem:
-            raise VerifyException(
-                f"'{self.name}' op result element type {self.result.type.element_type} "
-                f"differs from the data's {elem}"
-            )
+        for what, v, allowed, names in (
+            ("data has", self.data, DATA_TYPES, "f32, i64, i32 or i1"),
+            ("indices have", self.indices, INDEX_TYPES, "i64 or i32"),
+        ):
+            static_shape(self, what.split()[0], v.type)
+            elem = v.type.element_type
+            if elem not in allowed:
+                raise VerifyException(
+                    f"'{self.name}' op {what} element type {elem}; expected {names}"
+                )
+        super().verify_()
 
     def __init__(self, data: SSAValue, indices: SSAValue, shape: Sequence[int], props: dict):
         super().__init__(
