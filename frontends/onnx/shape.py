@@ -5,7 +5,7 @@ Each converter is registered for the default domain with `converter` or
 `fn(importer, operands, attrs, label)`).
 
 Every shape is static, so shape arguments (Reshape's shape, Slice's starts/ends/axes/
-steps, Split's sizes, Squeeze/Unsqueeze's axes, Expand's shape, Gather's indices, Where's
+steps, Split's sizes, Squeeze/Unsqueeze's axes, Expand's shape, Where's
 condition) must be known at import: given as initializers or constants, or computed from
 them (Shape, Gather, Concat, ... are evaluated by the importer). Both attribute forms
 (opsets before 10 or 13) and input forms are read. A node whose data input is known too is
@@ -17,8 +17,6 @@ evaluated by the importer and never reaches these functions.
 - Slice becomes `graph.slice` with normalized starts and steps (ONNX's clamping rules);
   Split one `graph.slice` per output (sizes from the attribute, the input, or equal parts,
   `num_outputs` in opset 18).
-- Gather with known indices: one `graph.slice` for each run of indices in arithmetic
-  progression, a `graph.concat` of the runs, then a `graph.reshape` to the ONNX shape.
 - Concat `graph.concat`; Expand `graph.expand`; Where `graph.where` with the known boolean
   condition as a 1.0 / 0.0 float32 constant (a condition computed at run time is declined).
 """
@@ -266,57 +264,6 @@ def _split(imp: Importer, ops: list, attrs: dict, label: str) -> tuple[SSAValue,
             results.append(imp.emit(graph_shape.SliceOp(x, starts, [1] * len(src), shape), label))
         offset += s
     return tuple(results)
-
-
-def _runs(indices: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(start, step, count) of maximal runs of `indices` in arithmetic progression."""
-    runs = []
-    i = 0
-    while i < len(indices):
-        start = indices[i]
-        if i + 1 == len(indices) or indices[i + 1] == start:
-            runs.append((start, 1, 1))
-            i += 1
-            continue
-        step = indices[i + 1] - start
-        j = i + 1
-        while j + 1 < len(indices) and indices[j + 1] - indices[j] == step:
-            j += 1
-        runs.append((start, step, j - i + 1))
-        i = j + 1
-    return runs
-
-
-@converter("Gather")
-def _gather(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    x = ops[0]
-    src = _shape(x)
-    axis = _axis(int(attrs.get("axis", 0)), len(src), label)
-    indices = imp.constant_value(ops[1])
-    if indices is None:
-        raise ONNXImportError(
-            f"{label}: the indices are computed at run time; irforge gathers only with "
-            "indices known at import"
-        )
-    n = src[axis]
-    flat = [int(i) for i in np.asarray(indices).reshape(-1)]
-    if any(not -n <= i < n for i in flat):
-        raise ONNXImportError(f"{label}: an index of {flat} is out of range for size {n}")
-    flat = [i % n for i in flat]
-    out_shape = [*src[:axis], *np.shape(indices), *src[axis + 1 :]]
-    if not flat:
-        raise ONNXImportError(f"{label}: the result is empty; irforge does not build empty tensors")
-    parts = []
-    for start, step, count in _runs(flat):
-        shape = [count if d == axis else m for d, m in enumerate(src)]
-        starts = [start if d == axis else 0 for d in range(len(src))]
-        steps = [step if d == axis else 1 for d in range(len(src))]
-        if shape == list(src) and step == 1:
-            parts.append(x)
-        else:
-            parts.append(imp.emit(graph_shape.SliceOp(x, starts, steps, shape), label))
-    joined = parts[0] if len(parts) == 1 else imp.emit(graph_shape.ConcatOp(parts, axis), label)
-    return _reshape_to(imp, joined, out_shape, label)
 
 
 @converter("Expand")
