@@ -132,7 +132,7 @@ def signature(module: ModuleOp, entry: str = "main") -> tuple[list[TensorSpec], 
     )
 
 
-_NUMPY_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64"}
+_NUMPY_DTYPES = {"f32": "float32", "f64": "float64", "i32": "int32", "i64": "int64", "i1": "bool"}
 
 
 def load_module(
