@@ -45,7 +45,7 @@ dialects/graph_reference.py): a subclass needs a rule of its own.
 Helpers for rules: `broadcast_map` (ONNX broadcasting as an indexing map), `constant` (a
 scalar `arith.constant` inside a body), `fill` (a tensor of one value), `elementwise` (one
 pointwise generic, inputs broadcast), `pad` (`tensor.pad_constant`), `multiply_add` (the
-body of a contraction).
+body of a contraction), `REASSOC` (the fast-math flag of a reduction's combining op).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from typing import NamedTuple
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, TensorType
+from xdsl.dialects.utils.fast_math import FastMathFlag
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -64,6 +65,16 @@ from ...dialects.tensor import PARALLEL, EmptyOp, PadOp, build_generic
 
 BodyFn = Callable[[Builder, Sequence[SSAValue]], Sequence[SSAValue]]
 """The body of a generic: `(builder, block arguments) -> yielded values`."""
+
+
+REASSOC = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
+"""The fast-math flag that a reduction's combining float op carries (the `acc + x` of a
+sum or mean, LayerNormalization's statistics, the max of ReduceMax): it lets LLVM's loop
+vectorizer keep one partial accumulator per vector lane (and unrolled copy) and add them
+at the end, instead of one sequential chain whose add latency bounds the loop (a
+512-element row summed in order costs 512 dependent adds). The sum's rounding then differs
+from the sequential order's, by a few ulps of the sum (no more than any pairwise order).
+LLVM IR LangRef, "Fast-Math Flags" (reassoc)."""
 
 
 class Lowered(NamedTuple):
