@@ -39,13 +39,16 @@ from ...dialects import loop
 
 
 def _element_bits(lp: loop.ForOp) -> int | None:
-    for op in lp.body.block.ops:
-        if isinstance(op, loop.StoreOp | loop.LoadOp):
-            t = op.memref.type.element_type
-            if isinstance(t, AnyFloat):
-                return t.bitwidth
-            if isinstance(t, IntegerType):
-                return t.width.data
+    """The element width of what the loop stores (else loads): a gather's body loads an
+    i64 index first, but it copies f32 lanes."""
+    ops = list(lp.body.block.ops)
+    stores = [op for op in ops if isinstance(op, loop.StoreOp)]
+    for op in stores + [op for op in ops if isinstance(op, loop.LoadOp)]:
+        t = op.memref.type.element_type
+        if isinstance(t, AnyFloat):
+            return t.bitwidth
+        if isinstance(t, IntegerType):
+            return t.width.data
     return None
 
 
