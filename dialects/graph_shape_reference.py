@@ -33,8 +33,9 @@ def expand(op: graph_shape.ExpandOp, x: np.ndarray) -> np.ndarray:
 
 
 def where(op: graph_shape.WhereOp, c: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """ONNX Where with a float condition: `x` where `c != 0` (NaN counts as true), else `y`."""
-    return np.where(c != 0, x, y)
+    """ONNX Where (opset 16): `x` where the bool condition `c` is true, else `y`, the
+    three broadcast."""
+    return np.where(c, x, y)
 
 
 REFERENCE: dict[type[Operation], Callable[..., np.ndarray]] = {

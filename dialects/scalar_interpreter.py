@@ -37,7 +37,7 @@ from xdsl.interpreter import Interpreter, PythonValues, impl, register_impls
 from xdsl.interpreters.arith import ArithFunctions
 from xdsl.interpreters.math import MathFunctions
 from xdsl.ir import Attribute, Operation
-from xdsl.utils.comparisons import to_signed
+from xdsl.utils.comparisons import to_signed, to_unsigned
 from xdsl.utils.exceptions import InterpretationError
 
 from .arrays import to_numpy
@@ -147,9 +147,32 @@ _INT_OPS: dict[type[Operation], Callable[..., int]] = {
     arith.MinSIOp: min,
     arith.MaxSIOp: max,
     arith.CeilDivSIOp: lambda a, b: -((-a) // b),
-    arith.FPToSIOp: int,  # truncates toward zero; NaN/inf raise (undefined in MLIR)
 }
 """Integer-valued ops on signed values (index bounds of tiled loops use min/max/ceildiv)."""
+
+
+def _width(t: Attribute) -> int:
+    return t.width.data
+
+
+def _fptosi(x: float, t: Attribute) -> int:
+    """Truncated toward zero, saturated at the bounds of `t`, NaN -> 0: LLVM's
+    `fptosi.sat`, which convert-loop-to-llvm lowers `arith.fptosi` to."""
+    if x != x:
+        return 0
+    low, high = -(1 << (_width(t) - 1)), (1 << (_width(t) - 1)) - 1
+    return low if x <= low else high if x >= high else int(x)
+
+
+_CASTS: dict[type[Operation], Callable[[Any, Attribute, Attribute], Any]] = {
+    arith.FPToSIOp: lambda x, src, dst: _fptosi(x, dst),
+    arith.ExtSIOp: lambda x, src, dst: to_signed(int(x), _width(src)),
+    arith.ExtUIOp: lambda x, src, dst: to_unsigned(int(x), _width(src)),
+    arith.TruncIOp: lambda x, src, dst: to_signed(int(x), _width(dst)),
+    arith.UIToFPOp: lambda x, src, dst: rounding_for(dst)(float(to_unsigned(int(x), _width(src)))),
+}
+"""Conversions that read the operand's and result's types: op -> fn(x, src, dst). Integers
+are Python ints (an i1 may be a bool, or -1 for true after xDSL's `andi`)."""
 
 
 def _float_impl(fn: Callable[..., float]):
@@ -188,8 +211,15 @@ class ScalarFunctions(ArithFunctions, MathFunctions):
         raise InterpretationError(f"arith.constant of {value} is not supported")
 
 
+def _cast_impl(fn: Callable[[Any, Attribute, Attribute], Any]):
+    def run(self: Any, interpreter: Interpreter, op: Operation, args: PythonValues):
+        return (fn(args[0], op.operands[0].type, op.results[0].type),)
+
+    return run
+
+
 def _register() -> None:
-    for table, make in ((_FLOAT_OPS, _float_impl), (_INT_OPS, _int_impl)):
+    for table, make in ((_FLOAT_OPS, _float_impl), (_INT_OPS, _int_impl), (_CASTS, _cast_impl)):
         for op_type, fn in table.items():
             setattr(ScalarFunctions, f"run_{op_type.__name__}", impl(op_type)(make(fn)))
     register_impls(ScalarFunctions)

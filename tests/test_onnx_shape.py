@@ -56,7 +56,7 @@ def one_node(op_type, inits=None, opset=13, outputs=("y",), **attrs) -> onnx.Mod
         ("Split", {"s": [2, 2]}, 13, {"axis": 1}, 2, r"split sizes \[2, 2\] do not add up"),
         ("Expand", {"s": [5, 4]}, 13, {}, 1, r"shape \[2, 3, 4\] does not broadcast with \[5, 4\]"),
         ("Gather", {"i": np.zeros((0,), np.int64)}, 13, {}, 1, "the result is empty"),
-        ("Cast", None, 13, {"to": TensorProto.INT64}, 1, "to int64"),
+        ("Cast", None, 13, {"to": TensorProto.UINT8}, 1, "casts to uint8"),
     ],
 )
 def test_bad_arguments_name_the_node(op_type, inits, opset, attrs, outputs, message):

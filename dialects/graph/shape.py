@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, IntegerType, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, IntegerType, TensorType, i1
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     irdl_op_definition,
@@ -190,12 +190,12 @@ class ExpandOp(GraphOp):
 
 @irdl_op_definition
 class WhereOp(GraphOp):
-    """`x` where `condition` is nonzero, else `y`, elementwise with broadcasting of all
+    """`x` where `condition` is true, else `y`, elementwise with broadcasting of all
     three (ONNX Where).
 
-    The condition is a float tensor of the operands' element type, nonzero meaning true:
-    ONNX's boolean condition, known at import, becomes a 1.0 / 0.0 constant, so every
-    runtime tensor stays float.
+    The condition is an i1 tensor (computed at run time or a constant); `x`, `y` and the
+    result share one element type (f32, i64, i32 or i1). VerifyException for another
+    condition type.
     """
 
     name = "graph.where"
@@ -221,11 +221,19 @@ class WhereOp(GraphOp):
             raise error(f"{prefix} operand shapes {listed} do not broadcast")
         return out
 
+    def same_type_operands(self) -> Sequence[SSAValue]:
+        return (self.x, self.y)
+
     def infer_shape(self) -> tuple[int, ...]:
         shapes = [
             static_shape(self, what, v.type)
             for what, v in (("condition", self.condition), ("x", self.x), ("y", self.y))
         ]
+        if self.condition.type.element_type != i1:
+            raise VerifyException(
+                f"'{self.name}' op condition has element type "
+                f"{self.condition.type.element_type}, expected i1"
+            )
         return self._broadcast(shapes, VerifyException)
 
 

@@ -19,6 +19,7 @@ FAMILIES = {
     "irforge.frontends.onnx.math": "math",
     "irforge.frontends.onnx.nn": "nn",
     "irforge.frontends.onnx.shape": "shape",
+    "irforge.frontends.onnx.logic": "logic",
 }
 """Module -> the family name shown; converters of any other module are `plugin`."""
 

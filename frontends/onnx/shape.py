@@ -5,20 +5,19 @@ Each converter is registered for the default domain with `converter` or
 `fn(importer, operands, attrs, label)`).
 
 Every shape is static, so shape arguments (Reshape's shape, Slice's starts/ends/axes/
-steps, Split's sizes, Squeeze/Unsqueeze's axes, Expand's shape, Where's
-condition) must be known at import: given as initializers or constants, or computed from
-them (Shape, Gather, Concat, ... are evaluated by the importer). Both attribute forms
-(opsets before 10 or 13) and input forms are read. A node whose data input is known too is
-evaluated by the importer and never reaches these functions.
+steps, Split's sizes, Squeeze/Unsqueeze's axes, Expand's shape) must be known at import:
+given as initializers or constants, or computed from them (Shape, Gather, Concat, ... are
+evaluated by the importer). Both attribute forms (opsets before 10 or 13) and input forms
+are read. A node whose data input is known too is evaluated by the importer and never
+reaches these functions.
 
 - Reshape (0 copies the input dimension unless allowzero = 1; -1 is inferred), Flatten,
   Squeeze and Unsqueeze become `graph.reshape`; Transpose `graph.transpose` (default perm:
-  the dimensions reversed); Identity and a float32-to-float32 Cast nothing.
+  the dimensions reversed); Identity nothing.
 - Slice becomes `graph.slice` with normalized starts and steps (ONNX's clamping rules);
   Split one `graph.slice` per output (sizes from the attribute, the input, or equal parts,
   `num_outputs` in opset 18).
-- Concat `graph.concat`; Expand `graph.expand`; Where `graph.where` with the known boolean
-  condition as a 1.0 / 0.0 float32 constant (a condition computed at run time is declined).
+- Concat `graph.concat`; Expand `graph.expand`. (Where, Cast and CastLike are in logic.py.)
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from onnx import TensorProto, helper
 from xdsl.ir import SSAValue
 
 from ...dialects import graph
@@ -276,58 +274,6 @@ def _expand(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
     if shape == _shape(x):
         return x
     return imp.emit(graph_shape.ExpandOp(x, shape), label)
-
-
-@converter("Where")
-def _where(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    cond, x, y = ops
-    c = imp.constant_value(cond)
-    if c is None:
-        raise ONNXImportError(
-            f"{label}: the condition is computed at run time; irforge needs it known at "
-            "import (runtime boolean tensors are not supported)"
-        )
-    c = np.asarray(c).astype(bool)
-    shape = graph.broadcast_shapes(graph.broadcast_shapes(c.shape, _shape(x)) or (), _shape(y))
-    if shape is None or graph.broadcast_shapes(c.shape, _shape(x)) is None:
-        raise ONNXImportError(
-            f"{label}: shapes {list(c.shape)}, {list(_shape(x))} and {list(_shape(y))} do "
-            "not broadcast"
-        )
-    if c.all() or not c.any():  # one side only: a broadcast of it
-        chosen = x if c.all() else y
-        return _expand_to(imp, chosen, shape, label)
-    mask = imp.constant_ssa(c.astype(np.float32))
-    return imp.emit(graph_shape.WhereOp(mask, x, y), label)
-
-
-def _expand_to(imp: Importer, x: SSAValue, shape: Sequence[int], label: str) -> SSAValue:
-    if tuple(shape) == _shape(x):
-        return x
-    return imp.emit(graph_shape.ExpandOp(x, shape), label)
-
-
-@converter("Cast")
-def _cast(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    to = int(attrs.get("to", 0))
-    if to == TensorProto.FLOAT:
-        return ops[0]
-    name = helper.tensor_dtype_to_np_dtype(to).name if to else "undefined"
-    raise ONNXImportError(
-        f"{label}: casts a float32 tensor computed at run time to {name}; irforge computes "
-        "float32 tensors only at run time (casts of values known at import are evaluated)"
-    )
-
-
-@converter("CastLike")
-def _cast_like(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    target = imp.constant_value(ops[1])
-    if target is None or target.dtype == np.float32:
-        return ops[0]
-    raise ONNXImportError(
-        f"{label}: casts a float32 tensor computed at run time to {target.dtype.name}; "
-        "irforge computes float32 tensors only at run time"
-    )
 
 
 def _known_only(what: str) -> Callable:

@@ -6,8 +6,7 @@ it with ONNX Runtime: the fuzzer's second oracle (programs.py).
 is named after (dialects/graph*.py), with these translations:
 
 - reductions take `axes` as an input (opset 18); an empty list is `noop_with_empty_axes`;
-- clip's absent bounds are absent optional inputs; where's float condition is
-  `Cast(to=BOOL)` (nonzero is true);
+- clip's absent bounds are absent optional inputs;
 - slice's static starts, steps and sizes become starts, ends and steps (an end before
   index 0 is written as -(n + 1), which ONNX clamps to "before the first element");
 - the layout ops, which ONNX lacks: pack is Reshape + Transpose, unpack the reverse, and
@@ -40,6 +39,7 @@ from xdsl.ir import Operation, SSAValue
 from irforge.dialects import graph
 from irforge.dialects.arrays import to_numpy
 from irforge.dialects.graph import layout as gl
+from irforge.dialects.graph import logic as glogic
 from irforge.dialects.graph import math as gm
 from irforge.dialects.graph import nn as gn
 from irforge.dialects.graph import shape as gs
@@ -56,6 +56,9 @@ _SAME = {
     graph.MatMulOp: "MatMul", gs.ConcatOp: "Concat", gn.GlobalAveragePoolOp:
     "GlobalAveragePool", gn.GlobalMaxPoolOp: "GlobalMaxPool", gn.BatchNormOp:
     "BatchNormalization", gs.ExpandOp: "Expand", graph.ReshapeOp: "Reshape",
+    gs.WhereOp: "Where", glogic.EqualOp: "Equal", glogic.LessOp: "Less",
+    glogic.LessOrEqualOp: "LessOrEqual", glogic.GreaterOp: "Greater",
+    glogic.GreaterOrEqualOp: "GreaterOrEqual",
 }  # fmt: skip
 _REDUCE = {
     gm.ReduceSumOp: "ReduceSum", gm.ReduceMeanOp: "ReduceMean", gm.ReduceMaxOp: "ReduceMax",
@@ -157,9 +160,6 @@ def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
         ends = [e if e >= 0 else -n - 1 for e, n in zip(ends, src)]
         consts = [w.const(np.array(a, np.int64)) for a in (starts, ends, range(len(src)), steps)]
         w.node("Slice", [*ins, *consts], out)
-    elif isinstance(op, gs.WhereOp):
-        cond = w.node("Cast", [ins[0]], to=9)  # TensorProto.BOOL
-        w.node("Where", [cond, ins[1], ins[2]], out)
     elif isinstance(op, gl.PackOp):
         _pack(w, ins[0], op.input.type.get_shape(), op.block.value.data, out)
     elif isinstance(op, gl.UnpackOp):

@@ -3,11 +3,12 @@
 to a random factorization of the element count (rank 1 to 4), slice with random starts,
 sizes and steps of either sign (a whole dimension sometimes), concat of two or three
 values along a random axis (the value itself, earlier values or constants of the right
-shape), expand of size-1 dims and new leading dims, and where with a 1.0/0.0 constant or
-a run-time condition (nonzero is true), broadcasting all three operands.
+shape), expand of size-1 dims and new leading dims, and where with a constant bool
+condition or one computed at run time by a comparison (graph.less, graph.greater, ...),
+broadcasting all three operands.
 
 All are exact on every f32 value (special_safe). Semantics: ONNX Transpose, Reshape,
-Slice, Concat, Expand, Where, https://onnx.ai/onnx/operators/.
+Slice, Concat, Expand, Where, Less, ..., https://onnx.ai/onnx/operators/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 
 from irforge.dialects import graph
+from irforge.dialects.arrays import from_numpy
+from irforge.dialects.graph import logic as gl
 from irforge.dialects.graph import shape as gs
 
 from .program_base import Gen, OpGen, any_shape, shape_of
@@ -96,15 +99,19 @@ def _expand(g: Gen, x):
     return g.emit(gs.ExpandOp(x, out))
 
 
+_COMPARE = (gl.EqualOp, gl.LessOp, gl.LessOrEqualOp, gl.GreaterOp, gl.GreaterOrEqualOp)
+
+
 def _where(g: Gen, x):
     s = shape_of(x)
     other = g.partner(s)
     if g.bool():
         k = g.int(0, len(s))
         cshape = tuple(d if g.bool() else 1 for d in s[len(s) - k :])
-        cond = g.const_array(g.rng.integers(0, 2, cshape))
+        cond = g.emit(graph.ConstantOp(from_numpy(g.rng.integers(0, 2, cshape).astype(bool))))
     else:
-        cond = g.emit(graph.ReluOp(g.partner(s)))  # exact zeros where it was negative
+        compare = g.choice(_COMPARE)
+        cond = g.emit(compare(g.partner(s), g.partner(s)))
     a, b = (x, other) if g.bool() else (other, x)
     return g.emit(gs.WhereOp(cond, a, b))
 
@@ -115,6 +122,12 @@ FAMILY: list[OpGen] = [
     OpGen("slice", lambda s: len(s) >= 1, _slice, ("slice",), True),
     OpGen("concat", lambda s: len(s) >= 1, _concat, ("concat",), True),
     OpGen("expand", any_shape, _expand, ("expand",), True),
-    OpGen("where", any_shape, _where, ("where", "relu"), True),
+    OpGen(
+        "where",
+        any_shape,
+        _where,
+        ("where", "equal", "less", "less_or_equal", "greater", "greater_or_equal"),
+        True,
+    ),
 ]
 """The generators of this family, simplest first."""

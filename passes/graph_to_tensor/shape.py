@@ -7,7 +7,7 @@ receives and returns); convert_graph_to_tensor.py imports this module.
   leading part `[0, size)` of a dimension reads `d_k mod n_k`: a bare `d_k` would give
   the domain the input's size);
 - `graph.expand`: one copying generic whose input map broadcasts (ONNX rules);
-- `graph.where`: one generic over the broadcast domain, `select(cmpf une(c, 0), x, y)`;
+- `graph.where`: one generic over the broadcast domain, `select(c, x, y)` (c an i1);
 - `graph.concat`: a `tensor.empty` of the result, then one `tensor.insert_block` per input
   at its running offset along the axis (no generic can write part of its output).
 
@@ -29,13 +29,12 @@ from collections.abc import Sequence
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
 from ...dialects.graph import shape as graph_shape
 from ...dialects.tensor import PARALLEL, EmptyOp, InsertSliceOp, build_generic
-from .base import Lowered, broadcast_map, lowers
+from .base import Lowered, broadcast_map, elementwise, lowers
 
 
 def _copy(x: SSAValue, in_map: AffineMap, result_type) -> list[Operation]:
@@ -85,23 +84,14 @@ def lower_expand(op: graph_shape.ExpandOp) -> Lowered:
 
 @lowers(graph_shape.WhereOp)
 def lower_where(op: graph_shape.WhereOp) -> Lowered:
-    """out = select(c != 0, x, y) pointwise, the three operands broadcast."""
-    t = op.result.type
-    shape = t.get_shape()
-    rank = len(shape)
-    ins = [op.condition, op.x, op.y]
-    maps = [broadcast_map(v.type.get_shape(), shape) for v in ins]
-    maps.append(AffineMap.identity(rank))
-    elem = t.element_type
+    """out = select(c, x, y) pointwise (c an i1), the three operands broadcast."""
+    ops: list[Operation] = []
 
     def body(b: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-        zero = b.insert(arith.ConstantOp(FloatAttr(0.0, elem))).result
-        true = b.insert(arith.CmpfOp(s[0], zero, "une")).result
-        return [b.insert(arith.SelectOp(true, s[1], s[2])).result]
+        return [b.insert(arith.SelectOp(s[0], s[1], s[2])).result]
 
-    empty = EmptyOp(t)
-    gen = build_generic(ins, [empty.result], maps, [PARALLEL] * rank, body)
-    return Lowered([empty, gen], [gen.res[0]])
+    value = elementwise(ops, [op.condition, op.x, op.y], op.result.type, body)
+    return Lowered(ops, [value])
 
 
 @lowers(graph_shape.ConcatOp)
