@@ -48,7 +48,7 @@ def _element_bits(lp: loop.ForOp) -> int | None:
         if isinstance(t, AnyFloat):
             return t.bitwidth
         if isinstance(t, IntegerType):
-            return t.width.data
+            return max(8, t.width.data)  # an i1 is held in a byte
     return None
 
 

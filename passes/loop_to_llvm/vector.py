@@ -10,7 +10,9 @@
       ...] (1-D vectors)
     vector.store %v, %o[%r, %i]          llvm.store %v, %q {alignment = 4[, nontemporal]}
 
-- loads and stores are aligned to the element only (a vector may start anywhere);
+- loads and stores are aligned to the element only (a vector may start anywhere); a
+  vector of i1 is loaded and stored as one byte per lane (i8, then trunc / after zext),
+  as NumPy holds bools;
 - `vector.fma` becomes `llvm.fmuladd` (LLVM fuses it where the target has fma and never
   calls libm's `fmaf`, which wasm32 cannot link);
 - the arith/math rules of convert-loop-to-llvm already work on vector types (xDSL 0.74's
@@ -30,6 +32,8 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     UnitAttr,
     VectorType,
+    i1,
+    i8,
     i32,
     i64,
 )
@@ -50,18 +54,35 @@ def _align(t: VectorType) -> IntegerAttr:
     return IntegerAttr(element_bytes(t.element_type), i64)
 
 
+def _bytes_of_bools(t: VectorType) -> VectorType | None:
+    """vector<N x i8>, how a vector<N x i1> is held in memory (one byte per bool, as
+    NumPy and a scalar i1 store; LLVM would pack a vector of i1 into bits); else None."""
+    if t.element_type == i1:
+        return VectorType(i8, t.get_shape())
+    return None
+
+
 @lowering_rule(vector.LoadOp)
 def _vector_load(L: FunctionLowering, op: vector.LoadOp) -> None:
     t = llvm_type(op.result.type)
     ptr = address(L, op.base, op.indices)
     props = {**ORDERING, "alignment": _align(op.result.type)}
-    L.set(op, L.emit(new_op(llvm.LoadOp, (ptr,), t, props)))
+    as_bytes = _bytes_of_bools(op.result.type)
+    if as_bytes is None:
+        L.set(op, L.emit(new_op(llvm.LoadOp, (ptr,), t, props)))
+        return
+    raw = L.emit(new_op(llvm.LoadOp, (ptr,), as_bytes, props))
+    L.set(op, L.emit(llvm.TruncOp(raw, t)))
 
 
 @lowering_rule(vector.StoreOp)
 def _vector_store(L: FunctionLowering, op: vector.StoreOp) -> None:
     ptr = address(L, op.base, op.indices)
-    store = llvm.StoreOp(L.v(op.vector), ptr, alignment=_align(op.vector.type).value.data)
+    value = L.v(op.vector)
+    as_bytes = _bytes_of_bools(op.vector.type)
+    if as_bytes is not None:
+        value = L.emit(llvm.ZExtOp(value, as_bytes))
+    store = llvm.StoreOp(value, ptr, alignment=_align(op.vector.type).value.data)
     if op.nontemporal is not None and op.nontemporal.value.data:
         store.nontemporal = UnitAttr()
     L.emit(store)
