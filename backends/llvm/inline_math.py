@@ -21,6 +21,12 @@ Two users:
   leaves scalar keep glibc's scalar code, which is faster than ours one element at a time
   (figures: docs/benchmarks.md, 'Design measurements').
 
+Every float add, subtract and multiply carries LLVM's `contract` flag, so that on targets
+with FMA (x86-64-v3, AVX-512, NEON) each Horner step is one fused multiply-add: half the
+instructions, one rounding instead of two (native erf / exp / tanh over 2^18 floats at
+AVX-512, 1 thread: 0.61 -> 0.36, 0.28 -> 0.19, 0.40 -> 0.27 ms). Targets without FMA
+(wasm simd128, x86-64-v2) compute as before. The bounds below hold either way.
+
 Algorithms and accuracy (in ulps of the f32 result, measured against float64
 NumPy / `math.erf` on 16k random points per function, scalar and <4 x float>: the bounds
 tests/test_wasm_backend.py checks):
@@ -82,14 +88,21 @@ class _Math:
     def _f(self, x):
         return self.c(x) if isinstance(x, float | int) else x
 
+    def _contract(self, instr):
+        # `contract`: LLVM may fuse a multiply and the add that uses it into one FMA where
+        # the target has one (x86-64-v3, AVX-512, NEON): polynomials in half the
+        # instructions, each step rounded once instead of twice.
+        instr.flags.append("contract")
+        return instr
+
     def add(self, x, y):
-        return self.b.fadd(self._f(x), self._f(y))
+        return self._contract(self.b.fadd(self._f(x), self._f(y)))
 
     def sub(self, x, y):
-        return self.b.fsub(self._f(x), self._f(y))
+        return self._contract(self.b.fsub(self._f(x), self._f(y)))
 
     def mul(self, x, y):
-        return self.b.fmul(self._f(x), self._f(y))
+        return self._contract(self.b.fmul(self._f(x), self._f(y)))
 
     def div(self, x, y):
         return self.b.fdiv(self._f(x), self._f(y))
