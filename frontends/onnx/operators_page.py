@@ -20,6 +20,7 @@ FAMILIES = {
     "irforge.frontends.onnx.nn": "nn",
     "irforge.frontends.onnx.shape": "shape",
     "irforge.frontends.onnx.logic": "logic",
+    "irforge.frontends.onnx.gather": "gather",
 }
 """Module -> the family name shown; converters of any other module are `plugin`."""
 
