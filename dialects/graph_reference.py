@@ -51,7 +51,8 @@ def relu(op: graph.ReluOp, x: np.ndarray) -> np.ndarray:
 
 
 def matmul(op: graph.MatMulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """ONNX MatMul (opset 13), rank 2: [M, K] x [K, N] -> [M, N] (numpy.matmul semantics)."""
+    """ONNX MatMul (opset 13): numpy.matmul, [..., M, K] x [..., K, N] -> [..., M, N] with
+    broadcast batch dims and 1-D operands promoted (dialects/graph/core.py `matmul_shape`)."""
     return np.matmul(a, b)
 
 

@@ -260,14 +260,14 @@ def test_shape_errors_name_the_node():
         import_onnx(model)
 
 
-def test_matmul_of_rank_3_is_rejected():
+def test_matmul_batch_mismatch_is_rejected():
     model = make_model(
         [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
         [("x", F32, [2, 3, 4])],
         [("y", F32, [2, 3, 5])],
-        initializers=[("w", np.ones((4, 5), np.float32))],
+        initializers=[("w", np.ones((3, 4, 5), np.float32))],
     )
-    with pytest.raises(ONNXImportError, match="MatMul node 'mm': irforge supports only 2-D"):
+    with pytest.raises(ONNXImportError, match="MatMul node 'mm': .*do not broadcast"):
         import_onnx(model)
 
 

@@ -110,9 +110,47 @@ class ReluOp(ElementwiseUnaryOp):
     name = "graph.relu"
 
 
+def matmul_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | str:
+    """The result shape of numpy.matmul / ONNX MatMul on operand shapes `a` and `b`, or
+    the reason they do not multiply (a message naming the shapes).
+
+    A 1-D lhs [K] is read as [1, K] and a 1-D rhs [K] as [K, 1], and that added dim is
+    dropped from the result; the dims before the last two (the batch dims) broadcast
+    with ONNX multidirectional broadcasting. `matmul_shape((2, 1, 4, 8), (3, 8, 5))` is
+    `(2, 3, 4, 5)`; `matmul_shape((8,), (8,))` is `()`.
+
+    Source: https://onnx.ai/onnx/operators/onnx__MatMul.html, numpy.matmul.
+    """
+    if not a or not b:
+        return f"operands must have rank >= 1, got shapes {list(a)} and {list(b)}"
+    pa = (1, *a) if len(a) == 1 else tuple(a)
+    pb = (*b, 1) if len(b) == 1 else tuple(b)
+    if pa[-1] != pb[-2]:
+        return (
+            f"contraction dimensions differ: lhs {list(a)} has K={pa[-1]}, "
+            f"rhs {list(b)} has K={pb[-2]}"
+        )
+    batch = broadcast_shapes(pa[:-2], pb[:-2])
+    if batch is None:
+        return (
+            f"batch dimensions {list(pa[:-2])} of lhs {list(a)} and {list(pb[:-2])} of rhs "
+            f"{list(b)} do not broadcast"
+        )
+    return (*batch, *(pa[-2:-1] if len(a) > 1 else ()), *(pb[-1:] if len(b) > 1 else ()))
+
+
 @irdl_op_definition
 class MatMulOp(GraphOp):
-    """Matrix product of 2-D tensors: [M, K] x [K, N] -> [M, N] (ONNX MatMul, rank 2)."""
+    """Matrix product with NumPy semantics (ONNX MatMul): [..., M, K] x [..., K, N] ->
+    [..., M, N], the batch dims (all but the last two) broadcast; a 1-D operand is
+    promoted to a matrix ([K] -> [1, K] on the left, [K, 1] on the right) and the added
+    dim removed from the result. Any rank >= 1 (`matmul_shape`).
+
+    The builder raises ValueError and the verifier VerifyException for rank-0 operands,
+    different contraction sizes and batch dims that do not broadcast, naming the shapes.
+
+    Source: https://onnx.ai/onnx/operators/onnx__MatMul.html (opset 13).
+    """
 
     name = "graph.matmul"
     lhs = operand_def(AnyTensor)
@@ -121,24 +159,20 @@ class MatMulOp(GraphOp):
     traits = traits_def(Pure())
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
-        m, n = lhs.type.get_shape()[0], rhs.type.get_shape()[-1]
+        shape = matmul_shape(lhs.type.get_shape(), rhs.type.get_shape())
+        if isinstance(shape, str):
+            raise ValueError(f"{self.name}: {shape}")
         super().__init__(
-            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, [m, n])]
+            operands=[lhs, rhs], result_types=[TensorType(lhs.type.element_type, shape)]
         )
 
     def infer_shape(self) -> tuple[int, ...]:
         a = static_shape(self, "lhs", self.lhs.type)
         b = static_shape(self, "rhs", self.rhs.type)
-        if len(a) != 2 or len(b) != 2:
-            raise VerifyException(
-                f"'{self.name}' op expects rank-2 operands, got shapes {list(a)} and {list(b)}"
-            )
-        if a[1] != b[0]:
-            raise VerifyException(
-                f"'{self.name}' op contraction dimensions differ: lhs {list(a)} has K={a[1]}, "
-                f"rhs {list(b)} has K={b[0]}"
-            )
-        return (a[0], b[1])
+        shape = matmul_shape(a, b)
+        if isinstance(shape, str):
+            raise VerifyException(f"'{self.name}' op {shape}")
+        return shape
 
 
 @irdl_op_definition

@@ -1,4 +1,4 @@
-"""ONNX import of the core operators of dialects/graph/__init__.py: Gemm, MatMul (2-D),
+"""ONNX import of the core operators of dialects/graph/__init__.py: Gemm, MatMul (any rank),
 Add, Sub, Mul, Relu, Softmax, Identity, Constant.
 
 Softmax of opsets before 13 (which flattens the input to 2-D around `axis`) becomes
@@ -47,7 +47,6 @@ def _gemm(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
 
 @converter("MatMul")
 def _matmul(imp: Importer, ops: list, attrs: dict, label: str) -> SSAValue:
-    _rank2(label, *ops)
     return imp.emit(graph.MatMulOp(*ops), label)
 
 

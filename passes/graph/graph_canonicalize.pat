@@ -105,9 +105,9 @@ pattern gemm_to_matmul {
 }
 
 // (a @ b) + c -> gemm(a, b, c)  (and c + (a @ b)) when c broadcasts to a @ b without
-// growing it (ONNX Gemm)
+// growing it (ONNX Gemm, 2-D operands only)
 pattern matmul_add_to_gemm {
   match graph.add(graph.matmul(a, b) as mm, c)
-  where one_use(mm) and type(root) == type(mm) and rank(c) <= 2
+  where one_use(mm) and type(root) == type(mm) and rank(a) == 2 and rank(b) == 2 and rank(c) <= 2
   rewrite graph.gemm(a, b, c)
 }

@@ -227,6 +227,8 @@ class FoldAffineIntoGemm(RewritePattern):
             return
         shape = tuple(op.result.type.get_shape())
         if isinstance(mm, graph.MatMulOp):
+            if len(mm.lhs.type.get_shape()) != 2 or len(mm.rhs.type.get_shape()) != 2:
+                return  # graph.gemm is 2-D only
             a, bmat, cmat, alpha, beta, trans_a, trans_b = mm.lhs, mm.rhs, None, 1.0, 1.0, 0, 0
         else:
             a, bmat, cmat = mm.a, mm.b, mm.c
@@ -266,6 +268,8 @@ def _conv_key(op: graph_nn.ConvOp) -> tuple | None:
 def _mm_key(op: graph.MatMulOp) -> tuple | None:
     if not _is_f32(op.result) or _const(op.rhs) is None:
         return None
+    if len(op.rhs.type.get_shape()) != 2 or len(op.lhs.type.get_shape()) < 2:
+        return None  # weights [K, N] (merged along N, the result's last axis) only
     return ("matmul",)
 
 
@@ -336,7 +340,7 @@ def _rewrite_siblings(sibs: list[Operation]) -> None:
     elif isinstance(first, graph.MatMulOp):
         w = np.concatenate([_const(op.rhs) for op in sibs], axis=1)
         merged = graph.MatMulOp(first.lhs, const(w))
-        axis = 1
+        axis = len(merged.result.type.get_shape()) - 1
     else:
         bs, cs = zip(*(_gemm_parts(op) for op in sibs))
         c = np.concatenate(cs, axis=1)

@@ -27,7 +27,7 @@ from xdsl.ir.affine import AffineExpr, AffineMap
 
 from ...dialects import graph
 from ...dialects.tensor import PARALLEL, REDUCTION, EmptyOp, build_generic
-from .base import BodyFn, Lowered, constant, elementwise, fill, lowers
+from .base import BodyFn, Lowered, broadcast_map, constant, elementwise, fill, lowers
 
 
 @lowers(graph.ConstantOp)
@@ -74,28 +74,61 @@ def lower_relu(op: graph.ReluOp) -> Lowered:
 
 
 def _contraction(
-    ops: list[Operation], a: SSAValue, b: SSAValue, result_type: TensorType, ta: bool, tb: bool
+    ops: list[Operation],
+    a: SSAValue,
+    b: SSAValue,
+    result_type: TensorType,
+    map_a: AffineMap,
+    map_b: AffineMap,
 ) -> SSAValue:
-    """sum_k A'[i, k] * B'[k, j] over the domain (i, j, k), accumulating into zeros."""
+    """sum_k A[map_a] * B[map_b] into zeros: a generic over the result's dims (parallel)
+    and one reduction dim k, the last of the domain. Float elements multiply-add with
+    arith.mulf / addf (the form the microkernel lowering recognizes), integers with
+    arith.muli / addi (wrapping)."""
     acc = fill(ops, result_type, 0.0)
-    i, j, k = (AffineExpr.dimension(n) for n in range(3))
-    map_a = AffineMap(3, 0, (k, i) if ta else (i, k))
-    map_b = AffineMap(3, 0, (j, k) if tb else (k, j))
-    map_c = AffineMap(3, 0, (i, j))
+    rank = len(result_type.get_shape())
+    is_int = isinstance(result_type.element_type, IntegerType)
+    mul, add = (arith.MuliOp, arith.AddiOp) if is_int else (arith.MulfOp, arith.AddfOp)
 
     def body(bld: Builder, s: Sequence[SSAValue]) -> list[SSAValue]:
-        prod = bld.insert(arith.MulfOp(s[0], s[1])).result
-        return [bld.insert(arith.AddfOp(s[2], prod)).result]
+        prod = bld.insert(mul(s[0], s[1])).result
+        return [bld.insert(add(s[2], prod)).result]
 
-    gen = build_generic([a, b], [acc], [map_a, map_b, map_c], [PARALLEL, PARALLEL, REDUCTION], body)
+    maps = [map_a, map_b, AffineMap(rank + 1, 0, AffineMap.identity(rank).results)]
+    gen = build_generic([a, b], [acc], maps, [PARALLEL] * rank + [REDUCTION], body)
     ops.append(gen)
     return gen.res[0]
 
 
 @lowers(graph.MatMulOp)
 def lower_matmul(op: graph.MatMulOp) -> Lowered:
+    """numpy.matmul as one contraction generic over (batch..., m, n, k), without copies.
+
+    The batch dims are outer parallel dims; an operand's batch dims are read through its
+    broadcast map (a size-1 dim against a larger one reads index 0; missing leading dims
+    are not read); a 1-D operand has no m (lhs) or n (rhs) dim. [B, S, H] x [H, N]:
+    A[b, s, k], W[k, n] -> C[b, s, n]; [B, h, S, d] x [B, h, d, T]: A[b, h, s, k],
+    B[b, h, k, t] -> C[b, h, s, t]. The microkernel lowering (convert-tensor-to-loop,
+    microkernel/contraction.py) takes b and s of the first as one M of rows, and b and h
+    of the second as outer loops.
+    """
     ops: list[Operation] = []
-    res = _contraction(ops, op.lhs, op.rhs, op.result.type, False, False)
+    sa, sb = op.lhs.type.get_shape(), op.rhs.type.get_shape()
+    out = op.result.type.get_shape()
+    rank = len(out)
+    has_m, has_n = len(sa) > 1, len(sb) > 1
+    n_batch = rank - has_m - has_n
+    batch = out[:n_batch]
+    dim = AffineExpr.dimension
+    m, n, k = dim(n_batch), dim(n_batch + has_m), dim(rank)
+
+    def operand_map(shape: Sequence[int], rows: tuple[AffineExpr, ...]) -> AffineMap:
+        lead = broadcast_map(shape[:-2], batch).results if len(shape) > 1 else ()
+        return AffineMap(rank + 1, 0, (*lead, *rows))
+
+    map_a = operand_map(sa, (m, k) if has_m else (k,))
+    map_b = operand_map(sb, (k, n) if has_n else (k,))
+    res = _contraction(ops, op.lhs, op.rhs, op.result.type, map_a, map_b)
     return Lowered(ops, [res])
 
 
@@ -106,7 +139,10 @@ def lower_gemm(op: graph.GemmOp) -> Lowered:
     t = op.result.type
     elem = t.element_type
     alpha, beta = op.alpha.value.data, op.beta.value.data
-    res = _contraction(ops, op.a, op.b, t, bool(op.transA.value.data), bool(op.transB.value.data))
+    i, j, k = (AffineExpr.dimension(n) for n in range(3))
+    map_a = AffineMap(3, 0, (k, i) if op.transA.value.data else (i, k))
+    map_b = AffineMap(3, 0, (j, k) if op.transB.value.data else (k, j))
+    res = _contraction(ops, op.a, op.b, t, map_a, map_b)
     has_c = op.c is not None and beta != 0.0
     if alpha != 1.0 or has_c:
         ins = [res, op.c] if has_c else [res]

@@ -18,14 +18,21 @@ The output is seen as a matrix C[rows, cols] for each value of the `outer` dims:
 - `cols`: the longest run of trailing output dims used by `b` but not by `a`; they are
   contiguous in C, so column j of C is the row-major linearization of their values (a
   convolution's (oh, ow));
-- `row`: the innermost output dim used by `a` but not by `b` (matmul's m, a
-  convolution's output channel f);
-- `outer`: every other output dim (batch dims, a convolution's n, ...): an outer loop;
+- `rows`: the longest run of output dims used by `a` but not by `b` that ends at the
+  innermost such dim (matmul's m, a convolution's output channel f; both b and m of a
+  batch of rows times a weight matrix, [B, S, H] x [H, N]); they are contiguous in C
+  (consecutive output dims), so row i of C is the row-major linearization of their
+  values and one row stride (that of the last, `row`) steps through them all;
+- `outer`: every other output dim (batch dims that both factors use, a convolution's n,
+  ...): an outer loop;
 - `red`: the reduction dims, linearized row-major into K.
 
-matmul C[m,n] += A[m,k] B[k,n]: b = B, cols = (n), row = m, red = (k).
+matmul C[m,n] += A[m,k] B[k,n]: b = B, cols = (n), rows = (m), red = (k).
+rows x weights C[b,s,n] += A[b,s,k] W[k,n]: b = W, cols = (n), rows = (b, s), red = (k).
+batched matmul C[b,h,s,t] += Q[b,h,s,k] K[b,h,k,t]: b = K, cols = (t), rows = (s),
+outer = (b, h), red = (k).
 conv   C[n,f,oh,ow] += X[n,c,oh*s+kh,ow*s+kw] W[f,c,kh,kw]: b = X, a = W, cols = (oh, ow),
-row = f, outer = (n), red = (c, kh, kw).
+rows = (f), outer = (n), red = (c, kh, kw).
 
 `match_contraction` returns None for anything else (the generic then takes the plain
 loop-nest lowering).
@@ -92,7 +99,7 @@ class Contraction:
     ranges: tuple[int, ...]  # size of each domain dim
     sides: tuple[Side, Side]  # (broadcast / MR side "A", vector / NR side "B")
     outer: tuple[int, ...]
-    row: int
+    rows: tuple[int, ...]
     cols: tuple[int, ...]
     red: tuple[int, ...]
 
@@ -105,8 +112,13 @@ class Contraction:
         return self.sides[1]
 
     @property
+    def row(self) -> int:
+        """The innermost row dim: its stride in C is the row stride (ldc)."""
+        return self.rows[-1]
+
+    @property
     def m(self) -> int:
-        return self.ranges[self.row]
+        return math.prod(self.ranges[d] for d in self.rows)
 
     @property
     def n(self) -> int:
@@ -215,17 +227,21 @@ def match_contraction(op: GenericOp) -> Contraction | None:
         if d not in b.dims or d in a.dims:
             break
         cols.insert(0, d)
-    rows = [d for d in out_dims if d in a.dims and d not in b.dims]
-    if not rows:
+    row_only = [d for d in out_dims if d in a.dims and d not in b.dims]
+    if not row_only:
         return None
-    row = rows[-1]
-    outer = tuple(d for d in out_dims if d != row and d not in cols)
+    at = out_dims.index(row_only[-1])
+    first = at
+    while first > 0 and out_dims[first - 1] in row_only:
+        first -= 1
+    rows = tuple(out_dims[first : at + 1])
+    outer = tuple(d for d in out_dims if d not in rows and d not in cols)
     return Contraction(
         op=op,
         ranges=tuple(op.loop_ranges()),
         sides=(a, b),
         outer=outer,
-        row=row,
+        rows=rows,
         cols=tuple(cols),
         red=red,
     )

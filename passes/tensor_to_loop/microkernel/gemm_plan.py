@@ -102,12 +102,12 @@ class GemmPlan:
             if gather and -(-self.n // nr) * nr * 4 < self.n * 5:
                 self.mr_t = 0
         if self.mr_t:
-            self.w_packed = self._pack_at_compile_time(con.a, [con.row], nr, "__packed_w")
+            self.w_packed = self._pack_at_compile_time(con.a, con.rows, nr, "__packed_w")
             if self.w_packed is None:
                 self.mr_t = 0
             else:
                 return
-        self.a_packed = self._pack_at_compile_time(con.a, [con.row], mr, "__packed_a")
+        self.a_packed = self._pack_at_compile_time(con.a, con.rows, mr, "__packed_a")
         self.b_packed = self._pack_at_compile_time(con.b, con.cols, nr, "__packed_b")
         # Column blocks: an even number of equal ones (two threads split them evenly),
         # except for narrow outputs with A packed at compile time, which keep one column
@@ -317,9 +317,9 @@ class GemmPlan:
             if partial:
                 valid = ie.b.insert(arith.CmpiOp(row, ie.c(self.m), "slt")).result
                 row = ie.min(row, self.m - 1)
-            pe, p = ie.loop(0, kc)
             dims = dict(outer_dims)
-            dims[con.row] = row
+            dims.update(ie.unravel(row, con.rows, con.ranges))  # once per row, not per k
+            pe, p = ie.loop(0, kc)
             dims.update(pe.unravel(pe.add(pc, p), con.red, con.ranges))
             v = self._load(pe, con.a, dims, valid)
             dst = pe.add(pe.add(pe.mul(pe.add(pe.mul(irow, self.kc), p), mr), i), base)
