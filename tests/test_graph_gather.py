@@ -348,3 +348,28 @@ def test_bad_gathers_name_the_node(op_type, data, indices, attrs, message):
     model.ir_version = 10
     with pytest.raises(ONNXImportError, match=f"{op_type} node 'bad'.*{message}"):
         import_onnx(model)
+
+
+def test_gather_on_threads():
+    """The embedding's outer loops run on two threads (parallelize-loops, its work
+    threshold lowered): every thread reads rows through its own indices."""
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
+
+    model = embedding_model(vocab=50, hidden=24, seq=8)
+    ids = ints(-50, 50, (1, 8), seed=12)
+    (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"input_ids": ids})
+    threaded = "parallelize-loops{num_threads=2 min_work=1}"
+    module = import_onnx(model)
+    run_pass_pipeline(
+        module,
+        DEFAULT_PIPELINE.replace("parallelize-loops", threaded).removesuffix(
+            ",convert-loop-to-llvm"
+        ),
+        make_dialect_context(),
+    )
+    assert "irforge.parallel" in str(module)
+    (got,) = run_reference(module, [ids])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+    pipeline = DEFAULT_PIPELINE.replace("parallelize-loops", threaded)
+    got = irforge.compile(model, pipeline=pipeline, num_threads=2)(ids)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
