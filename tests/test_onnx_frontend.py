@@ -141,9 +141,30 @@ def test_every_unsupported_op_is_listed_in_one_error():
         import_onnx(model)
     msg = str(e.value)
     assert msg.startswith(
-        "unsupported ONNX operators: ArgMax (node 'argmax_0'), TopK (node 'topk_0');"
+        "unsupported ONNX operators: ArgMax (node 'argmax_0') on (float32[2, 5]), "
+        "TopK (node 'topk_0') on (float32[2, 5], int64[1]);"
     )
     assert "Relu (" not in msg
+
+
+def test_nodes_after_a_failed_node_are_still_checked_on_stand_ins():
+    """A node reading the result of a node that cannot be imported is tried on a stand-in
+    value of the type ONNX shape inference gives, so its own problem is named too."""
+    model = make_model(
+        [
+            helper.make_node("ArgMax", ["x"], ["am"], name="argmax_0", axis=1),
+            helper.make_node("Reshape", ["x", "am"], ["y"], name="reshape_0"),
+            helper.make_node("Relu", ["y"], ["z"], name="relu_0"),
+        ],
+        [("x", F32, [2, 1])],
+        [("z", F32, [2, 1])],
+    )
+    with pytest.raises(ONNXImportError) as e:
+        import_onnx(model)
+    msg = str(e.value)
+    assert "2 problems prevent the import" in msg
+    assert "ArgMax (node 'argmax_0') on (float32[2, 1])" in msg
+    assert "Reshape node 'reshape_0': the shape input is computed at run time" in msg
 
 
 def test_op_of_another_domain_is_unsupported_even_with_a_known_name():
@@ -157,7 +178,7 @@ def test_op_of_another_domain_is_unsupported_even_with_a_known_name():
         extra_opsets=[helper.make_opsetid("com.example", 1)],
     )
     with pytest.raises(
-        ONNXImportError, match=r"operators: com\.example\.Relu \(unnamed node #0\);"
+        ONNXImportError, match=r"operators: com\.example\.Relu \(unnamed node #0\) on \(float32\[2\]\);"
     ):
         import_onnx(model)
 

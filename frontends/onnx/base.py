@@ -61,7 +61,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from ...dialects import graph
@@ -251,28 +251,28 @@ def _check_output(vi: onnx.ValueInfoProto, value: SSAValue) -> None:
 # ---------------------------------------------------------------------- the import plan
 
 
-def _plan(g: onnx.GraphProto) -> tuple[set[int], str | None]:
+def _plan(g: onnx.GraphProto) -> tuple[set[int], list[int]]:
     """Which nodes are evaluated at import (by structure: their inputs are all known, or
-    they ask for a shape), and the message listing the nodes that can be neither folded
-    nor imported (None if there are none)."""
+    they ask for a shape), and the indices of the nodes that can be neither folded nor
+    imported (no converter for their operator)."""
     known = {t.name for t in g.initializer}
     folded: set[int] = set()
     unsupported = []
-    domains = set()  # of the unsupported nodes, other than the default one
     for i, node in enumerate(g.node):
-        default = node.domain in DEFAULT_DOMAINS
-        if default and is_foldable(node, known):
+        if node.domain in DEFAULT_DOMAINS and is_foldable(node, known):
             folded.add(i)
             known.update(n for n in node.output if n)
         elif find_converter(node.op_type, node.domain) is None:
-            unsupported.append(f"{qualified_op(node.op_type, node.domain)} ({node_label(node, i)})")
-            if not default:
-                domains.add(node.domain)
-    if not unsupported:
-        return folded, None
+            unsupported.append(i)
+    return folded, unsupported
+
+
+def _unsupported_message(nodes: list[str], domains: set[str]) -> str:
+    """The problem listing the nodes of operators without a converter (`nodes`: each
+    `OpType (node 'name': its input types)`), and the operators irforge supports."""
     supported = ", ".join(qualified_op(op, d) for d, op, _ in registered_converters())
     message = (
-        f"unsupported ONNX operators: {', '.join(unsupported)}; irforge supports "
+        f"unsupported ONNX operators: {', '.join(nodes)}; irforge supports "
         f"{supported} (and evaluates any operator whose inputs are known at import)"
     )
     if domains:
@@ -281,7 +281,18 @@ def _plan(g: onnx.GraphProto) -> tuple[set[int], str | None]:
             "needs a converter registered for its domain (irforge.frontends.onnx."
             "register_converter)"
         )
-    return folded, message
+    return message
+
+
+def describe_type(t: Attribute) -> str:
+    """A tensor type for messages, as NumPy names it: `int64[1, 16]`."""
+    if not isinstance(t, TensorType):
+        return str(t)
+    try:
+        dtype = _numpy_dtype_name(np.empty(0, numpy_dtype(t.element_type)))
+    except NotImplementedError:
+        dtype = str(t.element_type)
+    return f"{dtype}{list(t.get_shape())}"
 
 
 def _import_error(problems: list[str]) -> ONNXImportError:
@@ -328,6 +339,12 @@ class Importer:
         self.constants: dict[str, np.ndarray] = {}
         self.poisoned: set[str] = set()
         self.problems: list[str] = []
+        self.skipped: list[str] = []
+        """The labels of nodes not tried because an input could not be imported."""
+        self.stand_in_types: dict[str, TensorType] = {}
+        """ONNX value name -> its type, for values that could not be imported: a node that
+        reads one is still tried on a stand-in value of that type, so that a failing import
+        reports the problems of every node (model.py fills it from ONNX shape inference)."""
         self.node: onnx.NodeProto | None = None
         self._used: set[str] = set()
         self._constant_ops: dict[str, graph.ConstantOp] = {}
@@ -452,16 +469,17 @@ class Importer:
         """Import every node of `g`; return its outputs. Problems are collected and raised
         together (one ONNXImportError) once every node has been tried."""
         folded, unsupported = _plan(g)
-        if unsupported:
-            self.problems.append(unsupported)
+        unsupported_at = len(self.problems)  # the unsupported operators are listed first
         self._used = {n for node in g.node for n in node.input} | {vi.name for vi in g.output}
         for index, node in enumerate(g.node):
             label = f"{node.op_type} {node_label(node, index)}"
             self.node = node
             outputs = [o for o in node.output if o]
             if any(n in self.poisoned for n in node.input if n):
-                self.poisoned.update(outputs)
-                continue
+                if not self._stand_in(node):
+                    self.skipped.append(label)
+                    self.poisoned.update(outputs)
+                    continue
             try:
                 supported = find_converter(node.op_type, node.domain) is not None
                 if index in folded:
@@ -479,6 +497,14 @@ class Importer:
                 self.problems.append(str(e))
                 self.poisoned.update(outputs)
         self.node = None
+        if unsupported:
+            nodes = [
+                f"{qualified_op(g.node[i].op_type, g.node[i].domain)} "
+                f"({node_label(g.node[i], i)}){self._input_types(g.node[i])}"
+                for i in unsupported
+            ]
+            domains = {g.node[i].domain for i in unsupported} - set(DEFAULT_DOMAINS)
+            self.problems.insert(unsupported_at, _unsupported_message(nodes, domains))
         results = []
         for vi in g.output:
             if vi.name in self.poisoned:
@@ -493,6 +519,34 @@ class Importer:
         if self.problems:
             raise _import_error(self.problems)
         return results
+
+    def _stand_in(self, node: onnx.NodeProto) -> bool:
+        """Give each poisoned input of `node` a stand-in value of its type from
+        `stand_in_types`, so that the node is still tried and its own problems reported;
+        False (nothing changed) if some poisoned input has no known type."""
+        names = [n for n in node.input if n and n in self.poisoned]
+        if not all(n in self.stand_in_types for n in names):
+            return False
+        for n in names:
+            self.poisoned.discard(n)
+            self.values[n] = Block(arg_types=[self.stand_in_types[n]]).args[0]
+        return True
+
+    def _input_types(self, node: onnx.NodeProto) -> str:
+        """` on (int64[1, 16], float32[16, 32])`: `node`'s input types as far as known."""
+        types = []
+        for n in node.input:
+            if not n:
+                continue
+            if n in self.values:
+                types.append(describe_type(self.values[n].type))
+            elif n in self.stand_in_types:
+                types.append(describe_type(self.stand_in_types[n]))
+            elif (array := self.constant_value(n)) is not None:
+                types.append(f"{_numpy_dtype_name(array)}{list(array.shape)}")
+            else:
+                types.append("?")
+        return f" on ({', '.join(types)})" if types else ""
 
     def evaluate(self, node: onnx.NodeProto) -> list:
         """The outputs of a default-domain `node` whose inputs are all known, evaluated

@@ -78,11 +78,24 @@ def import_onnx(
         element_type(helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type))
         for vi in inputs
     ]
-    block = Block(arg_types=[TensorType(e, s) for e, s in zip(elems, shapes)])
-    importer = Importer(block, initializers, opset, opsets)
-    for vi, arg in zip(inputs, block.args):
-        importer.bind(vi.name, arg)
-    results = importer.import_graph(g)
+    arg_types = [TensorType(e, s) for e, s in zip(elems, shapes)]
+
+    def run(stand_in_types: dict[str, TensorType] | None) -> tuple[Block, list]:
+        block = Block(arg_types=arg_types)
+        importer = Importer(block, initializers, opset, opsets)
+        importer.stand_in_types = stand_in_types or {}
+        for vi, arg in zip(inputs, block.args):
+            importer.bind(vi.name, arg)
+        try:
+            return block, importer.import_graph(g)
+        except ONNXImportError:
+            if stand_in_types is not None or not importer.skipped:
+                raise
+        # Nodes after a failed one were skipped: try them too, on stand-ins typed by ONNX
+        # shape inference, so that the error names every node irforge cannot import.
+        return run(_inferred_types(model, inputs, arg_types) or {})
+
+    block, results = run(None)
     block.add_op(ReturnOp(*results))
 
     func = FuncOp("main", ([a.type for a in block.args], [r.type for r in results]), Region(block))
@@ -94,6 +107,38 @@ def import_onnx(
     except VerifyException as e:  # a bug in the importer rather than in the model
         raise ONNXImportError(f"the imported module does not verify: {e}") from e
     return module
+
+
+def _inferred_types(
+    model: onnx.ModelProto, inputs: Sequence[onnx.ValueInfoProto], arg_types: Sequence[TensorType]
+) -> dict[str, TensorType] | None:
+    """The static tensor types ONNX shape inference gives the model's values when its
+    inputs have `arg_types` (None if inference fails): the stand-ins of values a failed
+    import could not compute."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    del copy.graph.value_info[:]
+    for vi in copy.graph.input:
+        for name_vi, t in zip(inputs, arg_types):
+            if vi.name == name_vi.name:
+                dims = vi.type.tensor_type.shape.dim
+                del dims[:]
+                for d in t.get_shape():
+                    dims.add().dim_value = d
+    try:
+        inferred = onnx.shape_inference.infer_shapes(copy, data_prop=True)
+    except Exception:  # noqa: BLE001 - inference is a best effort for the error message
+        return None
+    types: dict[str, TensorType] = {}
+    for vi in inferred.graph.value_info:
+        tt = vi.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tt.shape.dim]
+        if not tt.elem_type or not tt.HasField("shape") or any(d < 0 for d in dims):
+            continue
+        elem = element_type(helper.tensor_dtype_to_np_dtype(tt.elem_type))
+        if elem is not None:
+            types[vi.name] = TensorType(elem, dims)
+    return types
 
 
 def load_model(path: str | os.PathLike) -> onnx.ModelProto:
