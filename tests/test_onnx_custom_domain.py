@@ -109,7 +109,9 @@ def test_unregistered_custom_domain_op_is_a_clear_error():
     with pytest.raises(ONNXImportError) as e:
         import_onnx(act_model())
     message = str(e.value)
-    assert message.startswith("unsupported ONNX operators: com.example.Act (node 'act0') on (float32[2, 3]); ")
+    assert message.startswith(
+        "unsupported ONNX operators: com.example.Act (node 'act0') on (float32[2, 3]); "
+    )
     assert message.endswith(
         "; an operator of another domain ('com.example') needs a converter registered for "
         "its domain (irforge.frontends.onnx.register_converter)"
@@ -119,7 +121,8 @@ def test_unregistered_custom_domain_op_is_a_clear_error():
         [helper.make_node("Relu", ["x"], ["y"], domain=DOMAIN)], [("x", [2])], [("y", [2])]
     )
     with pytest.raises(
-        ONNXImportError, match=r"operators: com\.example\.Relu \(unnamed node #0\) on \(float32\[2\]\);"
+        ONNXImportError,
+        match=r"operators: com\.example\.Relu \(unnamed node #0\) on \(float32\[2\]\);",
     ):
         import_onnx(model)
 

@@ -178,7 +178,8 @@ def test_op_of_another_domain_is_unsupported_even_with_a_known_name():
         extra_opsets=[helper.make_opsetid("com.example", 1)],
     )
     with pytest.raises(
-        ONNXImportError, match=r"operators: com\.example\.Relu \(unnamed node #0\) on \(float32\[2\]\);"
+        ONNXImportError,
+        match=r"operators: com\.example\.Relu \(unnamed node #0\) on \(float32\[2\]\);",
     ):
         import_onnx(model)
 
