@@ -150,6 +150,7 @@ def _add_families() -> None:
         graph_logic_reference,
         graph_math_reference,
         graph_nn_reference,
+        graph_positional_reference,
         graph_shape_reference,
     )
 
@@ -160,6 +161,7 @@ def _add_families() -> None:
         graph_gather_reference,
         graph_layout_reference,
         graph_logic_reference,
+        graph_positional_reference,
     ):
         REFERENCE.update(family.REFERENCE)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
-from . import core, gather, layout, logic, math, nn, shape
+from . import core, gather, layout, logic, math, nn, positional, shape
 from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
@@ -101,10 +101,22 @@ from .nn import (
     LRNOp,
     MaxPoolOp,
 )
+from .positional import CumSumOp, TriluOp
 from .shape import ConcatOp, ExpandOp, SliceOp, WhereOp
 
 Graph = Dialect(
-    "graph", [*core.OPS, *math.OPS, *nn.OPS, *shape.OPS, *gather.OPS, *layout.OPS, *logic.OPS], []
+    "graph",
+    [
+        *core.OPS,
+        *math.OPS,
+        *nn.OPS,
+        *shape.OPS,
+        *gather.OPS,
+        *layout.OPS,
+        *logic.OPS,
+        *positional.OPS,
+    ],
+    [],
 )
 """The `graph` dialect: the core ops, then the math, nn, shape and layout families."""
 
@@ -195,6 +207,9 @@ __all__ = [
     "NotOp",
     "OrOp",
     "XorOp",
+    # positional.py
+    "CumSumOp",
+    "TriluOp",
     # the dialect
     "Graph",
 ]

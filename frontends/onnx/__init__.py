@@ -50,7 +50,7 @@ The package is laid out so that nothing in it imports this file, and no family a
 Source: the ONNX operator specifications, https://onnx.ai/onnx/operators/.
 """
 
-from . import core, gather, logic, math, nn, shape  # noqa: F401  (the built-in converters)
+from . import core, gather, logic, math, nn, positional, shape  # noqa: F401  (the built-in converters)
 from .base import (
     DEFAULT_DOMAINS,
     SUPPORTED_OPS,
