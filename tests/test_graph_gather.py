@@ -373,3 +373,29 @@ def test_gather_on_threads():
     pipeline = DEFAULT_PIPELINE.replace("parallelize-loops", threaded)
     got = irforge.compile(model, pipeline=pipeline, num_threads=2)(ids)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_gathered_table_also_feeds_a_fused_elementwise_op():
+    """The table Relu(t) is read by a gather body (captured, not an operand) and by Mul:
+    tensor-fuse-elementwise fuses Relu into Mul but must keep it for the gather."""
+    nodes = [
+        helper.make_node("Relu", ["t"], ["r"]),
+        helper.make_node("Gather", ["r", "ids"], ["g"]),
+        helper.make_node("Mul", ["r", "r"], ["m"]),
+        helper.make_node("Gather", ["m", "ids"], ["g2"]),
+        helper.make_node("Add", ["g", "g2"], ["y"]),
+    ]
+    t, ids = rand(10, 6), np.array([1, -1, 3, 9], np.int64)
+    g = helper.make_graph(
+        nodes,
+        "shared_table",
+        [io("t", t), io("ids", ids)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6])],
+    )
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 10
+    (want,) = ort.InferenceSession(model.SerializeToString()).run(None, {"t": t, "ids": ids})
+    module = import_onnx(model)
+    run_pass_pipeline(module, ",".join(STAGES), make_dialect_context())
+    np.testing.assert_array_equal(run_reference(module, [t, ids])[0], want)
+    np.testing.assert_array_equal(irforge.compile(model)(t, ids), want)
