@@ -13,8 +13,9 @@ The ONNX shape operators map onto few graph ops, because every shape is static:
 - Slice is `graph.slice` (static starts and steps, one per dimension); Split is one
   `graph.slice` per output;
 - Gather with indices known at import is `graph.slice` (indices in arithmetic
-  progression) or a `graph.concat` of size-1 slices, then a `graph.reshape`: no op reads
-  through an index tensor, so every lowering keeps affine indexing maps;
+  progression) or a `graph.concat` of size-1 slices, then a `graph.reshape`, whose
+  lowerings keep affine indexing maps; with indices computed at run time it is
+  `graph.gather` (gather.py);
 - Shape, Size, ConstantOfShape and integer shape arithmetic are evaluated by the importer.
 
     %s = "graph.slice"(%x) <{starts = array<i64: 0, 7>, steps = array<i64: 1, -2>}>
