@@ -145,6 +145,7 @@ def register_reference(op_type: type[Operation], fn: Callable[..., np.ndarray]) 
 # graph_{math,nn,shape,layout}_reference.py.
 def _add_families() -> None:
     from . import (
+        graph_attention_reference,
         graph_gather_reference,
         graph_layout_reference,
         graph_logic_reference,
@@ -162,6 +163,7 @@ def _add_families() -> None:
         graph_layout_reference,
         graph_logic_reference,
         graph_positional_reference,
+        graph_attention_reference,
     ):
         REFERENCE.update(family.REFERENCE)
 

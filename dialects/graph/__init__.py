@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
-from . import core, gather, layout, logic, math, nn, positional, shape
+from . import attention, core, gather, layout, logic, math, nn, positional, shape
 from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
@@ -34,6 +34,7 @@ from .base import (
     static_shape,
     window_props,
 )
+from .attention import AttentionOp
 from .core import (
     AddOp,
     ConstantOp,
@@ -115,6 +116,7 @@ Graph = Dialect(
         *layout.OPS,
         *logic.OPS,
         *positional.OPS,
+        *attention.OPS,
     ],
     [],
 )
@@ -210,6 +212,8 @@ __all__ = [
     # positional.py
     "CumSumOp",
     "TriluOp",
+    # attention.py
+    "AttentionOp",
     # the dialect
     "Graph",
 ]
