@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from irforge.dialects import graph
-from irforge.dialects.arrays import to_numpy
+from irforge.dialects.arrays import numpy_dtype, to_numpy
 from irforge.dialects.graph import layout as gl
 from irforge.dialects.graph import logic as glogic
 from irforge.dialects.graph import math as gm
@@ -58,7 +58,8 @@ _SAME = {
     "BatchNormalization", gs.ExpandOp: "Expand", graph.ReshapeOp: "Reshape",
     gs.WhereOp: "Where", glogic.EqualOp: "Equal", glogic.LessOp: "Less",
     glogic.LessOrEqualOp: "LessOrEqual", glogic.GreaterOp: "Greater",
-    glogic.GreaterOrEqualOp: "GreaterOrEqual",
+    glogic.GreaterOrEqualOp: "GreaterOrEqual", glogic.AndOp: "And", glogic.OrOp: "Or",
+    glogic.XorOp: "Xor", glogic.NotOp: "Not",
 }  # fmt: skip
 _REDUCE = {
     gm.ReduceSumOp: "ReduceSum", gm.ReduceMeanOp: "ReduceMean", gm.ReduceMaxOp: "ReduceMax",
@@ -160,6 +161,9 @@ def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
         ends = [e if e >= 0 else -n - 1 for e, n in zip(ends, src)]
         consts = [w.const(np.array(a, np.int64)) for a in (starts, ends, range(len(src)), steps)]
         w.node("Slice", [*ins, *consts], out)
+    elif isinstance(op, glogic.CastOp):
+        to = numpy_dtype(op.result.type.element_type)
+        w.node("Cast", ins, out, to=w.helper.np_dtype_to_tensor_dtype(to))
     elif isinstance(op, gl.PackOp):
         _pack(w, ins[0], op.input.type.get_shape(), op.block.value.data, out)
     elif isinstance(op, gl.UnpackOp):
