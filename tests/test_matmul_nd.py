@@ -18,11 +18,12 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects import func
 from xdsl.dialects.builtin import Float32Type, TensorType
 from xdsl.utils.exceptions import VerifyException
 
 import irforge
-from irforge.api import make_context, run_pipeline
+from irforge.api import make_context, make_target, run_pipeline
 from irforge.dialects import graph
 from irforge.dialects.graph.core import matmul_shape
 from irforge.dialects.reference import run_reference
@@ -30,6 +31,7 @@ from irforge.dialects.tensor import GenericOp
 from irforge.frontends.onnx import ONNXImportError, import_onnx
 from irforge.passes.infra.pipeline import with_pass_options
 from irforge.passes.infra.registry import DEFAULT_PIPELINE
+from irforge.passes.loop.parallelize_loops import PARALLEL_ATTR as PARALLEL
 from irforge.passes.tensor_to_loop.microkernel.contraction import match_contraction
 from tests.test_lowering import make_module
 
@@ -287,6 +289,23 @@ def test_batched_matmul_uses_the_microkernel():
     assert con.outer == (0, 1) and con.rows == (2,) and con.cols == (3,) and con.red == (4,)
     assert (con.m, con.n, con.k) == (40, 40, 16)
     assert symbols(loop_module(model, DEFAULT_PIPELINE), "__sgemm")
+
+
+def test_batch_is_the_parallel_loop():
+    """At 2 threads the heads loop of [1, h, S, d] x [1, h, d, S] (8 iterations) runs on
+    the threads, each head's GEMM serial inside (one parallel region per call)."""
+    model, _ = matmul_model([((1, 8, 128, 64), (1, 8, 64, 128))])
+    module = import_onnx(model)
+    make_target("native", None, 2, DEFAULT_PIPELINE).attach(module)
+    passes = DEFAULT_PIPELINE.split(",")
+    last = next(i for i, p in enumerate(passes) if p.startswith("parallelize-loops"))
+    run_pipeline(module, ",".join(passes[: last + 1]), make_context())
+    calls = [
+        op for op in module.walk() if isinstance(op, func.CallOp) and PARALLEL in op.attributes
+    ]
+    assert len(calls) == 1
+    lo, hi = (v.owner.value.value.data for v in calls[0].arguments[-2:])
+    assert (lo, hi) == (0, 8)
 
 
 def test_rows_times_weights_collapse_into_m_and_pack_at_compile_time():

@@ -109,17 +109,24 @@ class GemmPlan:
                 return
         self.a_packed = self._pack_at_compile_time(con.a, con.rows, mr, "__packed_a")
         self.b_packed = self._pack_at_compile_time(con.b, con.cols, nr, "__packed_b")
-        # Column blocks: an even number of equal ones (two threads split them evenly),
-        # except for narrow outputs with A packed at compile time, which keep one column
-        # block and let the threads split the rows (the ic loop) instead.
+        # Column blocks: when threads split this product, an even number of equal ones
+        # (two threads split them evenly), except for narrow outputs with A packed at
+        # compile time, which keep one column block and let the threads split the rows
+        # (the ic loop) instead. Threads split it when the outer loops (a batch of
+        # matmuls) have fewer iterations than threads; else each column block is as wide
+        # as NC allows (each block packs A once more).
+        outer = math.prod(con.ranges[d] for d in con.outer)
+        self.split = split = self.threads > 1 and outer < self.threads
         panels = -(-self.n // nr)
         if self.a_packed is not None and panels <= SMALL_N_PANELS:
             n_blocks = 1
+        elif not split:
+            n_blocks = -(-panels * nr // blk.nc)
         else:
             n_blocks = max(min(panels, 2), -(-panels * nr // blk.nc))
             n_blocks += n_blocks % 2 if n_blocks > 1 else 0
         self.nc = -(-panels // n_blocks) * nr
-        if self.nc >= self.n and self.threads > 1:  # one jc block: threads split M
+        if self.nc >= self.n and split:  # one jc block: threads split M
             half = (self.m + 1) // 2
             self.mc = min(self.mc, -(-half // mr) * mr)
         if self.b_packed is None and len(con.cols) > 1 and not self.col_tables:

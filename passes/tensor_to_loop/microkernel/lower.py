@@ -27,10 +27,13 @@ Loops without an `if` op: a "partial" loop runs from the number of full panels t
 number of panels (0 or 1 iterations), and packing clamps its indices and selects 0.
 
 Blocking (`Blocking`): KC x NR of B (32 KiB at KC = 256, NR = 32) stays in L1 (48 KiB
-on Zen 5), MC x KC of A (256 KiB) in L2 (1 MiB), KC x NC of B in L2/L3. The columns are
-cut into an even number of equal NC blocks so that two threads share the parallel jc loop
+on Zen 5), MC x KC of A (256 KiB) in L2 (1 MiB), KC x NC of B in L2/L3. When threads
+split the product (more threads than iterations of the outer dims), the columns are cut
+into an even number of equal NC blocks so that two threads share the parallel jc loop
 evenly; a narrow output (<= 8 NR panels) with constant weights keeps one column block and
-its threads split the rows (the ic loop, with MC at most half of M).
+its threads split the rows (the ic loop, with MC at most half of M). Otherwise (one
+thread, or a batch of matmuls whose outer loop the threads share) the column blocks are as
+wide as NC allows, since each block packs A again.
 
 Here: the macro loops (`_Lowering.emit`, `emit_transposed`) and `lower_contraction`, the
 entry point; the plan and the packing loops they call are in gemm_plan.py, the blocking in
@@ -117,7 +120,7 @@ class _Lowering(GemmPlan):
         # outside the K loop and run in parallel, each packing its own B block (cheap for
         # narrow outputs) into its own slot: one parallel region per call, not per K block.
         rows_outside = self.a_packed is not None and n_blocks == 1 and m_blocks > 1
-        rows_outside = rows_outside and self.threads > 1
+        rows_outside = rows_outside and self.split
         # One big B block (KC x NC over SMALL_B_BLOCK), one row block, weights packed at
         # compile time, B packed at run time: each NR panel of B is packed just before the
         # kernels that use it (once each), so it stays in L1 instead of a KC x NC block that
