@@ -37,6 +37,7 @@ _PASSES: dict[str, PassFactory] = {
     "parallelize-loops": _lazy("loop.parallelize_loops", "ParallelizeLoopsPass"),
     "tensor-fuse-elementwise": _lazy("tensor.tensor_fuse_elementwise", "FuseElementwisePass"),
     "graph-fuse": _lazy("graph.graph_fuse", "GraphFusePass"),
+    "graph-fuse-attention": _lazy("graph.graph_fuse_attention", "GraphFuseAttentionPass"),
     "graph-flush-denormals": _lazy("graph.graph_flush_denormals", "GraphFlushDenormalsPass"),
     "graph-convert-layout": _lazy("graph.graph_convert_layout", "GraphConvertLayoutPass"),
     "loop-schedule": _lazy("loop.loop_schedule", "LoopSchedulePass"),
