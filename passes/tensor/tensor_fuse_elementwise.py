@@ -45,9 +45,14 @@ A producer is fused into a consumer that reads its result as an `ins` operand wh
   it lies, many times per element, with no packing step in which a fused producer would
   run once per element.
 The consumer may reduce: a reduction reads each producer element once per point of its
-domain, the same elements the unfused producer computed. Each producer input's map becomes
-`in_map o inverse(out_map) o consumer_map`. The pattern is applied until no pair is left.
-A dead `tensor.empty` left by the producer is erased.
+domain, the same elements the unfused producer computed. A consumer that reads each
+element at several points of its domain (its map for the operand leaves out a dim: a
+matmul reads A[i, k] once per column j) takes the producer only if the fused generic is
+still a contraction the microkernel recognizes (`match_contraction`), whose packing step
+computes the producer once per packed element; in a plain loop nest it would run once per
+read (a GELU fused into the next matmul's loop nest: an erf per multiply-add). Each
+producer input's map becomes `in_map o inverse(out_map) o consumer_map`. The pattern is
+applied until no pair is left. A dead `tensor.empty` left by the producer is erased.
 
 Source: MLIR's linalg elementwise op fusion (`ElementwiseOpFusion.cpp`, "fuseElementwiseOps").
 """
@@ -69,6 +74,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, IndexOp, YieldOp
+from ..tensor_to_loop.microkernel.contraction import map_dims, match_contraction
 from ..tensor_to_loop.microkernel.direct_conv import match_direct_conv
 
 
@@ -154,6 +160,10 @@ class FuseProducerIntoConsumer(RewritePattern):
             fused = fuse(op, index, producer)
             if fused is None:
                 continue
+            rereads = len(map_dims(op.maps[index])) < len(op.iterators)
+            if rereads and match_contraction(fused) is None:
+                fused.erase()
+                continue  # the producer would run once per read (module docstring)
             rewriter.replace(op, fused)
             dead_outs = producer.outs[0].owner
             rewriter.erase(producer)

@@ -79,3 +79,19 @@
 // CHECK:           "arith.maximumf"
 // CHECK:         "tensor.generic"(%[[H]], %[[H]], %{{.*}})
 // CHECK:           "arith.mulf"
+
+// A producer read at several points of the consumer's domain stays apart unless the fused
+// generic is a contraction (whose packing computes it once): erf(a) feeding a matmul's
+// loop nest (math.erf keeps it from the microkernel) would cost an erf per multiply-add.
+"func.func"() <{sym_name = "reread", function_type = (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>}> ({
+^bb0(%a: tensor<4x8xf32>, %w: tensor<8x16xf32>):
+  %e = "graph.erf"(%a) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r = "graph.matmul"(%e, %w) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  "func.return"(%r) : (tensor<4x16xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "reread"
+// CHECK:         %[[E:.*]] = "tensor.generic"(%a, %{{.*}})
+// CHECK:           "math.erf"
+// CHECK:         "tensor.generic"(%[[E]], %w, %{{.*}})
+// CHECK-NOT:       "math.erf"
+// CHECK:         "func.return"
