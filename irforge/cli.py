@@ -298,7 +298,10 @@ def cmd_run(args) -> int:
     positional: list[np.ndarray] = []
     for item in args.input:
         name, sep, path = item.rpartition("=")
-        arr = np.load(path if sep else item)
+        try:  # any dtype irforge runs: float32, int64 (token ids), int32, bool
+            arr = np.load(path if sep else item)
+        except EOFError as e:  # np.load of an empty file
+            raise ValueError(f"--input {item}: not a .npy array ({e})") from e
         if sep:
             arrays[name] = arr
         else:

@@ -60,6 +60,7 @@ def import_onnx(
     """
     if not isinstance(model, onnx.ModelProto):
         model = load_model(model)
+    _require_loaded_weights(model)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
@@ -142,13 +143,35 @@ def _inferred_types(
 
 
 def load_model(path: str | os.PathLike) -> onnx.ModelProto:
-    """Read a .onnx file; ONNXImportError if it is not a model, OSError if unreadable."""
+    """Read a .onnx file with its external data (torch's dynamo exporter writes the weights
+    to `MODEL.onnx.data` beside the model; ONNX's external-data locations are relative to
+    the model's directory). ONNXImportError if it is not a model or its external data
+    file is missing or invalid, OSError if the model file is unreadable."""
     from google.protobuf.message import DecodeError
 
     try:
         return onnx.load(os.fspath(path))
     except DecodeError as e:
         raise ONNXImportError(f"cannot read an ONNX model from '{os.fspath(path)}': {e}") from e
+    except onnx.checker.ValidationError as e:  # onnx's check of an external data location
+        raise ONNXImportError(
+            f"cannot read the external data of '{os.fspath(path)}' (it must be beside the "
+            f"model, as saved): {e}"
+        ) from e
+
+
+def _require_loaded_weights(model: onnx.ModelProto) -> None:
+    """ONNXImportError naming the first initializer whose data is still in an external
+    file (a ModelProto read with `load_external_data=False`): the importer needs the
+    weights, and a path lets `load_model` read them from beside the model."""
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL and not t.raw_data:
+            where = next((e.value for e in t.external_data if e.key == "location"), "?")
+            raise ONNXImportError(
+                f"initializer '{t.name}' keeps its data in the external file '{where}', which "
+                "this ModelProto has not loaded; pass the model's path (the file is read "
+                "from beside it) or load it with onnx.load(path) (load_external_data=True)"
+            )
 
 
 def _default_opset(model: onnx.ModelProto) -> int:
