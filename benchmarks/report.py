@@ -55,6 +55,8 @@ def suite_rows(suite: dict) -> tuple[list[str], list[list[str]]]:
         ck = c.get("check", {})
         if ck.get("allclose") is True:
             row.append("ok")
+        elif ck.get("error"):
+            row.append("not run")
         else:
             row.append(f"WRONG (max diff {ck.get('max_abs_diff', 'not checked')})")
         rows.append(row)

@@ -5,7 +5,8 @@ and the results as JSON.
                          [--threads 1,2] [--rounds N] [--json FILE]
 
 Suites (one module each): `matmul` (suite_matmul), `conv` (suite_conv), `elementwise`
-(suite_elementwise), `mlp` (suite_mlp), `resnet50` (suite_resnet). Each compiles once,
+(suite_elementwise), `mlp` (suite_mlp), `resnet50` (suite_resnet), `wasm` (suite_wasm),
+`transformer` (suite_transformer: BERT and GPT-2, issue 16). Each compiles once,
 checks irforge's output against a peer (np.allclose, recorded under `check`), warms up,
 then times irforge and its peers in interleaved rounds and reports medians with their
 spread. A ratio is the peer's median time over irforge's: above 1, irforge is faster.
@@ -39,6 +40,7 @@ SUITES = {
     "mlp": "suite_mlp",
     "resnet50": "suite_resnet",
     "wasm": "suite_wasm",
+    "transformer": "suite_transformer",
 }
 DEFAULT_JSON = "bench-results.json"
 
@@ -220,6 +222,7 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
         )
     elif "resnet50" in results and 2 not in threads:
         out.append(_target("resnet50 batch 1, 2 threads", "<= 1.5x ORT", None, None, "not run"))
+    out += _transformer_targets(results.get("transformer", {}).get("cases", []))
     sized = False
     for c in results.get("wasm", {}).get("cases", []):
         p = c["params"]
@@ -241,6 +244,23 @@ def targets(results: dict, threads: tuple[int, ...]) -> list[dict]:
                 _target("wasm digits module size", "< 100 kB", kb, kb < 100, f"{kb:.1f} kB", [c])
             )
             sized = True
+    return out
+
+
+def _transformer_targets(cases: Sequence[dict]) -> list[dict]:
+    """Issue 16's goals: each transformer row's latency <= 1.0x ONNX Runtime's, and the
+    BERT encoder's compile time <= 10 s (a row that could not compile is not met)."""
+    out = []
+    for c in cases:
+        name = f"transformer {c['params']['model']}, {c['params']['threads']} thread(s)"
+        r = c["ratios"].get("vs onnxruntime")
+        slow = 1.0 / r if r else None
+        shown = f"{slow:.3g}x ORT latency" if slow else "cannot compile"
+        met = slow is not None and slow <= 1.0
+        out.append(_target(name, "irforge latency <= 1.0x ONNX Runtime's", slow, met, shown, [c]))
+        if c["params"]["model"] == "bert-4l-512" and "irforge_compile_s" in c:
+            s = c["irforge_compile_s"]
+            out.append(_target(f"{name} compile time", "<= 10 s", s, s <= 10, f"{s:.1f} s", [c]))
     return out
 
 
