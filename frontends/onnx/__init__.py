@@ -44,7 +44,8 @@ The package is laid out so that nothing in it imports this file, and no family a
 - base.py: `ONNXImportError`, the `Importer`, the converter registry, shared helpers;
 - evaluate.py: import-time evaluation (NumPy, onnx.reference);
 - model.py: `import_onnx`, `load_model`, `parse_input_shape` (the model level);
-- core.py, math.py, nn.py, shape.py: the converter families, registered on import here;
+- core.py, math.py, nn.py, shape.py, logic.py, ...: the converter families, registered on
+  import here;
 - operators_page.py: the operator table of docs/onnx.md (`python -m irforge.frontends.onnx`).
 
 Source: the ONNX operator specifications, https://onnx.ai/onnx/operators/.
