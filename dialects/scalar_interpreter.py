@@ -125,7 +125,6 @@ _FLOAT_OPS: dict[type[Operation], Callable[..., float]] = {
     arith.NegfOp: operator.neg,  # -a
     arith.MaxnumfOp: _maxnum,  # max, a NaN operand loses
     arith.MinnumfOp: _minnum,  # min, a NaN operand loses
-    arith.SIToFPOp: float,  # signed int -> float
     arith.ExtFOp: float,  # widen (exact)
     arith.TruncFOp: float,  # narrow (rounded below)
     mathd.ExpOp: _exp,
@@ -152,7 +151,8 @@ _INT_OPS: dict[type[Operation], Callable[..., int]] = {
 
 
 def _width(t: Attribute) -> int:
-    return t.width.data
+    """The bit width of an integer type, or of a vector's integer lanes."""
+    return getattr(t, "element_type", t).width.data
 
 
 def _fptosi(x: float, t: Attribute) -> int:
@@ -164,12 +164,21 @@ def _fptosi(x: float, t: Attribute) -> int:
     return low if x <= low else high if x >= high else int(x)
 
 
+def _int_to_float(v: int, t: Attribute) -> float:
+    """Integer `v` rounded once to float type `t` (through binary64 first, an int64 above
+    2**53 would round twice)."""
+    if isinstance(t, Float32Type):
+        return float(np.array(v, np.int64).astype(np.float32))
+    return rounding_for(t)(float(v))
+
+
 _CASTS: dict[type[Operation], Callable[[Any, Attribute, Attribute], Any]] = {
+    arith.SIToFPOp: lambda x, src, dst: _int_to_float(to_signed(int(x), _width(src)), dst),
     arith.FPToSIOp: lambda x, src, dst: _fptosi(x, dst),
     arith.ExtSIOp: lambda x, src, dst: to_signed(int(x), _width(src)),
     arith.ExtUIOp: lambda x, src, dst: to_unsigned(int(x), _width(src)),
     arith.TruncIOp: lambda x, src, dst: to_signed(int(x), _width(dst)),
-    arith.UIToFPOp: lambda x, src, dst: rounding_for(dst)(float(to_unsigned(int(x), _width(src)))),
+    arith.UIToFPOp: lambda x, src, dst: _int_to_float(to_unsigned(int(x), _width(src)), dst),
 }
 """Conversions that read the operand's and result's types: op -> fn(x, src, dst). Integers
 are Python ints (an i1 may be a bool, or -1 for true after xDSL's `andi`)."""
