@@ -44,7 +44,7 @@ from xdsl.pattern_rewriter import (
 from ..patterns.legality import ConversionTarget
 
 # The families register their rules when imported.
-from . import core, gather, layout, logic, math, nn, positional, shape  # noqa: F401
+from . import attention, core, gather, layout, logic, math, nn, positional, shape  # noqa: F401
 from .base import GraphLoweringError, Lowered, graph_lowering
 
 # What may remain: everything but the graph dialect (func, arith, tensor, ... pass through).

@@ -49,9 +49,9 @@ _PASSES: dict[str, PassFactory] = {
 
 # The default lowering from the graph dialect to the llvm dialect.
 DEFAULT_PIPELINE = (
-    "canonicalize,graph-fuse,graph-flush-denormals,graph-convert-layout,convert-graph-to-tensor,"
-    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},outline-loop-nests,"
-    "plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,graph-convert-layout,"
+    "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},"
+    "outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 # The default for WebAssembly: the native one without graph-convert-layout, and with
@@ -66,7 +66,7 @@ DEFAULT_PIPELINE = (
 #   remainder. Native code calls libm's scalar expf either way, so the native pipeline
 #   leaves it to LLVM.
 WASM_PIPELINE = (
-    "canonicalize,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
+    "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
     "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},vectorize-loops,"
     "outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
