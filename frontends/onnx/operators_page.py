@@ -21,6 +21,7 @@ FAMILIES = {
     "irforge.frontends.onnx.shape": "shape",
     "irforge.frontends.onnx.logic": "logic",
     "irforge.frontends.onnx.gather": "gather",
+    "irforge.frontends.onnx.positional": "positional",
 }
 """Module -> the family name shown; converters of any other module are `plugin`."""
 
