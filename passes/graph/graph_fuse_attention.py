@@ -75,7 +75,7 @@ def _scalar(v: SSAValue) -> float | None:
 def _scaled(v: SSAValue) -> tuple[SSAValue, float, list[Operation]]:
     """`v` without a graph.mul / graph.div by a scalar constant that only it uses (the
     constant must not broadcast the value up): (the unscaled value, the factor, the ops
-    absorbed); `v`, 1 and no ops otherwise."""
+    absorbed: the mul or div, then the constant); `v`, 1 and no ops otherwise."""
     op = v.owner
     if not v.has_one_use() or not isinstance(op, graph.MulOp | graph.DivOp):
         return v, 1.0, []
@@ -84,7 +84,7 @@ def _scaled(v: SSAValue) -> tuple[SSAValue, float, list[Operation]]:
     for value, factor in orders:
         c = _scalar(factor)
         if c is not None and value.type == op.result.type and not (div and c == 0.0):
-            return value, (1.0 / c if div else c), [op]
+            return value, (1.0 / c if div else c), [op, factor.owner]
     return v, 1.0, []
 
 
@@ -92,7 +92,7 @@ def _key(kt: SSAValue) -> tuple[SSAValue, list[int], float, list[Operation]]:
     """K^T [..., d, Sk] as a transpose of a source: (the source, the perm that gives K
     [..., Sk, d] from it, a scale absorbed from the source, the ops absorbed). K^T's own
     transpose is composed with the swap of the last two dims; a scale on K before that
-    transpose (used only there) is absorbed."""
+    transpose (used only there) is absorbed. The ops listed are erased once unused."""
     rank = len(kt.type.get_shape())
     swap = [*range(rank - 2), rank - 1, rank - 2]
     t = kt.owner
@@ -100,7 +100,7 @@ def _key(kt: SSAValue) -> tuple[SSAValue, list[int], float, list[Operation]]:
         return kt, swap, 1.0, []
     perm = [t.permutation[i] for i in swap]
     src, scale, ops = _scaled(t.input) if kt.has_one_use() else (t.input, 1.0, [])
-    return src, perm, scale, ([t, *ops] if ops else [])
+    return src, perm, scale, [t, *ops]
 
 
 def _masked(x: SSAValue) -> tuple[SSAValue, SSAValue | None, list[Operation]]:
@@ -151,13 +151,13 @@ class FuseAttention(RewritePattern):
         k = k_src
         if k_perm != list(range(rank)):
             transpose = graph.TransposeOp(k_src, k_perm)
-            rewriter.insert_op(transpose, InsertPoint.before(op))
+            rewriter.insert(transpose, InsertPoint.before(op))
             k = transpose.result
         scale = float(np.float32(scale * q_scale * kt_scale * k_scale))
-        rewriter.replace_op(op, graph.AttentionOp(q, k, v, mask, scale))
+        rewriter.replace(op, graph.AttentionOp(q, k, v, mask, scale))
         for dead in [softmax, *add_ops, *scale_ops, qk, *q_ops, *kt_ops, *k_ops]:
             if all(not r.uses for r in dead.results):
-                rewriter.erase_op(dead)
+                rewriter.erase(dead)
         bump("attention-fused")
 
 
