@@ -1,13 +1,13 @@
 """convert-graph-to-tensor rule for graph.attention (dialects/graph/attention.py).
 
 `softmax(Q K^T * scale + mask) V` over batch dims `b...`, query rows `i`, keys `j`, head
-size `k` and value columns `c`, as six generics that never form the probabilities'
+size `k` and value columns `c`, as five generics that never form the probabilities'
 normalized matrix nor a transposed copy of K:
 
     S[b, i, j]  = sum_k Q[b, i, k] * K[b, j, k]            contraction (K read as [j, k])
     M[b, i]     = max_j (S[b, i, j] * scale + mask[b, i, j])
-    E[b, i, j]  = exp(S[b, i, j] * scale + mask[b, i, j] - M[b, i])
-    L[b, i]     = sum_j E[b, i, j]
+    E[b, i, j]  = exp(S[b, i, j] * scale + mask[b, i, j] - M[b, i])    one generic with
+    L[b, i]     = sum_j E[b, i, j]                                     two results
     O[b, i, c]  = sum_j E[b, i, j] * V[b, j, c]              contraction
     R[b, i, c]  = O[b, i, c] / L[b, i]
 
@@ -40,7 +40,7 @@ from .base import REASSOC, Lowered, broadcast_map, constant, fill, lowers, multi
 
 @lowers(AttentionOp)
 def lower_attention(op: AttentionOp) -> Lowered:
-    """graph.attention as the six generics of the module docstring."""
+    """graph.attention as the five generics of the module docstring."""
     ops: list[Operation] = []
     q_shape = op.query.type.get_shape()
     elem = op.query.type.element_type
@@ -87,23 +87,22 @@ def lower_attention(op: AttentionOp) -> Lowered:
     ops.append(gen)
     m = gen.res[0]
 
-    def exp(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-        d = b.insert(arith.SubfOp(logit(b, a), a[-2])).result
-        return [b.insert(xmath.ExpOp(d)).result]
+    def exp_sum(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
+        d = b.insert(arith.SubfOp(logit(b, a), a[-3])).result
+        e = b.insert(xmath.ExpOp(d)).result
+        return [e, b.insert(arith.AddfOp(a[-1], e, flags=REASSOC)).result]
 
+    # E and L in one pass over the scores: E is written at every (i, j), L accumulated.
     empty = EmptyOp(scores_t)
     gen = build_generic(
-        [*ins, m], [empty.result], [*in_maps, row, full], [PARALLEL] * (nb + 2), exp
+        [*ins, m],
+        [empty.result, fill(ops, rows_t, 0.0)],
+        [*in_maps, row, full, row],
+        reduce_iters,
+        exp_sum,
     )
     ops += [empty, gen]
-    e = gen.res[0]
-
-    def row_sum(b: Builder, a: Sequence[SSAValue]) -> list[SSAValue]:
-        return [b.insert(arith.AddfOp(a[1], a[0], flags=REASSOC)).result]
-
-    gen = build_generic([e], [fill(ops, rows_t, 0.0)], [full, row], reduce_iters, row_sum)
-    ops.append(gen)
-    total = gen.res[0]
+    e, total = gen.res
 
     # O = E V over (b..., i, c, j), then O / L over (b..., i, c).
     c, jr = dim(nb + 1), dim(nb + 2)
