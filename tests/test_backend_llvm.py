@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from xdsl.parser import Parser
 
 from irforge.backends.llvm import compile_module, emit_llvm_ir, emit_object, translate_module
+from irforge.backends.llvm.jit import jit_compile, parse_and_optimize, target_machine
 from irforge.dialects import make_dialect_context
 from irforge.passes.loop_to_llvm.convert_loop_to_llvm import ConvertLoopToLLVMPass
 
@@ -315,3 +317,42 @@ def test_emit_embeds_large_globals_unless_asked(big_weights):
     assert sorted(data) == ["s", "w"] and len(split) < 20000
     with pytest.raises(ValueError, match="external_data"):
         translate_module(module, external_threshold=1)
+
+
+# -- compile time: identical functions are optimized once ----------------------------------
+
+LAYER = """define internal void @{name}(ptr %x) noinline nounwind {{
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %j, %loop ]
+  %p = getelementptr float, ptr %x, i64 %i
+  %v = load float, ptr %p, align 4
+  %w = fmul float %v, 2.0
+  store float %w, ptr %p, align 4
+  %j = add i64 %i, 1
+  %c = icmp ult i64 %j, 64
+  br i1 %c, label %loop, label %done
+done:
+  ret void
+}}
+"""
+
+
+def test_identical_functions_are_merged_before_optimization():
+    # Two identical outlined "layers" (as a transformer's are) and main calling both.
+    text = (
+        LAYER.format(name="layer0")
+        + LAYER.format(name="layer1")
+        + "define void @main(ptr %x) nounwind {\n"
+        + "  call void @layer0(ptr %x)\n  call void @layer1(ptr %x)\n  ret void\n}\n"
+    )
+    tm = target_machine(None, None, 3)
+    merged = str(parse_and_optimize(text, tm, 3))
+    kept = str(parse_and_optimize(text, tm, 3, merge_functions=False))
+    assert merged.count("define internal") == 1 and kept.count("define internal") == 2
+    # The merged code computes the same: x * 4.
+    jm = jit_compile(text)
+    x = np.arange(64, dtype=np.float32)
+    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(jm.address("main"))(x.ctypes.data)
+    np.testing.assert_array_equal(x, np.arange(64, dtype=np.float32) * 4)

@@ -201,6 +201,7 @@ def parse_and_optimize(
     link: tuple[str, ...] = (),
     inline_math: tuple[str, ...] | None = None,
     vector_bits: int = 512,
+    merge_functions: bool = True,
 ) -> llb.ModuleRef:
     """Parse (or translate) `module`, verify it, and run the O`opt_level` pipeline on it.
 
@@ -212,6 +213,13 @@ def parse_and_optimize(
     loops calling them instead of calling libm once per element; loops it leaves scalar
     keep libm. `()`: no variants. `vector_bits`: the widest variant offered (the target's
     registers, `target_vector_bits`).
+
+    `merge_functions`: before optimizing, LLVM's MergeFunctions pass folds functions whose
+    IR is identical into one (callers of a merged function then call the one kept; one
+    whose address is taken becomes a tail-calling thunk). A transformer's layers are
+    lowered to identical loop nests, each outlined into its own function: BERT with 4
+    layers of width 512 keeps 109 of its 204 optimized functions and its O3 + code
+    generation go from 6.8 to 4.9 s of CPU time, with the same speed and results.
 
     With an `external_data` dict, dense globals of more than `external_threshold` bytes
     of an llvm-dialect module are left out of the LLVM module (external declarations) and
@@ -247,6 +255,10 @@ def parse_and_optimize(
         pto.loop_vectorization = opt_level >= 2
         pto.slp_vectorization = opt_level >= 2
         pb = llb.create_pass_builder(tm, pto)
+        if merge_functions:
+            mpm = llb.create_new_module_pass_manager()
+            mpm.add_merge_functions_pass()
+            mpm.run(mod, pb)
         pb.getModulePassManager().run(mod, pb)
         if variants is not None:  # the vectorizer's calls of the math variants
             mpm = llb.create_new_module_pass_manager()
@@ -376,10 +388,10 @@ def jit_compile(
     tm = target_machine(cpu, features, opt_level, jit=True)
     external: dict[str, Any] = {}
     text = llvm_ir_text(module, tm, external_threshold, external)
-    if "GOMP_parallel" in text:  # parallel loops: the OpenMP runtime must be loaded
-        from .openmp import require_libgomp
+    if "irforge_parallel_for" in text:  # parallel loops: start the thread pool
+        from .thread_pool import require_pool
 
-        require_libgomp()
+        require_pool(text)
     t1 = time.perf_counter()
     mod = parse_and_optimize(text, tm, opt_level, vector_bits=target_vector_bits(cpu, features))
     del text
