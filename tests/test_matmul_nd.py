@@ -396,3 +396,30 @@ def test_sibling_nd_matmuls_merge_along_the_last_axis():
     got = as_list(irforge.compile(model, num_threads=1)(x))
     for y, w in zip(got, ws):
         close(y, x @ w)
+
+
+# ------------------------------------------------------------------- register blocks
+
+WIDE = with_pass_options(FORCED, "convert-tensor-to-loop", {"vector-bits": 512})
+HAS_AVX512 = make_target().vector_bits >= 512
+
+
+def test_avx512_matmul_takes_the_6x64_block():
+    """With 16-lane vectors a matmul whose N is a multiple of 64 runs the 6 x 64 kernel
+    (blocking.matmul_blocking); N = 48 keeps 8 x 32, as a convolution does."""
+    model, _ = matmul_model([((1, 50, 64), (64, 128)), ((50, 64), (64, 48))], const_rhs=True)
+    names = symbols(loop_module(model, WIDE), "__sgemm")
+    assert any(n.startswith("__sgemm_6x64_v16") for n in names)
+    assert any(n.startswith("__sgemm_8x32_v16") for n in names)
+
+
+@pytest.mark.skipif(not HAS_AVX512, reason="the 6 x 64 block is for AVX-512 hosts")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_6x64_block_edges_match_numpy(threads):
+    """6 x 64 tiles off the grid: M mod 6 rows, K over two K blocks, batched and
+    rows-times-weights forms, run-time and compile-time packed B."""
+    cases = [((1, 53, 300), (300, 128)), ((2, 3, 13, 70), (2, 3, 70, 64))]
+    model, feeds = matmul_model(cases)
+    got = as_list(irforge.compile(model, pipeline=FORCED, num_threads=threads)(*feeds))
+    for y, a, b in zip(got, feeds[0::2], feeds[1::2], strict=True):
+        close(y, np.matmul(a, b), rtol=1e-5)

@@ -5,7 +5,7 @@ direct_conv.py and layout_transpose.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .contraction import Contraction
 
@@ -83,3 +83,23 @@ def worth_it(c: Contraction, blk: Blocking) -> bool:
     arithmetic, but it reads the packed weights once, with vector loads, which beats the
     scalar loop nest on a weight-bound product (ResNet-50's 2048 x 1000 classifier)."""
     return c.flops >= blk.min_flops and c.n >= 2 and c.k >= 2
+
+
+WIDE_ROWS = 6
+"""MR of the wide register block (`matmul_blocking`)."""
+
+
+def matmul_blocking(c: Contraction, blk: Blocking) -> Blocking:
+    """The blocking for contraction `c`: with 16-lane vectors (AVX-512), a matmul (one
+    column dim) whose N is a multiple of 4 vectors takes MR x NR = 6 x 4 vectors (24
+    accumulators + 4 B vectors of the 32 registers) instead of `blk`'s 8 x 2 vectors: it
+    loads 10 values per 24 FMAs instead of 10 per 16. Measured on an Ice Lake core (thread
+    CPU time, medians of 40, against ONNX Runtime 1.x at 1 thread): [128, 512] x [512,
+    2048] 1.22x -> 1.02x ORT's time, [128, 2048] x [2048, 512] 1.22x -> 0.98x. A
+    convolution (several column dims: oh, ow) keeps `blk` (ResNet's channel counts are
+    multiples of 8 and a 32-column panel wastes less on a 7 x 7 output)."""
+    wide = 4 * blk.vw
+    if blk.vw != 16 or len(c.cols) != 1 or c.n % wide or blk.nr == wide:
+        return blk
+    mc = max(blk.mc // WIDE_ROWS, 1) * WIDE_ROWS
+    return replace(blk, mr=WIDE_ROWS, nr=wide, mc=mc)

@@ -57,6 +57,7 @@ from .blocking import (
     SMALL_B_BLOCK,
     Blocking,
     default_blocking,
+    matmul_blocking,
     worth_it,
 )
 from .contraction import match_contraction
@@ -97,7 +98,7 @@ def lower_contraction(L, op: GenericOp, bufs: Sequence[SSAValue], blk: Blocking)
     con = match_contraction(op)
     if con is None or not worth_it(con, blk):
         return False
-    _Lowering(L, con, bufs, blk).emit()
+    _Lowering(L, con, bufs, matmul_blocking(con, blk)).emit()
     return True
 
 
