@@ -22,10 +22,11 @@ from xdsl.ir import Block, Region
 from xdsl.utils.exceptions import VerifyException
 
 import irforge
-from irforge.dialects import graph
+from irforge.dialects import graph, loop
 from irforge.dialects.arrays import from_numpy
 from irforge.dialects.graph_reference import REFERENCE
 from irforge.dialects.reference import run_reference
+from irforge.passes.tensor_to_loop.attention_kernel import MIN_KEYS
 
 from .test_fuzz_programs import ci
 
@@ -145,25 +146,48 @@ def test_compiled_fused_attention_matches_the_unfused_reference(case):
     assert max_rel(got, want) <= RTOL
 
 
-def attention_module(shape, mask_shape, scale):
+def attention_module(shapes, scale):
+    """graph.attention on arguments of `shapes` (Q, K, V and, when a fourth is given, the
+    mask)."""
+
     def body(b: Builder, args):
-        mask = args[3] if mask_shape else None
+        mask = args[3] if len(args) == 4 else None
         return b.insert(graph.AttentionOp(*args[:3], mask, scale)).result
 
-    return build([shape] * 3 + ([mask_shape] if mask_shape else []), body)
+    return build(shapes, body)
+
+
+def test_long_rows_run_as_one_fused_kernel():
+    """Sk >= MIN_KEYS: the five generics become one kernel (no [Sq, Sk] buffer is left)."""
+    shapes = [(2, 3, 4), (2, MIN_KEYS, 4), (2, MIN_KEYS, 4), (MIN_KEYS,)]
+    module = attention_module(shapes, 0.5)
+    irforge.run_pipeline(module, "convert-graph-to-tensor,convert-tensor-to-loop")
+    allocs = [o.result.type.get_shape() for o in module.walk() if isinstance(o, loop.AllocOp)]
+    assert (2, 3, MIN_KEYS) not in allocs and (MIN_KEYS,) in allocs, allocs
+    short = attention_module([(2, 3, 4), (2, 8, 4), (2, 8, 4)], 0.5)
+    irforge.run_pipeline(short, "convert-graph-to-tensor,convert-tensor-to-loop")
+    allocs = [o.result.type.get_shape() for o in short.walk() if isinstance(o, loop.AllocOp)]
+    assert (2, 3, 8) in allocs, allocs
 
 
 @pytest.mark.parametrize(
     "target",
     ["native", pytest.param("wasm", marks=pytest.mark.skipif(not HAS_WASM, reason="no wasm"))],
 )
-@pytest.mark.parametrize("shape", [(1, 2, 16, 8), (2, 33, 5)])
-def test_attention_native_and_wasm_against_float64(target, shape):
+@pytest.mark.parametrize(
+    "q_shape,k_shape",
+    [
+        ((1, 2, 16, 8), (1, 2, 16, 8)),  # the generics
+        ((2, 33, 5), (2, 33, 5)),
+        ((1, 2, 7, 8), (1, 2, MIN_KEYS + 9, 8)),  # the fused kernel (Sk >= MIN_KEYS)
+    ],
+)
+def test_attention_native_and_wasm_against_float64(target, q_shape, k_shape):
     rng = np.random.default_rng(1)
-    mask_shape = (shape[-2], shape[-2])
-    arrays = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    mask_shape = (q_shape[-2], k_shape[-2])
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in (q_shape, k_shape, k_shape)]
     arrays.append(np.triu(np.full(mask_shape, -1e9, np.float32), 1))  # causal, as GPT-2
-    module = attention_module(shape, mask_shape, 1 / np.sqrt(shape[-1]))
+    module = attention_module([q_shape, k_shape, k_shape, mask_shape], 1 / np.sqrt(q_shape[-1]))
     op = next(o for o in module.walk() if isinstance(o, graph.AttentionOp))
     want = REFERENCE[graph.AttentionOp](op, *[a.astype(np.float64) for a in arrays])
     got = irforge.compile(module, target=target)(*arrays)

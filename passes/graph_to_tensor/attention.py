@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects import math as xmath
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import FloatAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.ir.affine import AffineExpr, AffineMap
 
@@ -64,6 +64,9 @@ def lower_attention(op: AttentionOp) -> Lowered:
         [PARALLEL] * (nb + 2) + [REDUCTION],
         multiply_add,
     )
+    # The mark by which convert-tensor-to-loop recognizes the chain and runs it as one
+    # kernel (passes/tensor_to_loop/attention_kernel.py); the generics keep their meaning.
+    gen.attributes["irforge.attention"] = FloatAttr(scale, elem)
     ops.append(gen)
     s = gen.res[0]
 

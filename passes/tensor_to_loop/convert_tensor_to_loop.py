@@ -93,6 +93,7 @@ from ...dialects.tensor import (
     YieldOp,
 )
 from .affine_simplify import simplify_map
+from .attention_kernel import lower_attention
 from .microkernel.layout_transpose import lower_layout_copy
 from .microkernel.lower import (
     Blocking,
@@ -216,6 +217,8 @@ class _TensorFunctionToLoops:
         self.vmap[op.result] = self.b.insert(memref.GetGlobalOp(name, t)).memref
 
     def generic(self, op: GenericOp) -> None:
+        if lower_attention(self, op):  # graph.attention's chain as one kernel
+            return
         block = op.body.block
         n_in = len(op.ins)
         out_bufs = []
