@@ -158,14 +158,16 @@ def attention_module(shapes, scale):
 
 
 def test_long_rows_run_as_one_fused_kernel():
-    """Sk >= MIN_KEYS: the five generics become one kernel (no [Sq, Sk] buffer is left)."""
+    """Sk >= MIN_KEYS: the five generics become one kernel; no [Sq, Sk] buffer is left,
+    not even the scores' zero fill, lowered (and flattened) before the chain is seen."""
     shapes = [(2, 3, 4), (2, MIN_KEYS, 4), (2, MIN_KEYS, 4), (MIN_KEYS,)]
     module = attention_module(shapes, 0.5)
-    irforge.run_pipeline(module, "convert-graph-to-tensor,convert-tensor-to-loop")
+    lower = "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true}"
+    irforge.run_pipeline(module, lower)
     allocs = [o.result.type.get_shape() for o in module.walk() if isinstance(o, loop.AllocOp)]
     assert (2, 3, MIN_KEYS) not in allocs and (MIN_KEYS,) in allocs, allocs
     short = attention_module([(2, 3, 4), (2, 8, 4), (2, 8, 4)], 0.5)
-    irforge.run_pipeline(short, "convert-graph-to-tensor,convert-tensor-to-loop")
+    irforge.run_pipeline(short, lower)
     allocs = [o.result.type.get_shape() for o in short.walk() if isinstance(o, loop.AllocOp)]
     assert (2, 3, 8) in allocs, allocs
 

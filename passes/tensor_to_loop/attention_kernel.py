@@ -92,24 +92,40 @@ def _for(b: Builder, L, n: int, parallel: bool = False) -> tuple[Builder, SSAVal
     return Builder(InsertPoint.before(term)), for_op.body.block.args[0]
 
 
-def _drop_lowered_fill(L, buf: SSAValue) -> None:
-    """Erase the local buffer `buf` and the top-level loop nests that wrote it (the zero
-    fill of the scores, lowered before the chain was seen), if nothing else uses it."""
-    alloc = buf.owner
-    if not isinstance(alloc, loop.AllocOp):
-        return
-    tops: list[Operation] = []
+def _writers(L, buf: SSAValue) -> list[Operation] | None:
+    """The top-level ops of the function being lowered that use `buf`, views of it
+    (loop.reshape, as a flattened fill makes) after the loop nests using them; None if
+    one is neither a loop nor a view."""
+    loops: list[Operation] = []
+    views: list[Operation] = []
     for use in buf.uses:
         top = use.operation
         while top.parent_block() is not L.block:
             top = top.parent_op()
-        if not isinstance(top, loop.ForOp):
-            return
-        if top not in tops:
-            tops.append(top)
-    for top in tops:
-        top.detach()
-        top.erase()
+        if isinstance(top, loop.ReshapeOp | loop.ViewOp) and top is use.operation:
+            inner = _writers(L, top.result)
+            if inner is None:
+                return None
+            loops += [o for o in inner if o not in loops]
+            views.append(top)
+        elif isinstance(top, loop.ForOp):
+            if top not in loops:
+                loops.append(top)
+        else:
+            return None
+    return loops + views
+
+
+def _drop_lowered_fill(L, buf: SSAValue) -> None:
+    """Erase the local buffer `buf` and the loop nests that wrote it (the zero fill of the
+    scores, lowered before the chain was seen), if nothing else uses it."""
+    alloc = buf.owner
+    ops = _writers(L, buf) if isinstance(alloc, loop.AllocOp) else None
+    if ops is None:
+        return
+    for op in ops:
+        op.detach()
+        op.erase()
     L.allocs.remove(alloc)
     alloc.detach()
     alloc.erase()
