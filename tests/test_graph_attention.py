@@ -166,6 +166,11 @@ def test_long_rows_run_as_one_fused_kernel():
     irforge.run_pipeline(module, lower)
     allocs = [o.result.type.get_shape() for o in module.walk() if isinstance(o, loop.AllocOp)]
     assert (2, 3, MIN_KEYS) not in allocs and (MIN_KEYS,) in allocs, allocs
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    (want,) = run_reference(attention_module(shapes, 0.5), arrays)
+    (got,) = run_reference(module, arrays)  # the loop interpreter runs the kernel
+    assert max_rel(got, want) <= RTOL
     short = attention_module([(2, 3, 4), (2, 8, 4), (2, 8, 4)], 0.5)
     irforge.run_pipeline(short, lower)
     allocs = [o.result.type.get_shape() for o in short.walk() if isinstance(o, loop.AllocOp)]
