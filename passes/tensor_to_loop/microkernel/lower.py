@@ -21,7 +21,10 @@ does not depend on the outer dims is packed once, here, by NumPy (packing.py) in
 global in the panel layout. Run-time packing evaluates the input's indexing map at each
 element (an implicit im2col for a convolution) and stores 0 outside the matrix, so panels
 are always whole. Edge tiles (M mod MR, N mod NR) go through an MR x NR copy of the C tile.
-The code keeps C += A * B, so an output initialized with a bias (or zeros) works.
+The code keeps C += A * B, so an output initialized with a bias (or zeros) works. A
+pointwise consumer of the result (a bias or residual add: gemm_epilogue.py) runs in the
+last K block, which is emitted after the loop over the others: its kernels and edge-tile
+copies store the consumer's body of C + A * B.
 
 Loops without an `if` op: a "partial" loop runs from the number of full panels to the
 number of panels (0 or 1 iterations), and packing clamps its indices and selects 0.
@@ -63,6 +66,7 @@ from .blocking import (
 from .contraction import match_contraction
 from .direct_conv import lower_direct_conv
 from .emitter import IndexEmitter
+from .gemm_epilogue import GemmEpilogue, find_gemm_epilogue
 from .gemm_plan import GemmPlan
 from .sgemm_kernel import build_kernel, kernel_name
 
@@ -76,14 +80,31 @@ __all__ = [
 
 
 def _ensure_kernel(
-    L, blk: Blocking, a_len: int, b_len: int, c_len: int, mr: int = 0, transposed: bool = False
+    L,
+    blk: Blocking,
+    a_len: int,
+    b_len: int,
+    c_len: int,
+    mr: int = 0,
+    transposed: bool = False,
+    epilogue: GemmEpilogue | None = None,
 ) -> str:
     mr = mr or blk.mr
     name = kernel_name(mr, blk.nr, blk.vw, a_len, b_len, c_len, transposed)
+    if epilogue is not None:
+        name += f"_e{epilogue.key}"
     if name not in L.global_names:
         L.global_names.add(name)
         kernel = build_kernel(
-            mr, blk.nr, blk.vw, a_len, b_len, c_len, blk.unroll, transposed=transposed
+            mr,
+            blk.nr,
+            blk.vw,
+            a_len,
+            b_len,
+            c_len,
+            blk.unroll,
+            transposed=transposed,
+            epilogue=epilogue,
         )
         L.module.body.block.insert_op_before(kernel, L.fn)
     return name
@@ -110,6 +131,11 @@ class _Lowering(GemmPlan):
             self.emit_transposed()
             return
         con, blk, L = self.con, self.blk, self.L
+        # A pointwise consumer (bias, residual add) run in the last K block's kernels.
+        epi = find_gemm_epilogue(L, con, self.c_stride, blk.vw)
+        if epi is not None:
+            epi.bind(L)
+            L.vmap[epi.op.res[0]] = self.c_buf
         # Packing scratch: one slot per (outer point, jc block), so that the parallel
         # iterations never share one; allocated once at the top of the function (where
         # plan-buffers can place it in its arena) unless that is too big, else in the jc
@@ -190,112 +216,128 @@ class _Lowering(GemmPlan):
             a_len = self.a_packed[1].get_shape()[0]
         kernel = _ensure_kernel(L, blk, a_len, b_len, self.c_len)
         kernel_tile = _ensure_kernel(L, blk, a_len, b_len, mr * nr)
+        if epi is not None:
+            kernel_epi = _ensure_kernel(L, blk, a_len, b_len, self.c_len, epilogue=epi)
 
         k_blocks = -(-self.k // self.kc)
-        pir, pcb = ir.loop(0, k_blocks)
-        pc = pir.mul(pcb, self.kc)
-        kc = pir.min(self.kc, pir.sub(self.k, pc))  # rows of A and B in this block
-        kcp = pir.mul(pir.ceildiv(kc, blk.unroll), blk.unroll)  # with the zero rows
-        if self.b_packed is None:
-            if not per_panel:  # else packed panel by panel in the kernel loops
-                self.pack_b(pir, bp, b_base, dims, jc, nc, pc, kc, kcp)
-            b_src = bp
-        else:
-            b_src = pir.b.insert(memref.GetGlobalOp(*self.b_packed)).memref
-        if self.a_packed is None:
-            a_src = ap
-        else:
-            a_src = pir.b.insert(memref.GetGlobalOp(*self.a_packed)).memref
-        if rows_outside:
-            iir = pir
-        else:
-            iir, icb = pir.loop(0, m_blocks)
-        tile = iir.b.insert(loop.AllocOp(MemRefType(f32, [mr * nr]))).result
-        ic = iir.mul(icb, self.mc)
-        mc = iir.min(self.mc, iir.sub(self.m, ic))
-        if self.a_packed is None:
-            self.pack_a(iir, ap, a_base, dims, ic, mc, pc, kc, kcp)
-        nj_full, nj = iir.div(nc, nr), iir.ceildiv(nc, nr)
-        ni_full, ni = iir.div(mc, mr), iir.ceildiv(mc, mr)
-        ldc = self.c_stride[con.row]
 
-        def offsets(e: IndexEmitter, jr: SSAValue, irow: SSAValue):
-            if self.a_packed is None:
-                a_off = e.add(a_base, e.mul(irow, kc_max * mr))
-            else:  # panel (ic / mr + ir) of the K block at pc (packing.py)
-                panel = e.add(e.div(ic, mr), irow)
-                block = e.mul(pc, -(-self.m // mr) * mr)
-                a_off = e.add(block, e.mul(e.mul(panel, kcp), mr))
-            if per_panel:
-                b_off = b_base
-            elif self.b_packed is None:
-                b_off = e.add(b_base, e.mul(jr, kc_max * nr))
+        def k_block(pir: IndexEmitter, pcb: SSAValue, epi: GemmEpilogue | None) -> None:
+            """One K block at index `pcb` (`epi`: the last one, with the epilogue)."""
+            pc = pir.mul(pcb, self.kc)
+            kc = pir.min(self.kc, pir.sub(self.k, pc))  # rows of A and B in this block
+            kcp = pir.mul(pir.ceildiv(kc, blk.unroll), blk.unroll)  # with the zero rows
+            if self.b_packed is None:
+                if not per_panel:  # else packed panel by panel in the kernel loops
+                    self.pack_b(pir, bp, b_base, dims, jc, nc, pc, kc, kcp)
+                b_src = bp
             else:
-                panel = e.add(e.div(jc, nr), jr)
-                block = e.mul(pc, -(-self.n // nr) * nr)
-                b_off = e.add(block, e.mul(e.mul(panel, kcp), nr))
-            row0 = e.add(ic, e.mul(irow, mr))
-            col0 = e.add(jc, e.mul(jr, nr))
-            off = e.add(e.add(c_off, e.mul(row0, ldc)), col0)
-            return a_off, b_off, row0, col0, off
+                b_src = pir.b.insert(memref.GetGlobalOp(*self.b_packed)).memref
+            if self.a_packed is None:
+                a_src = ap
+            else:
+                a_src = pir.b.insert(memref.GetGlobalOp(*self.a_packed)).memref
+            if rows_outside:
+                iir, row_block = pir, icb
+            else:
+                iir, row_block = pir.loop(0, m_blocks)
+            tile = iir.b.insert(loop.AllocOp(MemRefType(f32, [mr * nr]))).result
+            ic = iir.mul(row_block, self.mc)
+            mc = iir.min(self.mc, iir.sub(self.m, ic))
+            if self.a_packed is None:
+                self.pack_a(iir, ap, a_base, dims, ic, mc, pc, kc, kcp)
+            nj_full, nj = iir.div(nc, nr), iir.ceildiv(nc, nr)
+            ni_full, ni = iir.div(mc, mr), iir.ceildiv(mc, mr)
+            ldc = self.c_stride[con.row]
 
-        def full(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
-            a_off, b_off, _, _, off = offsets(e, jr, irow)
-            args = [a_src, a_off, b_src, b_off, c_flat, off, e.c(ldc), kcp]
-            e.b.insert(func.CallOp(kernel, args, []))
-
-        def edge(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
-            a_off, b_off, row0, col0, off = offsets(e, jr, irow)
-            rows = e.min(mr, e.sub(self.m, row0))
-            cols = e.min(nr, e.sub(self.n, col0))
-            for into_tile in (True, False):
-                if not into_tile:
-                    args = [a_src, a_off, b_src, b_off, tile, e.c(0), e.c(nr), kcp]
-                    e.b.insert(func.CallOp(kernel_tile, args, []))
-                re, r = e.loop(0, rows)
-                ce, q = re.loop(0, cols)
-                src = ce.add(ce.add(off, ce.mul(r, ldc)), q)
-                dst = ce.add(ce.mul(r, nr), q)
-                if into_tile:
-                    v = ce.b.insert(loop.LoadOp(c_flat, [src])).result
-                    ce.b.insert(loop.StoreOp(v, tile, [dst]))
+            def offsets(e: IndexEmitter, jr: SSAValue, irow: SSAValue):
+                if self.a_packed is None:
+                    a_off = e.add(a_base, e.mul(irow, kc_max * mr))
+                else:  # panel (ic / mr + ir) of the K block at pc (packing.py)
+                    panel = e.add(e.div(ic, mr), irow)
+                    block = e.mul(pc, -(-self.m // mr) * mr)
+                    a_off = e.add(block, e.mul(e.mul(panel, kcp), mr))
+                if per_panel:
+                    b_off = b_base
+                elif self.b_packed is None:
+                    b_off = e.add(b_base, e.mul(jr, kc_max * nr))
                 else:
-                    v = ce.b.insert(loop.LoadOp(tile, [dst])).result
-                    ce.b.insert(loop.StoreOp(v, c_flat, [src]))
+                    panel = e.add(e.div(jc, nr), jr)
+                    block = e.mul(pc, -(-self.n // nr) * nr)
+                    b_off = e.add(block, e.mul(e.mul(panel, kcp), nr))
+                row0 = e.add(ic, e.mul(irow, mr))
+                col0 = e.add(jc, e.mul(jr, nr))
+                off = e.add(e.add(c_off, e.mul(row0, ldc)), col0)
+                return a_off, b_off, row0, col0, off
 
-        if per_panel:
-            for lb, ub, partial in ((0, nj_full, False), (nj_full, nj, True)):
-                je, jr = iir.loop(lb, ub)
-                self.pack_b_panel(je, bp, b_base, dims, jc, jr, pc, kc, kcp, partial)
-                if partial:
-                    pe, irow = je.loop(0, ni)
-                    edge(pe, jr, irow)
+            def full(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
+                a_off, b_off, _, col0, off = offsets(e, jr, irow)
+                args = [a_src, a_off, b_src, b_off, c_flat, off, e.c(ldc), kcp]
+                if epi is None:
+                    e.b.insert(func.CallOp(kernel, args, []))
                 else:
-                    fe, irow = je.loop(0, ni_full)
-                    full(fe, jr, irow)
-                    pe, irow = je.loop(ni_full, ni)
-                    edge(pe, jr, irow)
-        elif self.kc * self.nc * 4 <= SMALL_B_BLOCK:
-            # A small B block stays in L2: the A panels (weights, often cold) are read
-            # once each, in memory order, and used for every NR panel from L1.
-            ie, irow = iir.loop(0, ni_full)
-            fe, jr = ie.loop(0, nj_full)
-            full(fe, jr, irow)
-            pe, jr = ie.loop(nj_full, nj)
-            edge(pe, jr, irow)
-            ie, irow = iir.loop(ni_full, ni)
-            pe, jr = ie.loop(0, nj)
-            edge(pe, jr, irow)
-        else:  # BLIS's order: one NR panel of B in L1 against the whole A block in L2
-            je, jr = iir.loop(0, nj_full)
-            fe, irow = je.loop(0, ni_full)
-            full(fe, jr, irow)
-            pe, irow = je.loop(ni_full, ni)
-            edge(pe, jr, irow)
-            je, jr = iir.loop(nj_full, nj)
-            pe, irow = je.loop(0, ni)
-            edge(pe, jr, irow)
-        iir.b.insert(loop.DeallocOp(tile))
+                    e.b.insert(func.CallOp(kernel_epi, [*args, *epi.call_args(col0)], []))
+
+            def edge(e: IndexEmitter, jr: SSAValue, irow: SSAValue) -> None:
+                a_off, b_off, row0, col0, off = offsets(e, jr, irow)
+                rows = e.min(mr, e.sub(self.m, row0))
+                cols = e.min(nr, e.sub(self.n, col0))
+                for into_tile in (True, False):
+                    if not into_tile:
+                        args = [a_src, a_off, b_src, b_off, tile, e.c(0), e.c(nr), kcp]
+                        e.b.insert(func.CallOp(kernel_tile, args, []))
+                    re, r = e.loop(0, rows)
+                    ce, q = re.loop(0, cols)
+                    src = ce.add(ce.add(off, ce.mul(r, ldc)), q)
+                    dst = ce.add(ce.mul(r, nr), q)
+                    if into_tile:
+                        v = ce.b.insert(loop.LoadOp(c_flat, [src])).result
+                        ce.b.insert(loop.StoreOp(v, tile, [dst]))
+                    else:
+                        v = ce.b.insert(loop.LoadOp(tile, [dst])).result
+                        if epi is not None:
+                            v = epi.apply_scalar(ce, v, src, ce.add(col0, q))
+                        ce.b.insert(loop.StoreOp(v, c_flat, [src]))
+
+            if per_panel:
+                for lb, ub, partial in ((0, nj_full, False), (nj_full, nj, True)):
+                    je, jr = iir.loop(lb, ub)
+                    self.pack_b_panel(je, bp, b_base, dims, jc, jr, pc, kc, kcp, partial)
+                    if partial:
+                        pe, irow = je.loop(0, ni)
+                        edge(pe, jr, irow)
+                    else:
+                        fe, irow = je.loop(0, ni_full)
+                        full(fe, jr, irow)
+                        pe, irow = je.loop(ni_full, ni)
+                        edge(pe, jr, irow)
+            elif self.kc * self.nc * 4 <= SMALL_B_BLOCK:
+                # A small B block stays in L2: the A panels (weights, often cold) are read
+                # once each, in memory order, and used for every NR panel from L1.
+                ie, irow = iir.loop(0, ni_full)
+                fe, jr = ie.loop(0, nj_full)
+                full(fe, jr, irow)
+                pe, jr = ie.loop(nj_full, nj)
+                edge(pe, jr, irow)
+                ie, irow = iir.loop(ni_full, ni)
+                pe, jr = ie.loop(0, nj)
+                edge(pe, jr, irow)
+            else:  # BLIS's order: one NR panel of B in L1 against the whole A block in L2
+                je, jr = iir.loop(0, nj_full)
+                fe, irow = je.loop(0, ni_full)
+                full(fe, jr, irow)
+                pe, irow = je.loop(ni_full, ni)
+                edge(pe, jr, irow)
+                je, jr = iir.loop(nj_full, nj)
+                pe, irow = je.loop(0, ni)
+                edge(pe, jr, irow)
+            iir.b.insert(loop.DeallocOp(tile))
+
+        if epi is None:
+            k_block(*ir.loop(0, k_blocks), None)
+        else:  # the last K block stores the tiles through the epilogue
+            if k_blocks > 1:
+                k_block(*ir.loop(0, k_blocks - 1), None)
+            k_block(ir, ir.c(k_blocks - 1), epi)
         for s in scratch:
             ir.b.insert(loop.DeallocOp(s))
 

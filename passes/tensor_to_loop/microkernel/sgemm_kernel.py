@@ -28,6 +28,9 @@ Is Enough for High-Performance BLIS", TOMS 2016).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from xdsl.builder import Builder, InsertPoint
 from xdsl.dialects import arith, func, vector
 from xdsl.dialects.builtin import (
@@ -42,7 +45,7 @@ from xdsl.dialects.builtin import (
     VectorType,
     f32,
 )
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from ....dialects import loop
 
@@ -79,6 +82,7 @@ def build_kernel(
     c_len: int,
     unroll: int = 4,
     transposed: bool = False,
+    epilogue: Epilogue | None = None,
 ) -> func.FuncOp:
     """The microkernel `C[MR x NR] += A_panel[MR x kc] * B_panel[kc x NR]` (module docs).
 
@@ -91,13 +95,20 @@ def build_kernel(
     accumulators go through a stack tile and are added to C element by element (MR * NR
     scalar adds per call, unrolled: a loop would make a second loop nest). Raises
     ValueError for an `nr` that is not a multiple of `vw`.
+
+    `epilogue`: after the arguments above, the `epilogue.arg_types`; each vector of the
+    tile is stored as `epilogue.apply(builder, C + acc, extra arguments, offset in C,
+    offset in the tile's row)` instead of `C + acc` (a bias, a residual add: lower.py's
+    last K block). Not with `transposed`.
     """
     if nr % vw or mr < 1 or vw < 1 or unroll < 1:
         raise ValueError(f"microkernel: bad register block {mr}x{nr} for vector width {vw}")
     idx = IndexType()
     a_t, b_t, c_t = (MemRefType(f32, [n]) for n in (a_len, b_len, c_len))
-    block = Block(arg_types=[a_t, idx, b_t, idx, c_t, idx, idx, idx])
-    a, a_off, bp, b_off, c, c_off, ldc, kc = block.args
+    extra_types = list(epilogue.arg_types) if epilogue is not None else []
+    block = Block(arg_types=[a_t, idx, b_t, idx, c_t, idx, idx, idx, *extra_types])
+    a, a_off, bp, b_off, c, c_off, ldc, kc = block.args[:8]
+    extras = block.args[8:]
     for arg, name in zip(block.args, ("a", "a_off", "b", "b_off", "c", "c_off", "ldc", "kc")):
         arg.name_hint = name
     b = Builder(InsertPoint.at_end(block))
@@ -154,12 +165,30 @@ def build_kernel(
                 col = add(rows[i], e.index(j * vw), b) if j else rows[i]
                 old = b.insert(vector.LoadOp(c, [col], vt)).result
                 total = b.insert(arith.AddfOp(old, v)).result
+                if epilogue is not None:
+                    total = epilogue.apply(b, total, extras, col, j * vw)
                 b.insert(vector.StoreOp(total, c, [col]))
     b.insert(loop.DeallocOp(acc))
     b.insert(func.ReturnOp())
     # The three buffers are distinct: packed panels (scratch or compile-time globals) and
     # the output (or a tile-sized copy of it).
-    return kernel_function(kernel_name(mr, nr, vw, a_len, b_len, c_len, transposed), block)
+    name = kernel_name(mr, nr, vw, a_len, b_len, c_len, transposed)
+    if epilogue is not None:
+        name += f"_e{epilogue.key}"
+    return kernel_function(name, block)
+
+
+class Epilogue(Protocol):
+    """A pointwise function the kernel applies to each vector of C as it stores it."""
+
+    key: str  # distinguishes the kernel's symbol
+    arg_types: Sequence[Attribute]  # the kernel's extra arguments
+
+    def apply(
+        self, b: Builder, value: SSAValue, args: Sequence[SSAValue], c_at: SSAValue, lane: int
+    ) -> SSAValue:
+        """The stored vector for `value` (C + acc) at C offset `c_at`, tile column `lane`."""
+        ...
 
 
 def rank1_update(
