@@ -23,7 +23,9 @@ Rules:
 - only functions with a body and no results are outlined from (loop-level functions in
   destination-passing style); only nests directly in the function's entry block move;
 - a value the nest uses but does not define becomes an argument of the new function, except
-  `arith.constant` results, which are cloned into it (LLVM sees the constant bounds);
+  `arith.constant` results, which are cloned into it (LLVM sees the constant bounds); a
+  `memref.get_global` inside the nest is moved before it first, so that its global is an
+  argument too (nests that differ only in their weights become identical functions);
 - memref arguments are buffers: two values naming the same buffer (two `memref.get_global`
   of one symbol, or the same value) become one argument. When every memref argument is a
   known buffer (a function argument, a global or a `loop.alloc`), they are pairwise distinct
@@ -133,6 +135,11 @@ class OutlineLoopNestsPass(ModulePass):
                 continue
             anchor: Operation = f
             for k, nest in enumerate(nests):
+                # A global read in the nest is passed in, as one read before it is: nests
+                # alike but for their weights become identical functions (merge-functions).
+                for g in [o for o in nest.walk() if isinstance(o, memref.GetGlobalOp)]:
+                    g.detach()
+                    entry.insert_op_before(g, nest)
                 name = fresh_symbol(f"{f.sym_name.data}__nest{k}", taken)
                 new = outline_nest(nest, name, self.noinline)
                 op.body.block.insert_op_after(new, anchor)
