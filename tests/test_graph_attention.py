@@ -158,20 +158,23 @@ def attention_module(shapes, scale):
 
 
 def test_long_rows_run_as_one_fused_kernel():
-    """Sk >= MIN_KEYS: the five generics become one kernel; no [Sq, Sk] buffer is left,
-    not even the scores' zero fill, lowered (and flattened) before the chain is seen."""
-    shapes = [(2, 3, 4), (2, MIN_KEYS, 4), (2, MIN_KEYS, 4), (MIN_KEYS,)]
+    """The five generics become one kernel; no [Sq, Sk] buffer is left, not even the
+    scores' zero fill, lowered (and flattened) before the chain is seen. Short rows whose
+    dv no SIMD width divides keep the generics."""
+    shapes = [(2, 3, 16), (2, MIN_KEYS, 16), (2, MIN_KEYS, 16), (MIN_KEYS,)]
     module = attention_module(shapes, 0.5)
     lower = "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true}"
     irforge.run_pipeline(module, lower)
     allocs = [o.result.type.get_shape() for o in module.walk() if isinstance(o, loop.AllocOp)]
-    assert (2, 3, MIN_KEYS) not in allocs and (MIN_KEYS,) in allocs, allocs
+    # Scratch only: K^T [d, Sk], row blocks [n, Sk], accumulators; no [Sq, Sk] scores.
+    assert (2, 3, MIN_KEYS) not in allocs, allocs
+    assert max(np.prod(s) for s in allocs) <= 16 * MIN_KEYS, allocs
     rng = np.random.default_rng(2)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     (want,) = run_reference(attention_module(shapes, 0.5), arrays)
     (got,) = run_reference(module, arrays)  # the loop interpreter runs the kernel
     assert max_rel(got, want) <= RTOL
-    short = attention_module([(2, 3, 4), (2, 8, 4), (2, 8, 4)], 0.5)
+    short = attention_module([(2, 3, 4), (2, 8, 4), (2, 8, 3)], 0.5)  # dv = 3: no vectors
     irforge.run_pipeline(short, lower)
     allocs = [o.result.type.get_shape() for o in short.walk() if isinstance(o, loop.AllocOp)]
     assert (2, 3, 8) in allocs, allocs
@@ -184,9 +187,10 @@ def test_long_rows_run_as_one_fused_kernel():
 @pytest.mark.parametrize(
     "q_shape,k_shape",
     [
-        ((1, 2, 16, 8), (1, 2, 16, 8)),  # the generics
-        ((2, 33, 5), (2, 33, 5)),
-        ((1, 2, 7, 8), (1, 2, MIN_KEYS + 9, 8)),  # the fused kernel (Sk >= MIN_KEYS)
+        ((1, 2, 16, 8), (1, 2, 16, 8)),  # the generics (or, with 8 lanes or fewer, the kernel)
+        ((2, 33, 5), (2, 33, 5)),  # the generics (no SIMD width divides 33)
+        ((1, 2, 7, 8), (1, 2, MIN_KEYS + 9, 8)),  # the fused kernel's scalar loops
+        ((1, 2, 5, 32), (1, 2, MIN_KEYS + 32, 32)),  # its vector loops (vw | Sk, dv)
     ],
 )
 def test_attention_native_and_wasm_against_float64(target, q_shape, k_shape):
