@@ -44,14 +44,16 @@ _PASSES: dict[str, PassFactory] = {
     "vectorize-loops": _lazy("loop.vectorize_loops", "VectorizeLoopsPass"),
     "plan-buffers": _lazy("loop.plan_buffers", "PlanBuffersPass"),
     "cse": _lazy("transforms.cse", "CSEPass"),
+    "merge-functions": _lazy("transforms.merge_functions", "MergeFunctionsPass"),
     "dce": _lazy("transforms.dce", "DCEPass"),
 }
 
-# The default lowering from the graph dialect to the llvm dialect.
+# The default lowering from the graph dialect to the llvm dialect. merge-functions keeps one
+# function for the loop nests that repeat (a transformer's layers), lowered and compiled once.
 DEFAULT_PIPELINE = (
     "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,graph-convert-layout,"
     "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},"
-    "outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "outline-loop-nests,merge-functions,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 # The default for WebAssembly: the native one without graph-convert-layout, and with
@@ -68,7 +70,7 @@ DEFAULT_PIPELINE = (
 WASM_PIPELINE = (
     "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
     "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},vectorize-loops,"
-    "outline-loop-nests,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "outline-loop-nests,merge-functions,plan-buffers,parallelize-loops,convert-loop-to-llvm"
 )
 
 
