@@ -173,7 +173,7 @@ def bench_digits(repeat: int) -> dict:
         host_target(num_threads=2).attach(module)
         irforge.run_pipeline(module, _pipeline())
         out[f"batch{batch}_regions_at_2_threads"] = emit_llvm_ir(module).count(
-            'call ccc void @"GOMP_parallel"'
+            'call ccc void @"irforge_parallel_for"'
         )
     return out
 

@@ -306,9 +306,9 @@ def make_target(
         parallel = any(p.name == "parallelize-loops" for p in parse_pipeline(pipeline).passes())
         if not parallel:
             return native.with_threads(1)
-        from irforge.backends.llvm.openmp import libgomp_available, serial_fallback_warning
+        from irforge.backends.llvm.thread_pool import pool_available, serial_fallback_warning
 
-        if not libgomp_available():
+        if not pool_available():
             serial_fallback_warning()
             return native.with_threads(1)
     return native

@@ -109,10 +109,10 @@ def test_lowered_thresholds_reach_layout_microkernel_and_threads():
     """On a 1x8x6x6 convolution (2.3k MACs) the fuzz pipeline blocks the layout, calls the
     direct-convolution microkernel and runs a parallel region; the default does none."""
     low = _lowered(CONV_RELU, LOWERED)
-    assert "@GOMP_parallel" in low, "no parallel region"
+    assert "@irforge_parallel_for" in low, "no parallel region"
     assert "@__sconv_6x4_v4" in low, "no direct-convolution kernel on 4-channel blocks"
     default = _lowered(CONV_RELU, FuzzKnobs())
-    assert "GOMP_parallel" not in default and "__sconv" not in default
+    assert "irforge_parallel_for" not in default and "__sconv" not in default
 
 
 LOWERED = FuzzKnobs(True, block=4, vector_bits=128, min_flops=64, min_work=256, threads=2)

@@ -1,5 +1,6 @@
 """Parallel loops: convert-tensor-to-loop marks them, parallelize-loops outlines the big
-ones, convert-loop-to-llvm runs them with libgomp's GOMP_parallel (docs/parallelism.md).
+ones, convert-loop-to-llvm runs them on irforge's thread pool (backends/llvm/thread_pool.py,
+docs/parallelism.md).
 
 Native results with 1, 2 and 3 threads are compared with each other (bit-identical: every
 element is computed by the same code in the same order, whatever thread runs it) and with
@@ -11,7 +12,12 @@ trip counts smaller than, equal to and not divisible by the thread count.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import threading
+import time
+import warnings
 
 import numpy as np
 import onnxruntime as ort
@@ -26,7 +32,7 @@ from irforge.backends.target import host_target
 from irforge.dialects.reference import run_reference
 from irforge.passes.infra.registry import DEFAULT_PIPELINE
 
-GOMP_CALL = 'call ccc void @"GOMP_parallel"'
+POOL_CALL = 'call ccc void @"irforge_parallel_for"'
 FORCE = DEFAULT_PIPELINE.replace("parallelize-loops", "parallelize-loops{min-work=0}")
 
 
@@ -123,10 +129,10 @@ def _llvm_ir(model, num_threads, pipeline=DEFAULT_PIPELINE):
 
 def test_region_only_above_threshold_and_with_threads():
     big, small = elementwise([1 << 18]), elementwise([1000])  # ~2.6M and ~10k ops
-    assert GOMP_CALL in _llvm_ir(big, 2)
-    assert GOMP_CALL not in _llvm_ir(small, 2)  # below min-work
-    assert GOMP_CALL not in _llvm_ir(big, 1)  # one thread: serial code
-    assert "omp_get" not in _llvm_ir(big, 1)
+    assert POOL_CALL in _llvm_ir(big, 2)
+    assert POOL_CALL not in _llvm_ir(small, 2)  # below min-work
+    assert POOL_CALL not in _llvm_ir(big, 1)  # one thread: serial code
+    assert "__omp" not in _llvm_ir(big, 1)
 
 
 def test_digits_batch1_stays_serial():
@@ -135,7 +141,7 @@ def test_digits_batch1_stays_serial():
     module = load_module(str(model_path()), {"input": [1, 64]})
     host_target(num_threads=2).attach(module)
     irforge.run_pipeline(module, DEFAULT_PIPELINE)
-    assert GOMP_CALL not in emit_llvm_ir(module)
+    assert POOL_CALL not in emit_llvm_ir(module)
 
 
 def test_env_var_and_default(monkeypatch):
@@ -172,9 +178,9 @@ def test_cli_num_threads(tmp_path, capsys):
     path.write_bytes(elementwise([1 << 18]).SerializeToString())
     out = tmp_path / "out.ll"
     assert main(["compile", str(path), "--num-threads", "2", "-O", "0", "-o", str(out)]) == 0
-    assert GOMP_CALL in out.read_text()
+    assert POOL_CALL in out.read_text()
     assert main(["compile", str(path), "--num-threads", "1", "-O", "0", "-o", str(out)]) == 0
-    assert GOMP_CALL not in out.read_text()
+    assert POOL_CALL not in out.read_text()
     assert main(["compile", str(path), "--num-threads", "zero", "-o", str(out)]) != 0
     assert "num-threads" in capsys.readouterr().err
 
@@ -252,12 +258,12 @@ def test_light_resnet50_one_and_two_threads_match_onnxruntime(light):
     np.testing.assert_allclose(outs[2], outs[1], rtol=1e-5, atol=1e-6 * scale)
 
 
-def test_without_libgomp_compile_is_serial_with_one_warning(monkeypatch):
-    from irforge.backends.llvm import openmp
+def test_without_pool_compile_is_serial_with_one_warning(monkeypatch):
+    from irforge.backends.llvm import thread_pool
 
-    monkeypatch.setattr(openmp, "_state", {"error": "libgomp.so.1: not found (test)"})
+    monkeypatch.setattr(thread_pool, "_state", {"error": "no futex-based pool (test)"})
     a = rand(128, 128)
-    with pytest.warns(RuntimeWarning, match="libgomp"):
+    with pytest.warns(RuntimeWarning, match="no thread pool"):
         compiled = irforge.compile(matmul(128, 128, 128), num_threads=2)
     assert compiled.num_threads == 1
     np.testing.assert_allclose(compiled(a, a), a @ a, rtol=1e-4, atol=1e-4)
@@ -268,7 +274,7 @@ def test_without_libgomp_compile_is_serial_with_one_warning(monkeypatch):
         assert irforge.compile(matmul(128, 128, 128), num_threads=2).num_threads == 1
     module = irforge.parse(STRIDED)
     irforge.run_pipeline(module, "parallelize-loops{num-threads=2 min-work=0},convert-loop-to-llvm")
-    with pytest.raises(RuntimeError, match="libgomp"):
+    with pytest.raises(RuntimeError, match="thread pool cannot run here"):
         compile_module(module, inputs=[("x", (10,), "float32")], outputs=[("y", (10,), "f4")])
 
 
@@ -352,3 +358,104 @@ def test_work_estimate_follows_tile_bounds_and_calls():
     # min(200, 512 - 0) = 200 iterations x 1 store, its return)
     assert estimate_work(nest, module) == 3 * (3 + 1 + 3 + 200 + 1)
     assert estimate_work(nest) == 3 * (3 + 1)  # without the module, calls count 1
+
+
+# -- the thread pool (backends/llvm/thread_pool.py) -------------------------------------------
+
+CHUNK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+
+
+def _pool_entry():
+    from irforge.backends.llvm import thread_pool
+
+    assert thread_pool.load_pool()
+    thread_pool.ensure_workers(1)
+    address = thread_pool._state["addrs"][thread_pool.ENTRY]
+    return thread_pool, ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
+        address
+    )
+
+
+def test_pool_runs_every_chunk_once_on_the_caller_and_a_worker():
+    pool, run = _pool_entry()
+    seen, lock = [], threading.Lock()
+
+    def chunk(ctx, i, k):
+        time.sleep(0.001)  # releases the GIL: the worker gets the time to claim chunks
+        with lock:
+            seen.append((i, k, threading.get_ident()))
+
+    cb = CHUNK(chunk)
+    chunks = 2 * pool.CHUNKS_PER_THREAD
+    runners = set()
+    for _ in range(20):
+        seen.clear()
+        run(ctypes.cast(cb, ctypes.c_void_p), None, 2)
+        assert sorted(i for i, _, _ in seen) == list(range(chunks))  # each once, all done
+        assert {k for _, k, _ in seen} == {chunks}
+        runners |= {t for _, _, t in seen}
+    assert threading.get_ident() in runners and len(runners) == 2
+    seen.clear()
+    run(ctypes.cast(cb, ctypes.c_void_p), None, 1)  # one thread: one chunk, the caller's
+    assert [(i, k) for i, k, _ in seen] == [(0, 1)]
+
+
+def test_pool_two_callers_at_once_get_exact_results():
+    """A second caller while the pool is busy runs its chunks itself."""
+    n = 1 << 18
+    x = rand(n)
+    model = irforge.compile(elementwise([n]), num_threads=2)
+    expected = irforge.compile(elementwise([n]), num_threads=1)(x)
+    failures = []
+
+    def caller():
+        for _ in range(30):
+            if not np.array_equal(model(x), expected):
+                failures.append(1)
+
+    threads = [threading.Thread(target=caller) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_runs_a_parallel_model():
+    """The pool's workers do not exist in a forked child: the caller runs every chunk (a
+    libgomp team waited forever for them)."""
+    n = 1 << 18
+    x = rand(n)
+    model = irforge.compile(elementwise([n]), num_threads=2)
+    expected = model(x)  # the parent's workers are running
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork of a threaded process
+        pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if all(np.array_equal(model(x), expected) for _ in range(5)) else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child did not finish its parallel calls")
+
+
+def test_pool_threads_of_a_module_and_bad_spin_setting(monkeypatch):
+    from irforge.backends.llvm import thread_pool
+
+    text = 'call void @"irforge_parallel_for"(ptr @f, ptr %c, i64 3)\n'
+    text += "call void @irforge_parallel_for(ptr nonnull @g, ptr nonnull %d, i64 2)"
+    assert thread_pool.threads_called(text) == 3
+    assert thread_pool.threads_called("call void @f()") == 0
+    monkeypatch.setenv("IRFORGE_POOL_SPIN", "lots")
+    with pytest.raises(ValueError, match="IRFORGE_POOL_SPIN='lots'"):
+        thread_pool._spin_setting()

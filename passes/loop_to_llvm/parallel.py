@@ -1,28 +1,29 @@
 """convert-loop-to-llvm rule for `func.call`: an `llvm.call`, or, for a call marked
-`irforge.parallel` (made by parallelize-loops), one libgomp parallel region.
+`irforge.parallel` (made by parallelize-loops), one call of irforge's thread pool.
 
 The call `func.call @f__par0(%a, %b, %lb, %ub) {irforge.parallel = {num_threads = 2 : i64,
 step = 1 : i64}}` runs `@f__par0` (whose last two arguments are the bounds of its loop) on
-every thread for that thread's share of [lb, ub). As MLIR's OpenMP translation does, the
-arguments are packed into a stack buffer and an outlined function unpacks them::
+chunks of [lb, ub), shared out among the calling thread and the pool's workers. As MLIR's
+OpenMP translation does, the arguments are packed into a stack buffer and an outlined
+function unpacks them::
 
-    ; caller                                   define internal void @f__par0__omp(ptr %ctx)
-    %ctx = alloca {ptr, ptr, i64, i64}           %a  = load ptr, ptr %ctx
-    store ptr %a, ptr %ctx                       %b  = load ptr, ptr (field 1 of %ctx)
-    store ptr %b, ptr (field 1 of %ctx)          %lb = ..., %ub = ...
-    store i64 %lb / %ub ...                      %t  = call i32 @omp_get_thread_num()
-    call void @GOMP_parallel(ptr @f__par0__omp,  %n  = call i32 @omp_get_num_threads()
-        ptr %ctx, i32 2, i32 0)                  ; static chunk [lo, hi) of thread t
-                                                 call void @f__par0(%a, %b, %lo, %hi)
+    ; caller                                   define internal void @f__par0__omp(ptr %ctx,
+    %ctx = alloca {ptr, ptr, i64, i64}                                i64 %t, i64 %n)
+    store ptr %a, ptr %ctx                       %a  = load ptr, ptr %ctx
+    store ptr %b, ptr (field 1 of %ctx)          %b  = load ptr, ptr (field 1 of %ctx)
+    store i64 %lb / %ub ...                      %lb = ..., %ub = ...
+    call void @irforge_parallel_for(             ; static chunk [lo, hi) number t of n
+        ptr @f__par0__omp, ptr %ctx, i64 2)      call void @f__par0(%a, %b, %lo, %hi)
 
-The chunks follow OpenMP's `schedule(static)` without a chunk size: with T iterations and n
-threads, thread t runs q = T / n iterations plus one more if t < T % n, in order, so every
-thread gets a contiguous range and the sizes differ by at most one. `GOMP_parallel` returns
-after every thread has finished (it ends with the team's barrier), so the stack buffer
-outlives the region and the caller sees all the writes.
+`irforge_parallel_for(fn, ctx, threads)` (backends/llvm/thread_pool.py) calls `fn(ctx, t,
+n)` once for every chunk t of n (n = `threads` times a few, or 1 when it runs alone) and
+returns after all have finished, so the stack buffer outlives them and the caller sees all
+the writes. The chunks follow OpenMP's `schedule(static)` without a chunk size: with T
+iterations and n chunks, chunk t has q = T / n iterations plus one more if t < T % n, in
+order, so the chunks are contiguous and their sizes differ by at most one.
 
-Source: libgomp's ABI (libgomp/libgomp_g.h, GOMP_parallel, GCC >= 4.9), OpenMP 5.2 section
-2.11.4 (static schedule), MLIR's OpenMPToLLVMIRTranslation (outlining with a context struct).
+Source: OpenMP 5.2 section 2.11.4 (static schedule), MLIR's OpenMPToLLVMIRTranslation
+(outlining with a context struct).
 """
 
 from __future__ import annotations
@@ -90,17 +91,15 @@ class _Builder:
 
 
 def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
-    """`void name(ptr ctx)`: unpack the arguments, take this thread's chunk of the
+    """`void name(ptr ctx, i64 t, i64 n)`: unpack the arguments, take chunk t of n of the
     iterations, call `callee(args..., lo, hi)`."""
-    entry = Block(arg_types=[PTR])
+    entry = Block(arg_types=[PTR, i64, i64])
     b = _Builder(entry)
-    ctx = entry.args[0]
+    ctx, tid, nth = entry.args
     args = []
     for k, t in enumerate(struct.types.data):
         args.append(b(new_op(llvm.LoadOp, (b(_field(ctx, struct, k)),), t, ORDERING)))
     lb, ub = args[-2], args[-1]
-    tid = b(llvm.SExtOp(b(llvm.CallOp("omp_get_thread_num", return_type=i32)), i64))
-    nth = b(llvm.SExtOp(b(llvm.CallOp("omp_get_num_threads", return_type=i32)), i64))
     # T = max(0, ceil((ub - lb) / step)); q, r = divmod(T, n)
     span = b.binary(llvm.SubOp, ub, lb)
     if step != 1:
@@ -123,7 +122,7 @@ def _outlined(name: str, callee: str, struct: llvm.LLVMStructType, step: int):
     b(llvm.ReturnOp())
     return llvm.FuncOp(
         name,
-        llvm.LLVMFunctionType([PTR], None),
+        llvm.LLVMFunctionType([PTR, i64, i64], None),
         linkage=llvm.LinkageAttr("internal"),
         body=Region(entry),
         other_props={"no_unwind": UnitAttr()},
@@ -167,10 +166,8 @@ def _call(L: FunctionLowering, op: func.CallOp) -> None:
         L.emit(new_op(llvm.StoreOp, (v, L.emit(_field(ctx, struct, k))), None, ORDERING))
     name = f"{callee}__omp"
     if name not in L.externs:
-        L.extern("omp_get_thread_num", [], i32)
-        L.extern("omp_get_num_threads", [], i32)
         # A defined function among the declarations: the pass adds it to the module.
         L.externs[name] = _outlined(name, callee, struct, step)
-    gomp = L.extern("GOMP_parallel", [PTR, PTR, i32, i32], None)
+    run = L.extern("irforge_parallel_for", [PTR, PTR, i64], None)
     fn_ptr = L.emit(llvm.AddressOfOp(name, PTR))
-    L.emit(llvm.CallOp(gomp, fn_ptr, ctx, L.const(n, i32), L.const(0, i32)))
+    L.emit(llvm.CallOp(run, fn_ptr, ctx, L.const(n, i64)))
