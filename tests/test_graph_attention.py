@@ -187,10 +187,10 @@ def test_long_rows_run_as_one_fused_kernel():
 @pytest.mark.parametrize(
     "q_shape,k_shape",
     [
-        ((1, 2, 16, 8), (1, 2, 16, 8)),  # the generics (or, with 8 lanes or fewer, the kernel)
-        ((2, 33, 5), (2, 33, 5)),  # the generics (no SIMD width divides 33)
-        ((1, 2, 7, 8), (1, 2, MIN_KEYS + 9, 8)),  # the fused kernel's scalar loops
-        ((1, 2, 5, 32), (1, 2, MIN_KEYS + 32, 32)),  # its vector loops (vw | Sk, dv)
+        ((1, 2, 16, 8), (1, 2, 16, 8)),  # the generics (short rows)
+        ((2, 33, 5), (2, 33, 5)),
+        ((1, 2, 7, 8), (1, 2, MIN_KEYS + 9, 8)),  # the generics (no SIMD width divides Sk)
+        ((1, 2, 5, 32), (1, 2, MIN_KEYS + 32, 32)),  # the fused kernel (a block and a row)
     ],
 )
 def test_attention_native_and_wasm_against_float64(target, q_shape, k_shape):

@@ -21,11 +21,11 @@ stay in registers over the keys (one load of V per vector, shared by the n rows)
 large as the register file allows (`_rows_per_block`). The scores of a block (n x Sk x 4
 bytes: 2 KiB at Sk = 128, 16 KiB at 1024) stay in L1; no [Sq, Sk] matrix is written, K^T
 and V are read from cache. The row max and sum carry the reassoc flag (base.REASSOC's
-reasoning: LLVM vectorizes them). This needs the SIMD width to divide Sk and dv; else the
-kernel uses scalar loops, one row at a time, and runs only for Sk >= MIN_KEYS.
+reasoning: LLVM vectorizes them).
 
-If the chain is not intact (another pass rewrote part of it, a value has another use) or
-neither condition holds, `lower_attention` declines and the generics lower one by one.
+If the chain is not intact (another pass rewrote part of it, a value has another use),
+the SIMD width does not divide Sk and dv, or the rows are short (Sk < MIN_KEYS, where the
+generics are as fast), `lower_attention` declines and the generics lower one by one.
 The whole score row is kept (it is small), so no online rescaling is needed: the softmax
 is the exact two-pass one, as in the reference.
 
@@ -55,11 +55,13 @@ MARK = "irforge.attention"
 REASSOC = arith.FastMathFlagsAttr([FastMathFlag.REASSOC])
 
 MIN_KEYS = 512
-"""Without vector loops (the SIMD width does not divide Sk and dv, or no microkernel
-blocking) the kernel runs only for Sk >= MIN_KEYS keys; shorter rows keep the five
-generics, whose contractions run as packed GEMM microkernels. Medians of interleaved runs
-at 1 thread, AVX-512, a loaded 2-core machine: [1, 8, 128, 64] generics 0.86 ms, scalar
-kernel 1.36 ms, vector kernel 0.68 ms; [1, 8, 1024, 64] 187, 189 and 101 ms."""
+"""The kernel runs for Sk >= MIN_KEYS keys (and a SIMD width that divides Sk and dv).
+Shorter rows keep the five generics, whose contractions run as packed GEMM microkernels:
+there the [Sq, Sk] scores fit in cache anyway, and the generics are as fast or faster.
+Medians of interleaved runs, 1 thread, AVX-512 (2 shared cores), generics vs this kernel:
+[1, 8, 128, 64] 0.57 vs 0.63 ms; 256 keys 2.21 vs 2.33 ms; 512 keys 11.85 vs 11.88 ms;
+1024 keys 45.6 vs 45.8 ms, the kernel without the 32 MiB of scores (scalar loops instead
+of vector ones: 1.22 ms and 96 ms)."""
 
 
 def _generic_users(v: SSAValue) -> list[GenericOp] | None:
@@ -145,9 +147,9 @@ class _Rows:
     """What the steps of a block of query rows share: the function lowering `L`, the
     builder of the block's body `b`, the batch variables `lead`, the block's first row
     `i0` and its number of rows `n`, the buffers, the sizes, the scale and mask (with its
-    indexing map over (b..., i, j)), the SIMD width `vw` (0: scalar loops only) and the
-    scratch: `row` (n x Sk scores), `acc` (n floats) and `vacc` (vectors, used at constant
-    slots only, so that LLVM keeps them in registers)."""
+    indexing map over (b..., i, j)), the SIMD width `vw`, the key vectors per score block
+    `unroll` and the scratch: `row` (n x Sk scores), `acc` (n floats) and `vacc`
+    (vectors, used at constant slots only, so that LLVM keeps them in registers)."""
 
     L: object
     b: Builder
@@ -156,7 +158,7 @@ class _Rows:
     n: int
     q: SSAValue
     k: SSAValue
-    kt: SSAValue | None
+    kt: SSAValue
     v: SSAValue
     mask: SSAValue | None
     mask_map: object
@@ -169,7 +171,7 @@ class _Rows:
     unroll: int
     row: SSAValue
     acc: SSAValue
-    vacc: SSAValue | None
+    vacc: SSAValue
 
     def const(self, bb: Builder, value: float) -> SSAValue:
         return bb.insert(arith.ConstantOp(FloatAttr(value, Float32Type()))).result
@@ -199,18 +201,6 @@ class _Rows:
         z = self.splat(bb, self.const(bb, 0.0))
         for slot in range(n):
             bb.insert(loop.StoreOp(z, self.vacc, [self.L.index(slot)]))
-
-
-def _scores_scalar(r: _Rows, rows: list[SSAValue]) -> None:
-    """row[t, j] = Q[b, i0 + t, :] . K[b, j, :] (a dot product per row and key)."""
-    L, zero = r.L, r.L.index(0)
-    for t, i in enumerate(rows):
-        bj, j = _for(r.b, L, r.sk)
-        bj.insert(loop.StoreOp(r.const(bj, 0.0), r.acc, [zero]))
-        bk, kk = _for(bj, L, r.d)
-        q = r.load(bk, r.q, [*r.lead, i, kk])
-        r.accumulate(bk, 0, bk.insert(arith.MulfOp(q, r.load(bk, r.k, [*r.lead, j, kk]))).result)
-        bj.insert(loop.StoreOp(r.load(bj, r.acc, [zero]), r.row, [L.index(t), j]))
 
 
 def _scores_vector(r: _Rows, rows: list[SSAValue]) -> None:
@@ -259,27 +249,9 @@ def _softmax(r: _Rows, rows: list[SSAValue]) -> list[SSAValue]:
     return totals
 
 
-def _output_scalar(r: _Rows, rows: list[SSAValue], totals: list[SSAValue]) -> None:
-    """O[b, i0 + t, :] = sum_j row[t, j] V[b, j, :] / total, accumulated in O."""
-    L = r.L
-    for t, (i, total) in enumerate(zip(rows, totals)):
-        lead_i = [*r.lead, i]
-        bc, c = _for(r.b, L, r.dv)
-        bc.insert(loop.StoreOp(r.const(bc, 0.0), r.out, [*lead_i, c]))
-        bj, j = _for(r.b, L, r.sk)
-        p = r.load(bj, r.row, [L.index(t), j])
-        bc, c = _for(bj, L, r.dv)
-        pv = bc.insert(arith.MulfOp(p, r.load(bc, r.v, [*r.lead, j, c]))).result
-        o = bc.insert(arith.AddfOp(r.load(bc, r.out, [*lead_i, c]), pv)).result
-        bc.insert(loop.StoreOp(o, r.out, [*lead_i, c]))
-        bc, c = _for(r.b, L, r.dv)
-        o = bc.insert(arith.DivfOp(r.load(bc, r.out, [*lead_i, c]), total)).result
-        bc.insert(loop.StoreOp(o, r.out, [*lead_i, c]))
-
-
 def _output_vector(r: _Rows, rows: list[SSAValue], totals: list[SSAValue]) -> None:
-    """As _output_scalar with the n x dv / vw output vectors in registers across the
-    keys; per key, dv / vw loads of V shared by the n rows."""
+    """O[b, i0 + t, :] = sum_j row[t, j] V[b, j, :] / l[t], the n x dv / vw output vectors
+    in registers across the keys; per key, dv / vw loads of V shared by the n rows."""
     L, nv = r.L, r.dv // r.vw
     vt = VectorType(Float32Type(), [r.vw])
     r.zero_slots(r.b, r.n * nv)
@@ -301,17 +273,15 @@ def _output_vector(r: _Rows, rows: list[SSAValue], totals: list[SSAValue]) -> No
 def _row_block(r: _Rows) -> None:
     """The kernel for the n query rows from r.i0: scores, softmax, output."""
     rows = [r.at(t) for t in range(r.n)]
-    (_scores_vector if r.vw else _scores_scalar)(r, rows)
+    _scores_vector(r, rows)
     totals = _softmax(r, rows)
-    (_output_vector if r.vw else _output_scalar)(r, rows, totals)
+    _output_vector(r, rows, totals)
 
 
 def _rows_per_block(vw: int, dv: int, unroll: int) -> int:
     """Query rows per block: as many as keep the accumulators (rows x max(unroll, dv/vw)
     vectors) and the shared vectors in the register file (32 with 16 lanes, AVX-512; 16
     otherwise), at most 4."""
-    if not vw:
-        return 1
     regs = 32 if vw >= 16 else 16
     per_row = max(unroll, dv // vw)
     return max(1, min(4, (regs - per_row) // per_row))
@@ -335,38 +305,31 @@ def lower_attention(L, op: GenericOp) -> bool:
     q_shape, k_shape, v_shape = (x.type.get_shape() for x in (q, k, v))
     batch, sq, d = q_shape[:-2], q_shape[-2], q_shape[-1]
     sk, dv = k_shape[-2], v_shape[-1]
-    # Vector loops when the SIMD width divides Sk and dv; else scalar loops (LLVM
-    # vectorizes the dot products, not the output's accumulation over keys), only for
-    # long rows, where they at least save the [Sq, Sk] scores' memory.
     vw = L.blocking.vw if L.blocking is not None else 0
-    vw = vw if vw > 1 and sk % vw == 0 and dv % vw == 0 else 0
-    if not vw and sk < MIN_KEYS:
+    if vw < 2 or sk % vw or dv % vw or sk < MIN_KEYS:
         return False
     f32 = Float32Type()
     out = L.alloc(MemRefType(f32, [*batch, sq, dv]))
     _drop_lowered_fill(L, L.vmap[scores.outs[0]])
-    unroll = next(u for u in (4, 2, 1) if sk % (vw * u) == 0) if vw else 0
+    unroll = next(u for u in (4, 2, 1) if sk % (vw * u) == 0)
     per_block = _rows_per_block(vw, dv, unroll)
 
     b, lead = L.b, []
     for n in batch:
         b, iv = _for(b, L, n, parallel=True)
         lead.append(iv)
-    kt = None
-    if vw:  # K^T, once per batch point, so that a vector of keys is contiguous
-        kt = b.insert(loop.AllocOp(MemRefType(f32, [d, sk]))).result
-        bj, j = _for(b, L, sk)
-        bk, kk = _for(bj, L, d)
-        bk.insert(loop.StoreOp(bk.insert(loop.LoadOp(k, [*lead, j, kk])).result, kt, [kk, j]))
+    # K^T, once per batch point, so that a vector of keys is contiguous; the stores are
+    # contiguous (LLVM gathers the loads).
+    kt = b.insert(loop.AllocOp(MemRefType(f32, [d, sk]))).result
+    bk, kk = _for(b, L, d)
+    bj, j = _for(bk, L, sk)
+    bj.insert(loop.StoreOp(bj.insert(loop.LoadOp(k, [*lead, j, kk])).result, kt, [kk, j]))
 
     def block(bb: Builder, i0: SSAValue, n: int) -> None:
         row = bb.insert(loop.AllocOp(MemRefType(f32, [n, sk]))).result
         acc = bb.insert(loop.AllocOp(MemRefType(f32, [n]))).result
-        vacc = None
-        if vw:
-            vt = VectorType(f32, [vw])
-            slots = n * max(unroll, dv // vw)
-            vacc = bb.insert(loop.AllocOp(MemRefType(vt, [slots]))).result
+        slots = n * max(unroll, dv // vw)
+        vacc = bb.insert(loop.AllocOp(MemRefType(VectorType(f32, [vw]), [slots]))).result
         mask_map = row_max.maps[1] if mask is not None else None
         scale = mark.value.data
         sizes = (d, sk, dv, vw, unroll)
@@ -375,8 +338,7 @@ def lower_attention(L, op: GenericOp) -> bool:
         )
         _row_block(r)
         for buf in (vacc, acc, row):
-            if buf is not None:
-                bb.insert(loop.DeallocOp(buf))
+            bb.insert(loop.DeallocOp(buf))
 
     full, rest = divmod(sq, per_block)
     if full:
@@ -385,8 +347,7 @@ def lower_attention(L, op: GenericOp) -> bool:
     if rest:
         bb, ir = _for(b, L, rest, parallel=True)
         block(bb, bb.insert(arith.AddiOp(ir, L.index(full * per_block))).result, 1)
-    if kt is not None:
-        b.insert(loop.DeallocOp(kt))
+    b.insert(loop.DeallocOp(kt))
 
     L.vmap[div.res[0]] = out
     for g in (row_max, exp_sum, pv, div):
