@@ -67,6 +67,35 @@ def test_verify_each_names_the_pass_that_broke_the_ir():
         irforge.run_pipeline(module, "test-break-types")
 
 
+@dataclass(frozen=True)
+class BreakLoadsPass(ModulePass):
+    """Test pass: every `llvm.load` gets a string for its alignment."""
+
+    name = "test-break-loads"
+
+    def apply(self, ctx, op):
+        from xdsl.dialects.builtin import StringAttr
+
+        for o in op.walk():
+            if o.name == "llvm.load":
+                o.properties["alignment"] = StringAttr("four")
+
+
+def test_compile_verifies_the_result_when_the_backend_fails():
+    # Without verify_each the lowered IR is not verified unless the backend rejects it:
+    # then the error says the pipeline broke the IR, not what LLVM made of it.
+    if "test-break-loads" not in available_passes():
+        register_pass("test-break-loads", BreakLoadsPass)
+    from irforge.passes.infra.registry import DEFAULT_PIPELINE
+
+    pipeline = DEFAULT_PIPELINE + ",test-break-loads"
+    with pytest.raises(PassFailure, match="'pipeline' produced IR that does not verify"):
+        irforge.compile(irforge.parse(SRC), pipeline=pipeline, verify_each=False)
+    with pytest.raises(PassFailure, match="'test-break-loads' produced IR that does not"):
+        irforge.compile(irforge.parse(SRC), pipeline=pipeline, verify_each=True)
+    assert irforge.compile(irforge.parse(SRC), verify_each=False).inputs[0].shape == (4,)
+
+
 def test_register_pass_twice_is_an_error():
     with pytest.raises(ValueError, match="already registered"):
         register_pass("canonicalize", BreakTypesPass)

@@ -316,19 +316,25 @@ def _check_isolated(op: Operation, opm: OpPassManager) -> None:
 
 
 def run_pass_pipeline(
-    module: ModuleOp, pipeline: str, ctx: Context | None = None, *, verify_each: bool = True
+    module: ModuleOp,
+    pipeline: str,
+    ctx: Context | None = None,
+    *,
+    verify_each: bool = True,
+    verify: bool = True,
 ) -> ModuleOp:
     """Run a pipeline string on `module` in place and return it (see PassManager).
 
     With `verify_each=False` the module is verified once, after the last pass (a failure
     is a PassFailure for the whole pipeline, which names no pass: rerun with
-    verify_each=True to find it)."""
+    verify_each=True to find it), unless `verify=False`: then not at all (the caller
+    verifies when it needs to, with `verify_result`)."""
     if ctx is None:
         from ...dialects import make_dialect_context
 
         ctx = make_dialect_context()
     PassManager.from_pipeline(pipeline, verify_each=verify_each).run(ctx, module)
-    if not verify_each:
+    if verify and not verify_each:
         verify_result(module)
     return module
 
@@ -339,8 +345,9 @@ VERIFY_EACH_ENV = "IRFORGE_VERIFY_EACH"
 def default_verify_each() -> bool:
     """Whether model compilation (irforge.compile, `irforge compile`/`run`) verifies the IR
     after every pass: the environment variable IRFORGE_VERIFY_EACH=1, else False (the
-    result is still verified once). Verifying after each pass costs about a third of the
-    lowering of a CNN (SqueezeNet: 4.4 of 12.5 s, 25 us per op on ~30k loop-level ops);
+    result is verified once by the CLI; by irforge.compile only if the backend fails).
+    Verifying after each pass costs about a third of the lowering of a CNN (SqueezeNet:
+    4.4 of 12.5 s, 25 us per op on ~30k loop-level ops);
     irforge-opt and `run_pass_pipeline` keep MLIR's default of verifying each pass."""
     return os.environ.get(VERIFY_EACH_ENV, "0") not in ("", "0")
 
