@@ -400,6 +400,15 @@ def test_pool_runs_every_chunk_once_on_the_caller_and_a_worker():
     assert [(i, k) for i, k, _ in seen] == [(0, 1)]
 
 
+def test_compiling_a_parallel_model_starts_its_workers(monkeypatch):
+    from irforge.backends.llvm import thread_pool
+
+    asked = []
+    monkeypatch.setattr(thread_pool, "ensure_workers", asked.append)
+    irforge.compile(elementwise([1 << 18]), num_threads=2)
+    assert asked == [1]
+
+
 def test_pool_two_callers_at_once_get_exact_results():
     """A second caller while the pool is busy runs its chunks itself."""
     n = 1 << 18
@@ -424,7 +433,7 @@ def test_pool_two_callers_at_once_get_exact_results():
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_forked_child_runs_a_parallel_model():
     """The pool's workers do not exist in a forked child: the caller runs every chunk (a
-    libgomp team waited forever for them)."""
+    libgomp team may wait forever for them: GCC's documented limitation)."""
     n = 1 << 18
     x = rand(n)
     model = irforge.compile(elementwise([n]), num_threads=2)
@@ -452,8 +461,9 @@ def test_forked_child_runs_a_parallel_model():
 def test_pool_threads_of_a_module_and_bad_spin_setting(monkeypatch):
     from irforge.backends.llvm import thread_pool
 
-    text = 'call void @"irforge_parallel_for"(ptr @f, ptr %c, i64 3)\n'
-    text += "call void @irforge_parallel_for(ptr nonnull @g, ptr nonnull %d, i64 2)"
+    text = 'call ccc void @"irforge_parallel_for"(void (ptr, i64, i64)* @"f", ptr %c, i64 3)\n'
+    text += "call void @irforge_parallel_for(ptr nonnull @g, ptr nonnull %d, i64 2) #0\n"
+    text += 'declare void @"irforge_parallel_for"(ptr %".1", ptr %".2", i64 %".3")'
     assert thread_pool.threads_called(text) == 3
     assert thread_pool.threads_called("call void @f()") == 0
     monkeypatch.setenv("IRFORGE_POOL_SPIN", "lots")

@@ -49,13 +49,16 @@ import platform
 import re
 import sys
 import threading
+import time
 import warnings
 
 ENTRY = "irforge_parallel_for"
-# Pause-loop iterations an idle worker spins before it sleeps. About 40 us on the machines
-# measured: it covers the gap between consecutive parallel loops of one model call; a
-# longer spin takes the core from other processes after the call (docs/parallelism.md).
-DEFAULT_SPIN = 2000
+# Pause-loop iterations an idle worker spins before it sleeps: ~0.25 ms on Zen 4/5 (12 ns a
+# pause). It covers the gaps between the parallel loops of a model call and between calls
+# made back to back; a worker woken from its futex on a busy machine came too late to help
+# a 0.35 ms call (GELU [128, 2048] at 2 threads: spin 0 or 2000 0.36 ms, 20000 0.18 ms,
+# 200000 0.18 ms; docs/parallelism.md).
+DEFAULT_SPIN = 20000
 CHUNKS_PER_THREAD = 4
 SPIN_ENV = "IRFORGE_POOL_SPIN"
 
@@ -256,7 +259,8 @@ def load_pool() -> bool:
         engine.finalize_object()
         addrs = {name: engine.get_function_address(name) for name in (ENTRY, "irforge_pool_worker")}
         llb.add_symbol(ENTRY, addrs[ENTRY])
-        _state.update(engine=engine, addrs=addrs, threads=[])
+        workers_addr = engine.get_global_value_address("workers")
+        _state.update(engine=engine, addrs=addrs, threads=[], workers_addr=workers_addr)
         os.register_at_fork(after_in_child=_after_fork)
         return True
 
@@ -275,13 +279,21 @@ def ensure_workers(count: int) -> None:
     worker = ctypes.CFUNCTYPE(None)(_state["addrs"]["irforge_pool_worker"])  # type: ignore[index]
     with _lock:
         threads: list = _state["threads"]  # type: ignore[assignment]
+        started = len(threads)
         while len(threads) < count:
             t = threading.Thread(target=worker, name=f"irforge-pool-{len(threads)}", daemon=True)
             t.start()
             threads.append(t)
+        if len(threads) > started:  # until they run, calls would not publish their chunks
+            running = ctypes.c_int32.from_address(_state["workers_addr"])  # type: ignore[arg-type]
+            deadline = time.monotonic() + 1.0
+            while running.value < len(threads) and time.monotonic() < deadline:
+                time.sleep(0.0005)
 
 
-_THREADS_OF_CALL = re.compile(r"@\"?" + ENTRY + r"\"?\([^)]*, i64 (\d+)\)")
+# `call void @"irforge_parallel_for"(void (ptr, i64, i64)* @"f__par0__omp", ptr %c, i64 2)`:
+# the thread count is the last argument (the function type has parentheses of its own).
+_THREADS_OF_CALL = re.compile(r"call [^\n]*@\"?" + ENTRY + r"\"?\([^\n]*, i64 (\d+)\)")
 
 
 def threads_called(llvm_ir: str) -> int:
