@@ -26,12 +26,15 @@ from irforge.dialects import graph, loop
 from irforge.dialects.arrays import from_numpy
 from irforge.dialects.graph_reference import REFERENCE
 from irforge.dialects.reference import run_reference
+from irforge.passes.infra.registry import DEFAULT_PIPELINE
 from irforge.passes.tensor_to_loop.attention_kernel import MIN_KEYS
 
 from .test_fuzz_programs import ci
 
 HAS_WASM = all(importlib.util.find_spec(m) is not None for m in ("wasmtime", "ziglang"))
 RTOL = 1e-5
+FUSING_PIPELINE = DEFAULT_PIPELINE.replace("{min-keys=512}", "")
+"""The default pipeline, fusing attention over any number of keys."""
 
 
 def build(shapes, body) -> ModuleOp:
@@ -142,8 +145,19 @@ def test_fused_graph_and_its_lowering_match_the_unfused_reference(case):
 @given(attention_cases())
 def test_compiled_fused_attention_matches_the_unfused_reference(case):
     shapes, arrays, body, want = unfused_case(case)
-    got = irforge.compile(build(shapes, body))(*arrays)
+    got = irforge.compile(build(shapes, body), pipeline=FUSING_PIPELINE)(*arrays)
     assert max_rel(got, want) <= RTOL
+
+
+def test_min_keys_option_skips_short_rows():
+    shapes, arrays, body, want = unfused_case(((2,), 4, 3, 5, 6, "mul", 2, 0.5, 0))
+    for option, fused in (("{min-keys=4}", False), ("{min-keys=3}", True), ("", True)):
+        module = build(shapes, body)
+        irforge.run_pipeline(module, "graph-fuse-attention" + option)
+        names = [op.name for op in module.walk()]
+        assert ("graph.attention" in names) is fused, option
+        assert ("graph.softmax" in names) is not fused, option
+    assert "graph-fuse-attention{min-keys=512}" in DEFAULT_PIPELINE
 
 
 def attention_module(shapes, scale):

@@ -23,7 +23,8 @@ sqrt(scale) on both sides); the scales multiply. K^T's transpose, when its perm 
 last two dims of some permutation, is composed with that swap (the identity perm then
 leaves no transpose); any other K^T gets a transpose of its last two dims.
 
-Guards (each one stops the rewrite, leaving the graph as it was): every tensor f32; Q,
+Guards (each one stops the rewrite, leaving the graph as it was): at least `min-keys` keys
+(option, default 0; the default pipelines set 512); every tensor f32; Q,
 K^T and V of one rank >= 2 with the same batch dims (no broadcast); the scores, scaled
 scores, masked scores and probabilities each used once (a second use needs them in
 memory); softmax on the last axis; each scale a graph.constant of one element; the mask
@@ -116,8 +117,12 @@ def _masked(x: SSAValue) -> tuple[SSAValue, SSAValue | None, list[Operation]]:
     return x, None, []
 
 
+@dataclass
 class FuseAttention(RewritePattern):
-    """matmul(softmax(matmul(Q, K^T) * c + mask), V) -> graph.attention (module docstring)."""
+    """matmul(softmax(matmul(Q, K^T) * c + mask), V) -> graph.attention (module docstring),
+    for at least `min_keys` keys."""
+
+    min_keys: int = 0
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: graph.MatMulOp, rewriter: PatternRewriter) -> None:
@@ -127,6 +132,8 @@ class FuseAttention(RewritePattern):
             return
         rank = len(probs.type.get_shape())
         if rank < 2 or softmax.axis.value.data % rank != rank - 1:
+            return
+        if probs.type.get_shape()[-1] < self.min_keys:
             return
         if not softmax.input.has_one_use():
             return
@@ -167,5 +174,13 @@ class GraphFuseAttentionPass(ModulePass):
 
     name = "graph-fuse-attention"
 
+    min_keys: int = 0
+    """Fuse only attention over at least this many keys (Sk). The default pipelines set
+    512: on BERT-4L (hidden 512, 8 heads, 128 tokens) the fused graph ran as fast as the
+    unfused one at 1 thread but slower at 2 (67-169 ms vs 33-94 ms, four interleaved runs
+    on a loaded 2-core machine, cause not found), while at 1024 keys it runs 2-4x faster
+    than the unfused graph (docs/fusion-and-memory.md)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(FuseAttention(), apply_recursively=False).rewrite_module(op)
+        pattern = FuseAttention(self.min_keys)
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)

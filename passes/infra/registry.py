@@ -51,9 +51,10 @@ _PASSES: dict[str, PassFactory] = {
 # The default lowering from the graph dialect to the llvm dialect. merge-functions keeps one
 # function for the loop nests that repeat (a transformer's layers), lowered and compiled once.
 DEFAULT_PIPELINE = (
-    "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,graph-convert-layout,"
-    "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},"
-    "outline-loop-nests,merge-functions,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "canonicalize,graph-fuse-attention{min-keys=512},graph-fuse,graph-flush-denormals,"
+    "graph-convert-layout,convert-graph-to-tensor,tensor-fuse-elementwise,"
+    "convert-tensor-to-loop{flatten=true},outline-loop-nests,merge-functions,plan-buffers,"
+    "parallelize-loops,convert-loop-to-llvm"
 )
 
 # The default for WebAssembly: the native one without graph-convert-layout, and with
@@ -68,9 +69,10 @@ DEFAULT_PIPELINE = (
 #   remainder. Native code calls libm's scalar expf either way, so the native pipeline
 #   leaves it to LLVM.
 WASM_PIPELINE = (
-    "canonicalize,graph-fuse-attention,graph-fuse,graph-flush-denormals,convert-graph-to-tensor,"
-    "tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},vectorize-loops,"
-    "outline-loop-nests,merge-functions,plan-buffers,parallelize-loops,convert-loop-to-llvm"
+    "canonicalize,graph-fuse-attention{min-keys=512},graph-fuse,graph-flush-denormals,"
+    "convert-graph-to-tensor,tensor-fuse-elementwise,convert-tensor-to-loop{flatten=true},"
+    "vectorize-loops,outline-loop-nests,merge-functions,plan-buffers,parallelize-loops,"
+    "convert-loop-to-llvm"
 )
 
 
