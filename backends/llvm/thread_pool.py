@@ -6,7 +6,7 @@ on the calling thread and the pool's workers, and return when all have run. The 
 few lines of LLVM IR, JIT-compiled once per process; its entry points are registered with
 `llvmlite.binding.add_symbol` so that every JIT-compiled model resolves them.
 
-Why not libgomp (docs/parallelism.md, "Thread pool"): `GOMP_parallel` ends with a barrier
+Why not libgomp (docs/parallelism.md, "The thread pool"): `GOMP_parallel` ends with a barrier
 that waits for every thread of the team, so a call can finish no sooner than the last
 worker is *scheduled*. On a machine whose cores are busy with other processes a woken (or
 spinning) worker may wait milliseconds for a time slice: GELU on [128, 2048] took 19 ms at
@@ -53,11 +53,11 @@ import time
 import warnings
 
 ENTRY = "irforge_parallel_for"
-# Pause-loop iterations an idle worker spins before it sleeps: ~0.25 ms on Zen 4/5 (12 ns a
-# pause). It covers the gaps between the parallel loops of a model call and between calls
-# made back to back; a worker woken from its futex on a busy machine came too late to help
-# a 0.35 ms call (GELU [128, 2048] at 2 threads: spin 0 or 2000 0.36 ms, 20000 0.18 ms,
-# 200000 0.18 ms; docs/parallelism.md).
+# Pause-loop iterations an idle worker spins before it sleeps: ~0.25 ms where measured (12 ns
+# a pause; its latency differs between CPUs). It covers the gaps between the parallel loops
+# of a model call and between calls made back to back; a worker woken from its futex on a
+# busy machine came too late to help a 0.35 ms call (GELU [128, 2048] at 2 threads: spin 0
+# or 2000 0.36 ms, 20000 0.18 ms, 200000 0.18 ms; docs/parallelism.md).
 DEFAULT_SPIN = 20000
 CHUNKS_PER_THREAD = 4
 SPIN_ENV = "IRFORGE_POOL_SPIN"
