@@ -210,8 +210,9 @@ def compile(
 
     `num_threads` is the number of threads big parallel loops run on (default: the
     environment variable IRFORGE_NUM_THREADS, else the cores available; 1: serial code);
-    it is fixed at compile time (see docs/parallelism.md). Without libgomp the model is
-    compiled serially, with a warning. wasm code is serial: num_threads > 1 is a ValueError.
+    it is fixed at compile time (see docs/parallelism.md). Where the thread pool cannot run
+    the model is compiled serially, with a warning. wasm code is serial: num_threads > 1 is
+    a ValueError.
 
     `verify_each`: verify the IR after every pass of `pipeline` (default: the environment
     variable IRFORGE_VERIFY_EACH=1, else the pipeline's result is verified only if the
@@ -292,7 +293,7 @@ def make_target(
     """The Target `compile` attaches to a module (backends/target.py), made from the
     host, the arguments and the environment: the host CPU (or `cpu`) and its vector width;
     `num_threads` (default: IRFORGE_NUM_THREADS, else the cores available), 1 when
-    `pipeline` has no parallelize-loops pass or libgomp is missing (with a warning);
+    `pipeline` has no parallelize-loops pass or the thread pool cannot run (with a warning);
     wasm32 + simd128 on one thread for `target="wasm"`.
 
     Raises ValueError for an unknown target, a bad thread count, a cpu for wasm or more

@@ -380,9 +380,9 @@ def jit_compile(
     Dense globals of an llvm-dialect module larger than `external_threshold` bytes stay
     out of the LLVM module, in buffers owned by the result (0: keep all in the module).
     `timings` on the result holds seconds spent in translate, optimize and codegen.
-    External symbols (malloc, free, libm) resolve against the running process; libgomp
-    is loaded into it first when the module has parallel regions (RuntimeError if it is
-    not found).
+    External symbols (malloc, free, libm) resolve against the running process; irforge's
+    thread pool (thread_pool.py) is made ready first when the module has parallel loops
+    (RuntimeError if it cannot run here).
     """
     t0 = time.perf_counter()
     tm = target_machine(cpu, features, opt_level, jit=True)
