@@ -370,10 +370,44 @@ def _pool_entry():
 
     assert thread_pool.load_pool()
     thread_pool.ensure_workers(1)
+    _backoff(thread_pool).value = 0  # no back-off left by an earlier call
     address = thread_pool._state["addrs"][thread_pool.ENTRY]
     return thread_pool, ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
         address
     )
+
+
+def _backoff(thread_pool):
+    """The pool's count of calls left to run on the caller alone."""
+    address = thread_pool._state["engine"].get_global_value_address("backoff")
+    return ctypes.c_int64.from_address(address)
+
+
+def test_pool_backs_off_after_a_worker_stalls_the_caller():
+    pool, run = _pool_entry()
+    caller, seen = threading.get_ident(), []
+
+    def chunk(ctx, i, k):
+        seen.append((k, threading.get_ident()))
+        time.sleep(0.001 if threading.get_ident() == caller else 0.05)  # a preempted worker
+
+    cb = ctypes.cast(CHUNK(chunk), ctypes.c_void_p)
+    backoff = _backoff(pool)
+    try:
+        for _ in range(50):
+            seen.clear()
+            run(cb, None, 2)
+            if any(t != caller for _, t in seen):
+                break
+        else:
+            pytest.fail("no worker ran a chunk")
+        assert backoff.value == pool.BACKOFF_CALLS  # waited 49 ms after working 7 ms
+        seen.clear()
+        run(cb, None, 2)
+        assert seen == [(1, caller)]  # alone: one chunk, the caller's
+        assert backoff.value == pool.BACKOFF_CALLS - 1
+    finally:
+        backoff.value = 0
 
 
 def test_pool_runs_every_chunk_once_on_the_caller_and_a_worker():
@@ -390,6 +424,7 @@ def test_pool_runs_every_chunk_once_on_the_caller_and_a_worker():
     runners = set()
     for _ in range(20):
         seen.clear()
+        _backoff(pool).value = 0  # GIL hand-offs in the callbacks can look like a stall
         run(ctypes.cast(cb, ctypes.c_void_p), None, 2)
         assert sorted(i for i, _, _ in seen) == list(range(chunks))  # each once, all done
         assert {k for _, k, _ in seen} == {chunks}
