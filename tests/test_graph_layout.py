@@ -211,6 +211,24 @@ def test_channels_the_block_does_not_divide_stay_plain():
     assert "graph.pack" not in graph_ops(module)
 
 
+def test_a_cast_after_a_blocked_conv_stays_planar():
+    """Regression (found by the program fuzzer): unpack sank below a graph.cast to i32 and
+    the blocked cast was rebuilt with the f32 type of its operand, so the function
+    returned f32 bits as int32. Only f32-to-f32 ops run blocked."""
+    x, conv = conv_model((1, 8, 4, 4), (8, 8, 1, 1))
+    g = conv.graph
+    g.node.append(helper.make_node("Cast", ["y"], ["z"], to=TensorProto.INT32))
+    g.output[0].CopyFrom(helper.make_tensor_value_info("z", TensorProto.INT32, [1, 8, 4, 4]))
+    module = import_onnx(conv)
+    run_pipeline(module, "graph-convert-layout{block=4}", make_context())
+    module.verify()
+    ops = graph_ops(module)
+    assert "graph.conv2d_nchwc" in ops and ops.index("graph.unpack") < ops.index("graph.cast")
+    want = ort_run(conv, {"x": x})
+    got = native(conv, x, pipeline=layout(4))
+    assert got.dtype == np.int32 and np.array_equal(got, want)
+
+
 def test_depthwise_stays_plain():
     x, model = conv_model((1, 16, 6, 6), (16, 1, 3, 3), pads=[1] * 4, group=16)
     module = import_onnx(model)

@@ -1,6 +1,8 @@
 """Op generators of the random program fuzzer for contractions, the neural-network ops
 and the blocked layout (dialects/graph/core.py, nn.py, layout.py).
 
+- attention (graph.attention): the value as the queries, constant keys and values, an
+  optional constant additive mask, scale 1/sqrt(d);
 - matmul and gemm (random transA/transB, alpha, beta, an optional C of any shape that
   broadcasts to [M, N]); a value of another rank is first reshaped to 2-D;
 - conv over 1 to 3 spatial dims: strides 1-3, dilations 1-2, begin and end pads 0-2
@@ -15,7 +17,7 @@ and the blocked layout (dialects/graph/core.py, nn.py, layout.py).
 
 Weights are normal with standard deviation 1/sqrt(fan-in) (as trained networks have), so
 outputs stay O(1) whatever the reduction length. Semantics: ONNX Conv, MaxPool,
-AveragePool, Global*Pool, BatchNormalization, LRN, MatMul, Gemm
+AveragePool, Global*Pool, BatchNormalization, LRN, MatMul, Gemm, Attention (opset 23)
 (https://onnx.ai/onnx/operators/); the layout ops as dialects/graph/layout.py states.
 """
 
@@ -26,6 +28,7 @@ import math
 import numpy as np
 
 from irforge.dialects import graph
+from irforge.dialects.graph import attention as gattn
 from irforge.dialects.graph import layout as gl
 from irforge.dialects.graph import nn as gn
 from irforge.dialects.graph_layout_reference import pack_weights
@@ -49,6 +52,19 @@ def _matmul(g: Gen, x):
     x = _as_matrix(g, x)
     k = shape_of(x)[1]
     return g.emit(graph.MatMulOp(x, g.const((k, g.dim()), 1 / math.sqrt(k))))
+
+
+def _attention(g: Gen, x):
+    """softmax(x K^T * scale + mask) V with x as the queries [..., Sq, d]: constant keys
+    and values (x's batch dims), an optional constant additive mask."""
+    *batch, _, d = shape_of(x)
+    sk, dv = g.dim(), g.dim()
+    k = g.const((*batch, sk, d))
+    v = g.const((*batch, sk, dv))
+    sq = shape_of(x)[-2]
+    mask_shape = g.choice([None, (sk,), (sq, sk), (1, sk)])
+    mask = g.const(mask_shape) if mask_shape is not None else None
+    return g.emit(gattn.AttentionOp(x, k, v, mask, scale=1 / math.sqrt(d)))
 
 
 def _gemm(g: Gen, x):
@@ -114,8 +130,12 @@ def random_pool(g: Gen, x):
     )
 
 
-def _global_pool(g: Gen, x):
-    return g.emit(g.choice([gn.GlobalAveragePoolOp, gn.GlobalMaxPoolOp])(x))
+def _global_average_pool(g: Gen, x):
+    return g.emit(gn.GlobalAveragePoolOp(x))
+
+
+def _global_max_pool(g: Gen, x):
+    return g.emit(gn.GlobalMaxPoolOp(x))
 
 
 def _batch_norm(g: Gen, x):
@@ -176,7 +196,9 @@ FAMILY: list[OpGen] = [
     OpGen("blocked_conv", _image(4, 4), _blocked_conv, ("pack", "conv2d_nchwc", "unpack")),
     OpGen("pool", _image(3), random_pool, ("max_pool", "average_pool")),
     OpGen("gemm", lambda s: len(s) >= 1, _gemm, ("gemm",)),
-    OpGen("global_pool", _image(3), _global_pool, ("global_average_pool", "global_max_pool")),
+    OpGen("attention", lambda s: len(s) >= 2, _attention, ("attention",)),
+    OpGen("global_average_pool", _image(3), _global_average_pool, ("global_average_pool",)),
+    OpGen("global_max_pool", _image(3), _global_max_pool, ("global_max_pool",)),
     OpGen("batch_norm", _image(2), _batch_norm, ("batch_norm",)),
     OpGen("lrn", _image(2), _lrn, ("lrn",)),
     OpGen("pack", _image(3), _pack, ("pack",)),

@@ -38,10 +38,13 @@ from xdsl.ir import Operation, SSAValue
 
 from irforge.dialects import graph
 from irforge.dialects.arrays import numpy_dtype, to_numpy
+from irforge.dialects.graph import attention as gattn
+from irforge.dialects.graph import gather as ggather
 from irforge.dialects.graph import layout as gl
 from irforge.dialects.graph import logic as glogic
 from irforge.dialects.graph import math as gm
 from irforge.dialects.graph import nn as gn
+from irforge.dialects.graph import positional as gpos
 from irforge.dialects.graph import shape as gs
 
 ORT_RTOL, ORT_ATOL = 1e-4, 1e-5
@@ -164,6 +167,20 @@ def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
     elif isinstance(op, glogic.CastOp):
         to = numpy_dtype(op.result.type.element_type)
         w.node("Cast", ins, out, to=w.helper.np_dtype_to_tensor_dtype(to))
+    elif isinstance(op, gattn.AttentionOp):
+        _attention(w, op, ins, out)
+    elif isinstance(op, ggather.GatherOp | ggather.GatherElementsOp):
+        kind = "Gather" if isinstance(op, ggather.GatherOp) else "GatherElements"
+        w.node(kind, ins, out, axis=int(op.axis.value.data))
+    elif isinstance(op, ggather.GatherNDOp):
+        w.node("GatherND", ins, out, batch_dims=int(op.batch_dims.value.data))
+    elif isinstance(op, gpos.TriluOp):
+        k = w.const(np.array(op.k.value.data, np.int64))
+        w.node("Trilu", [*ins, k], out, upper=int(op.upper.value.data))
+    elif isinstance(op, gpos.CumSumOp):
+        axis = w.const(np.array(op.axis.value.data, np.int64))
+        flags = {"exclusive": int(op.exclusive.value.data), "reverse": int(op.reverse.value.data)}
+        w.node("CumSum", [*ins, axis], out, **flags)
     elif isinstance(op, gl.PackOp):
         _pack(w, ins[0], op.input.type.get_shape(), op.block.value.data, out)
     elif isinstance(op, gl.UnpackOp):
@@ -172,6 +189,20 @@ def _export(w: _Writer, op: Operation, ins: list[str], out: str) -> None:
         _blocked_conv(w, op, ins, out)
     else:
         raise NotImplementedError(f"no ONNX export of '{op.name}'")
+
+
+def _attention(w: _Writer, op: gattn.AttentionOp, ins: list[str], out: str) -> None:
+    """graph.attention as the opset-20 ops torch writes: MatMul(Q, K^T), Mul by the
+    scale, Add of the mask, Softmax on the last axis, MatMul by V."""
+    q, k, v, *mask = ins
+    rank = len(op.key.type.get_shape())
+    perm = [*range(rank - 2), rank - 1, rank - 2]
+    scores = w.node("MatMul", [q, w.node("Transpose", [k], perm=perm)])
+    scale = w.const(np.array(op.scale.value.data, np.float32))
+    scores = w.node("Mul", [scores, scale])
+    if mask:
+        scores = w.node("Add", [scores, mask[0]])
+    w.node("MatMul", [w.node("Softmax", [scores], axis=-1), v], out)
 
 
 def _blocked_conv(w: _Writer, op: gl.Conv2DNchwcOp, ins: list[str], out: str) -> None:

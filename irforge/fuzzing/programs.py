@@ -44,7 +44,14 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region
 
-from . import program_idioms, program_logic, program_math, program_nn, program_shape
+from . import (
+    program_idioms,
+    program_index,
+    program_logic,
+    program_math,
+    program_nn,
+    program_shape,
+)
 from .program_base import Gen, OpGen, f32_tensor, shape_of
 from .values import fill
 
@@ -56,6 +63,7 @@ FAMILIES: list[list[OpGen]] = [
     program_nn.FAMILY,
     program_idioms.FAMILY,
     program_logic.FAMILY,
+    program_index.FAMILY,
 ]
 """The op generators by family, simplest first (hypothesis shrinks towards the first):
 an op is drawn by family, then within it, so each family that fits gets an equal share."""

@@ -14,7 +14,8 @@ Three rewrites, applied greedily until none applies:
    same layout (a residual add) or one of them a single-element constant, max and
    average pools (a [KH, KW] window over the blocked tensor is a [KH, KW, 1] window),
    and slices and concatenations along the channels at multiples of `x` (what
-   graph-fuse's horizontal merge leaves).
+   graph-fuse's horizontal merge leaves); only ops whose operands and results are all
+   f32 (a cast or a comparison stays in the planar layout, after the unpack).
 3. `graph.pack(graph.unpack(y))` with the block `y` has is `y`.
 
 On ResNet-50 this leaves one `graph.pack` (the image, 3 channels) and one
@@ -48,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -144,6 +145,10 @@ class ConvToNchwc(RewritePattern):
         bump("graph.conv-blocked")
 
 
+def _is_f32(value: SSAValue) -> bool:
+    return isinstance(value.type, TensorType) and value.type.element_type == f32
+
+
 def _unpacked(value: SSAValue) -> SSAValue | None:
     """The blocked source of `value` when it is a graph.unpack result."""
     owner = value.owner
@@ -174,6 +179,8 @@ class SinkUnpack(RewritePattern):
         rewriter.replace(op, [new, out], [out.result])
 
     def _blocked_op(self, op: Operation) -> Operation | None:
+        if any(not _is_f32(v) for v in (*op.operands, *op.results)):
+            return None  # a cast or comparison: the blocked layout holds f32 only
         if isinstance(op, graph.ElementwiseUnaryOp) and len(op.operands) == 1:
             y = _unpacked(op.operands[0])
             return _rebuild(op, [y], y.type) if y is not None else None
