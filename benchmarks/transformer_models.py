@@ -25,7 +25,8 @@ normal). They are seeded NumPy arrays: the same on every machine.
 
 Exporters (`EXPORTERS`): "torchscript" is `torch.onnx.export(..., dynamo=False)` at opset
 17 (weights inside the file); "dynamo" is `dynamo=True` at opset 18 with the weights in an
-external `MODEL.onnx.data` file beside the model.
+external `MODEL.onnx.data` file beside the model; "dynamo-opset20" the same at opset 20
+(with the `Gelu` operator).
 
 Cache: the files go to `cache_dir()`: `$IRFORGE_CACHE_DIR/transformers` when that variable
 is set, else `$XDG_CACHE_HOME/irforge/transformers` (`~/.cache/irforge/transformers`
@@ -58,8 +59,9 @@ FORMAT = 1
 SEED = 0
 """torch's seed for the random weights and NumPy's for the inputs."""
 
-EXPORTERS = {"torchscript": 17, "dynamo": 18}
-"""Exporter name -> the ONNX opset it exports at."""
+EXPORTERS = {"torchscript": 17, "dynamo": 18, "dynamo-opset20": 20}
+"""Exporter name -> the ONNX opset it exports at ("dynamo-opset20": the dynamo exporter at
+opset 20, which writes BERT's GELU as one `Gelu` node)."""
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,7 @@ def export(
     names = list(s.input_names)
     wrapped = _wrapped(build(s, seed), names)
     args = tuple(torch.from_numpy(a) for a in inputs(s, seed).values())
-    dynamo = exporter == "dynamo"
+    dynamo = exporter.startswith("dynamo")
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         staged = Path(tmp) / path.name
         with torch.no_grad():
