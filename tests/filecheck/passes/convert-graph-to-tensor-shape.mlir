@@ -36,16 +36,16 @@
 // LOOP:       "loop.store"(%{{.*}}, %out0, %{{.*}}, %{{.*}})
 
 
-// Where selects with a float condition (nonzero is true); expand is a broadcasting copy.
-"func.func"() <{sym_name = "where", function_type = (tensor<3xf32>, tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>}> ({
-^bb0(%c: tensor<3xf32>, %x: tensor<2x3xf32>, %y: tensor<2x1xf32>):
+// Where selects with a bool (i1) condition; expand is a broadcasting copy.
+"func.func"() <{sym_name = "where", function_type = (tensor<3xi1>, tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>}> ({
+^bb0(%c: tensor<3xi1>, %x: tensor<2x3xf32>, %y: tensor<2x1xf32>):
   %e = "graph.expand"(%y) : (tensor<2x1xf32>) -> tensor<2x3xf32>
-  %w = "graph.where"(%c, %x, %e) : (tensor<3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %w = "graph.where"(%c, %x, %e) : (tensor<3xi1>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
   "func.return"(%w) : (tensor<2x3xf32>) -> ()
 }) : () -> ()
 
 // CHECK-LABEL: sym_name = "where"
 // CHECK:       "tensor.generic"(%y, %{{.*}})
 // CHECK:       "tensor.generic"(%c, %x, %{{.*}}, %{{.*}})
-// CHECK:       "arith.cmpf"(%{{.*}}, %{{.*}}) <{predicate = 13 : i64
-// CHECK-NEXT:  "arith.select"
+// CHECK-NEXT:  ^{{.*}}(%[[C:[0-9a-z_]+]]: i1, %[[A:[0-9a-z_]+]]: f32, %[[B:[0-9a-z_]+]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:  "arith.select"(%[[C]], %[[A]], %[[B]])

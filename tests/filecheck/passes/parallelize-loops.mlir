@@ -45,12 +45,12 @@
 // LLVM-LABEL:  sym_name = "rowsum"
 // LLVM:          "llvm.alloca"
 // LLVM:          "llvm.mlir.addressof"() <{global_name = @rowsum__par0__omp}>
-// LLVM:          "llvm.call"({{.*}}) <{callee = @GOMP_parallel,
+// LLVM:          "llvm.call"({{.*}}) <{callee = @irforge_parallel_for,
 // LLVM:        sym_name = "rowsum__par0"
-// LLVM:        sym_name = "rowsum__par0__omp"
-// LLVM:          "llvm.call"() <{callee = @omp_get_thread_num,
-// LLVM:          "llvm.call"() <{callee = @omp_get_num_threads,
+// LLVM:        sym_name = "rowsum__par0__omp", function_type = !llvm.func<void (!llvm.ptr, i64, i64)>
+// LLVM-NOT:      omp_get
 // LLVM:          "llvm.call"({{.*}}) <{callee = @rowsum__par0,
+// LLVM:        sym_name = "irforge_parallel_for", function_type = !llvm.func<void (!llvm.ptr, !llvm.ptr, i64)>
 
 // -----
 

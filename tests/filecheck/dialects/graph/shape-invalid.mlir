@@ -63,9 +63,18 @@
 
 // -----
 
-"func.func"() <{sym_name = "f", function_type = (tensor<3xf32>, tensor<2x8xf32>) -> ()}> ({
-^bb0(%c: tensor<3xf32>, %x: tensor<2x8xf32>):
+"func.func"() <{sym_name = "f", function_type = (tensor<3xi1>, tensor<2x8xf32>) -> ()}> ({
+^bb0(%c: tensor<3xi1>, %x: tensor<2x8xf32>):
   // expected-error @+1 {{'graph.where' op operand shapes [3], [2, 8], [2, 8] do not broadcast}}
-  %w = "graph.where"(%c, %x, %x) : (tensor<3xf32>, tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %w = "graph.where"(%c, %x, %x) : (tensor<3xi1>, tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  "func.return"() : () -> ()
+}) : () -> ()
+
+// -----
+
+"func.func"() <{sym_name = "f", function_type = (tensor<3xf32>, tensor<2x3xf32>) -> ()}> ({
+^bb0(%c: tensor<3xf32>, %x: tensor<2x3xf32>):
+  // expected-error @+1 {{'graph.where' op condition has element type f32, expected i1}}
+  %w = "graph.where"(%c, %x, %x) : (tensor<3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
   "func.return"() : () -> ()
 }) : () -> ()
