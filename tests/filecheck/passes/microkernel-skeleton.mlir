@@ -4,15 +4,17 @@
 
 // The GEMM microkernel path of convert-tensor-to-loop. Everything that depends on the
 // host is pinned: vector-bits (256: an MR x NR = 6 x 16 register block of 8-lane
-// vectors, the k loop unrolled twice; 512: 8 x 32 of 16 lanes) and the thread count (the
-// module's target, `irforge.target = {num_threads = 1}`: backends/target.py; the passes
-// never look at the environment or the cores).
+// vectors, the k loop unrolled twice; 512: 8 x 32 of 16 lanes, or 6 x 64 for a matmul
+// whose N is a multiple of 64) and the thread count (the module's target,
+// `irforge.target = {num_threads = 1}`: backends/target.py; the passes never look at the
+// environment or the cores).
 
 // C[20 x 40] = A[20 x 299] * B[299 x 40], both operands run-time values (packed at run
 // time). Cache blocks: KC = 256 (K = 299: two K blocks, 256 and 43 rows, the last padded
 // with a zero row to 44, a multiple of the unroll), MC = 24 (whole MR panels, >= M),
-// NC = 32 (N = 40 cut into two column blocks of 32 and 8 columns). M and N are not
-// multiples of MR and NR: edge tiles on both sides.
+// NC = 48 (N = 40 in whole NR panels, 3 x 16: one thread does not split the columns, so
+// there is one column block, as wide as NC = 2048 allows, and A is packed once per row
+// block and K block). M and N are not multiples of MR and NR: edge tiles on both sides.
 "builtin.module"() ({
 "func.func"() <{sym_name = "mm", function_type = (tensor<20x299xf32>, tensor<299x40xf32>) -> tensor<20x40xf32>}> ({
 ^bb0(%a: tensor<20x299xf32>, %b: tensor<299x40xf32>):
@@ -21,13 +23,13 @@
 }) : () -> ()
 }) {irforge.target = {num_threads = 1 : i64}} : () -> ()
 
-// The kernel: a private, noinline function of the packed panels A (12288 floats: 2 jc
-// slots x KC 256 x MC 24) and B (16384: 2 x KC 256 x NC 32) and the flat C (800), its
+// The kernel: a private, noinline function of the packed panels A (6144 floats: 1 jc
+// slot x KC 256 x MC 24) and B (12288: 1 x KC 256 x NC 48) and the flat C (800), its
 // three buffers noalias. 12 accumulator vectors (6 rows x 2 vectors) start at 0; per k
 // step: 2 vector loads of the B row at b_off + p * 16, per row one load of A at
 // a_off + p * 6 + i, broadcast, 2 fmas; the k loop steps by 2 (unrolled twice): 24 fmas.
-// CHECK-LABEL: "func.func"() <{sym_name = "__sgemm_6x16_v8_12288_16384_800", function_type = (memref<12288xf32>, index, memref<16384xf32>, index, memref<800xf32>, index, index, index) -> (), sym_visibility = "private", arg_attrs = [{llvm.noalias}, {}, {llvm.noalias}, {}, {llvm.noalias}, {}, {}, {}]}>
-// CHECK-NEXT:  ^bb0(%a: memref<12288xf32>, %a_off: index, %b: memref<16384xf32>, %b_off: index, %c: memref<800xf32>, %c_off: index, %ldc: index, %kc: index):
+// CHECK-LABEL: "func.func"() <{sym_name = "__sgemm_6x16_v8_6144_12288_800", function_type = (memref<6144xf32>, index, memref<12288xf32>, index, memref<800xf32>, index, index, index) -> (), sym_visibility = "private", arg_attrs = [{llvm.noalias}, {}, {llvm.noalias}, {}, {llvm.noalias}, {}, {}, {}]}>
+// CHECK-NEXT:  ^bb0(%a: memref<6144xf32>, %a_off: index, %b: memref<12288xf32>, %b_off: index, %c: memref<800xf32>, %c_off: index, %ldc: index, %kc: index):
 // CHECK-DAG:     %[[C16:[0-9]+]] = "arith.constant"() <{value = 16 : index}>
 // CHECK-DAG:     %[[C8:[0-9]+]] = "arith.constant"() <{value = 8 : index}>
 // CHECK-DAG:     %[[C6:[0-9]+]] = "arith.constant"() <{value = 6 : index}>
@@ -49,10 +51,10 @@
 // CHECK-NEXT:      %[[BO:[0-9]+]] = "arith.addi"(%b_off, %[[PB]])
 // CHECK-NEXT:      %[[AO1:[0-9]+]] = "arith.addi"(%[[AO]], %[[C1]])
 // CHECK-COUNT-4:   "arith.addi"(%[[AO]], %{{[0-9]+}})
-// CHECK-NEXT:      %[[B0:[0-9]+]] = "vector.load"(%b, %[[BO]]) : (memref<16384xf32>, index) -> vector<8xf32>
+// CHECK-NEXT:      %[[B0:[0-9]+]] = "vector.load"(%b, %[[BO]]) : (memref<12288xf32>, index) -> vector<8xf32>
 // CHECK-NEXT:      %[[BO8:[0-9]+]] = "arith.addi"(%[[BO]], %[[C8]])
-// CHECK-NEXT:      %[[B1:[0-9]+]] = "vector.load"(%b, %[[BO8]]) : (memref<16384xf32>, index) -> vector<8xf32>
-// CHECK-NEXT:      %[[A0:[0-9]+]] = "loop.load"(%a, %[[AO]]) : (memref<12288xf32>, index) -> f32
+// CHECK-NEXT:      %[[B1:[0-9]+]] = "vector.load"(%b, %[[BO8]]) : (memref<12288xf32>, index) -> vector<8xf32>
+// CHECK-NEXT:      %[[A0:[0-9]+]] = "loop.load"(%a, %[[AO]]) : (memref<6144xf32>, index) -> f32
 // CHECK-NEXT:      %[[S0:[0-9]+]] = "vector.broadcast"(%[[A0]]) : (f32) -> vector<8xf32>
 // CHECK-NEXT:      %[[X0:[0-9]+]] = "loop.load"(%acc, %[[C0]])
 // CHECK-NEXT:      %[[F0:[0-9]+]] = "vector.fma"(%[[S0]], %[[B0]], %[[X0]]) : (vector<8xf32>, vector<8xf32>, vector<8xf32>) -> vector<8xf32>
@@ -90,7 +92,7 @@
 // CHECK-NEXT:    "func.return"() : () -> ()
 // CHECK-NEXT:  }) {passthrough = ["noinline"]} : () -> ()
 // The same kernel on a 6 x 16 tile buffer, for the edge tiles.
-// CHECK-NEXT:  "func.func"() <{sym_name = "__sgemm_6x16_v8_12288_16384_96", function_type = (memref<12288xf32>, index, memref<16384xf32>, index, memref<96xf32>, index, index, index) -> ()
+// CHECK-NEXT:  "func.func"() <{sym_name = "__sgemm_6x16_v8_6144_12288_96", function_type = (memref<6144xf32>, index, memref<12288xf32>, index, memref<96xf32>, index, index, index) -> ()
 
 // The macro loops.
 // CHECK-LABEL: sym_name = "mm"
@@ -107,8 +109,8 @@
 // CHECK-DAG:     %[[C299:[0-9]+]] = "arith.constant"() <{value = 299 : index}>
 // CHECK-DAG:     %[[C256:[0-9]+]] = "arith.constant"() <{value = 256 : index}>
 // CHECK-DAG:     %[[C6144:[0-9]+]] = "arith.constant"() <{value = 6144 : index}>
-// CHECK-DAG:     %[[C8192:[0-9]+]] = "arith.constant"() <{value = 8192 : index}>
-// CHECK-DAG:     %[[C32:[0-9]+]] = "arith.constant"() <{value = 32 : index}>
+// CHECK-DAG:     %[[C12288:[0-9]+]] = "arith.constant"() <{value = 12288 : index}>
+// CHECK-DAG:     %[[C48:[0-9]+]] = "arith.constant"() <{value = 48 : index}>
 // CHECK-DAG:     %[[C2:[0-9]+]] = "arith.constant"() <{value = 2 : index}>
 // CHECK-DAG:     %[[C40:[0-9]+]] = "arith.constant"() <{value = 40 : index}>
 // CHECK-DAG:     %[[C1:[0-9]+]] = "arith.constant"() <{value = 1 : index}>
@@ -116,17 +118,18 @@
 // CHECK-DAG:     %[[C0:[0-9]+]] = "arith.constant"() <{value = 0 : index}>
 // C starts at 0 (the kernels accumulate into it).
 // CHECK:         "loop.store"(%{{[0-9]+}}, %out0, %{{[0-9]+}}, %{{[0-9]+}}) : (f32, memref<20x40xf32>, index, index) -> ()
-// Packing scratch, allocated once, one slot per jc block.
-// CHECK:         %[[BP:[0-9]+]] = "loop.alloc"() : () -> memref<16384xf32>
-// CHECK-NEXT:    %[[AP:[0-9]+]] = "loop.alloc"() : () -> memref<12288xf32>
-// jc: 2 column blocks of NC = 32 (parallel); nc = min(32, 40 - jc); the slots at jcb * 8192, jcb * 6144.
-// CHECK-NEXT:    "loop.for"(%[[C0]], %[[C2]], %[[C1]]) <{parallel}> ({
+// Packing scratch, allocated once, one slot per jc block (here one: B 256 x 48, A 256 x 24).
+// CHECK:         %[[BP:[0-9]+]] = "loop.alloc"() : () -> memref<12288xf32>
+// CHECK-NEXT:    %[[AP:[0-9]+]] = "loop.alloc"() : () -> memref<6144xf32>
+// jc: 1 column block of NC = 48 (the loop stays, parallel, with one iteration); nc =
+// min(48, 40 - jc); the slots at jcb * 12288, jcb * 6144.
+// CHECK-NEXT:    "loop.for"(%[[C0]], %[[C1]], %[[C1]]) <{parallel}> ({
 // CHECK-NEXT:    ^bb0(%[[JCB:[0-9]+]]: index):
-// CHECK-NEXT:      %[[JC:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C32]])
+// CHECK-NEXT:      %[[JC:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C48]])
 // CHECK-NEXT:      %[[NREST:[0-9]+]] = "arith.subi"(%[[C40]], %[[JC]])
-// CHECK-NEXT:      %[[NC:[0-9]+]] = "arith.minsi"(%[[C32]], %[[NREST]])
+// CHECK-NEXT:      %[[NC:[0-9]+]] = "arith.minsi"(%[[C48]], %[[NREST]])
 // CHECK-NEXT:      %[[CF:[0-9]+]] = "loop.reshape"(%out0) : (memref<20x40xf32>) -> memref<800xf32>
-// CHECK-NEXT:      %[[BBASE:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C8192]])
+// CHECK-NEXT:      %[[BBASE:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C12288]])
 // CHECK-NEXT:      %[[ABASE:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C6144]])
 // pc: 2 K blocks of KC = 256; kc = min(256, 299 - pc); kcp = kc rounded up to the unroll (2).
 // CHECK-NEXT:      "loop.for"(%[[C0]], %[[C2]], %[[C1]]) ({
@@ -158,7 +161,7 @@
 // CHECK-NEXT:              %[[COL:[0-9]+]] = "arith.addi"(%[[COL0]], %[[L]])
 // CHECK-NEXT:              %[[BV:[0-9]+]] = "loop.load"(%b, %[[K]], %[[COL]]) : (memref<299x40xf32>, index, index) -> f32
 // CHECK-NEXT:              %[[BDST:[0-9]+]] = "arith.addi"(%[[START]], %[[L]])
-// CHECK-NEXT:              "loop.store"(%[[BV]], %[[BP]], %[[BDST]]) : (f32, memref<16384xf32>, index) -> ()
+// CHECK-NEXT:              "loop.store"(%[[BV]], %[[BP]], %[[BDST]]) : (f32, memref<12288xf32>, index) -> ()
 // ... and the last, partial panel, its columns clamped to 39 and 0 past N = 40.
 // CHECK:                 "loop.for"(%[[NJF]], %[[NJ]], %[[C1]]) ({
 // CHECK:                   "loop.for"(%[[C0]], %[[C16]], %[[C1]]) ({
@@ -201,15 +204,16 @@
 // CHECK-NEXT:              %[[D2:[0-9]+]] = "arith.muli"(%[[D1]], %[[C6]])
 // CHECK-NEXT:              %[[D3:[0-9]+]] = "arith.addi"(%[[D2]], %[[I]])
 // CHECK-NEXT:              %[[D4:[0-9]+]] = "arith.addi"(%[[D3]], %[[ABASE]])
-// CHECK-NEXT:              "loop.store"(%[[AV]], %[[AP]], %[[D4]]) : (f32, memref<12288xf32>, index) -> ()
+// CHECK-NEXT:              "loop.store"(%[[AV]], %[[AP]], %[[D4]]) : (f32, memref<6144xf32>, index) -> ()
 // The partial row panel: rows clamped to 19, 0 past M = 20; then the zero rows.
 // CHECK:                 "arith.cmpi"(%{{[0-9]+}}, %[[C20]]) <{predicate = 2 : i64}>
 // CHECK-NEXT:            "arith.minsi"(%{{[0-9]+}}, %[[C19]])
 // CHECK:             "loop.for"(%[[KC]], %[[KCP]], %[[C1]]) ({
 // CHECK:               "loop.store"(%{{[0-9]+}}, %[[AP]],
-// The kernel loops (a B block of 256 x 32 floats is small: MR panels outside, NR panels
-// inside). Whole tiles: the kernel on C itself at row stride 40, a_off = abase + ir * 1536
-// (256 x 6), b_off = bbase + jr * 4096 (256 x 16), C offset (ic + ir * 6) * 40 + jc + jr * 16.
+// The kernel loops (a B block of 256 x 48 floats, 48 KiB, is small, at most 192 KiB:
+// MR panels outside, NR panels inside). Whole tiles: the kernel on C itself at row
+// stride 40, a_off = abase + ir * 1536 (256 x 6), b_off = bbase + jr * 4096 (256 x 16),
+// C offset (ic + ir * 6) * 40 + jc + jr * 16.
 // CHECK:           %[[NJF2:[0-9]+]] = "arith.divsi"(%[[NC]], %[[C16]])
 // CHECK-NEXT:      "arith.addi"(%[[NC]], %[[C15]])
 // CHECK-NEXT:      %[[NJ2:[0-9]+]] = "arith.divsi"
@@ -231,7 +235,7 @@
 // CHECK-NEXT:          %[[OF0:[0-9]+]] = "arith.muli"(%[[RW]], %[[C40]])
 // CHECK-NEXT:          %[[OF1:[0-9]+]] = "arith.addi"(%[[C0]], %[[OF0]])
 // CHECK-NEXT:          %[[OFF:[0-9]+]] = "arith.addi"(%[[OF1]], %[[CL]])
-// CHECK-NEXT:          "func.call"(%[[AP]], %[[AOFF]], %[[BP]], %[[BOFF]], %[[CF]], %[[OFF]], %[[C40]], %[[KCP]]) <{callee = @__sgemm_6x16_v8_12288_16384_800}>
+// CHECK-NEXT:          "func.call"(%[[AP]], %[[AOFF]], %[[BP]], %[[BOFF]], %[[CF]], %[[OFF]], %[[C40]], %[[KCP]]) <{callee = @__sgemm_6x16_v8_6144_12288_800}>
 // CHECK-NEXT:          "loop.yield"() : () -> ()
 // CHECK-NEXT:        }) : (index, index, index) -> ()
 // The last, partial NR panel of a row panel: the C tile (min(6, 20 - row0) rows,
@@ -266,7 +270,7 @@
 // CHECK-NEXT:              %[[DST:[0-9]+]] = "arith.addi"(%[[DR]], %[[Q]])
 // CHECK-NEXT:              %[[CV:[0-9]+]] = "loop.load"(%[[CF]], %[[SRC]]) : (memref<800xf32>, index) -> f32
 // CHECK-NEXT:              "loop.store"(%[[CV]], %[[TILE]], %[[DST]]) : (f32, memref<96xf32>, index) -> ()
-// CHECK:               "func.call"(%[[AP]], %[[EAOFF]], %[[BP]], %[[EBOFF]], %[[TILE]], %[[C0]], %[[C16]], %[[KCP]]) <{callee = @__sgemm_6x16_v8_12288_16384_96}>
+// CHECK:               "func.call"(%[[AP]], %[[EAOFF]], %[[BP]], %[[EBOFF]], %[[TILE]], %[[C0]], %[[C16]], %[[KCP]]) <{callee = @__sgemm_6x16_v8_6144_12288_96}>
 // C[off + r * 40 + q] = tile[r * 16 + q]
 // CHECK-NEXT:          "loop.for"(%[[C0]], %[[ROWS]], %[[C1]]) ({
 // CHECK-NEXT:          ^bb0(%[[R2:[0-9]+]]: index):
@@ -283,11 +287,11 @@
 // CHECK:           "loop.for"(%[[NIF]], %[[NI]], %[[C1]]) ({
 // CHECK-NEXT:      ^bb0(%{{[0-9]+}}: index):
 // CHECK-NEXT:        "loop.for"(%[[C0]], %[[NJ2]], %[[C1]]) ({
-// CHECK:               "func.call"({{.*}}) <{callee = @__sgemm_6x16_v8_12288_16384_96}>
+// CHECK:               "func.call"({{.*}}) <{callee = @__sgemm_6x16_v8_6144_12288_96}>
 // CHECK-NOT:           "func.call"
 // CHECK:           "loop.dealloc"(%[[TILE]]) : (memref<96xf32>) -> ()
-// CHECK:       "loop.dealloc"(%[[BP]]) : (memref<16384xf32>) -> ()
-// CHECK-NEXT:  "loop.dealloc"(%[[AP]]) : (memref<12288xf32>) -> ()
+// CHECK:       "loop.dealloc"(%[[BP]]) : (memref<12288xf32>) -> ()
+// CHECK-NEXT:  "loop.dealloc"(%[[AP]]) : (memref<6144xf32>) -> ()
 // CHECK-NEXT:  "func.return"() : () -> ()
 
 // Under microkernel-min-flops (478400 flops < 1000000): the plain nest, i, j parallel, k
@@ -308,12 +312,15 @@
 // NOMK-NOT:     "func.call"
 // NOMK-NOT:     "vector.
 
-// vector-bits=512: an 8 x 32 register block of 16-lane vectors.
-// V512:        sym_name = "__sgemm_8x32_v16_12288_16384_800"
+// vector-bits=512: an 8 x 32 register block of 16-lane vectors (N = 40 is not a multiple
+// of 64, so no 6 x 64 block: the last case). A 6144 floats (1 jc slot x KC 256 x MC 24,
+// 20 rows in whole MR = 8 panels), B 16384 (KC 256 x NC 64: 40 columns in two NR = 32
+// panels, one column block), an 8 x 32 = 256-float tile for the edge tiles.
+// V512:        sym_name = "__sgemm_8x32_v16_6144_16384_800"
 // V512:          %acc = "loop.alloc"() : () -> memref<16xvector<16xf32>>
-// V512:        sym_name = "__sgemm_8x32_v16_12288_16384_256"
+// V512:        sym_name = "__sgemm_8x32_v16_6144_16384_256"
 // V512-LABEL:  sym_name = "mm"
-// V512:          "func.call"({{.*}}) <{callee = @__sgemm_8x32_v16_12288_16384_800}>
+// V512:          "func.call"({{.*}}) <{callee = @__sgemm_8x32_v16_6144_16384_800}>
 
 // -----
 
@@ -377,13 +384,14 @@
 // CHECK-DAG:     %[[C32:[0-9]+]] = "arith.constant"() <{value = 32 : index}>
 // CHECK-DAG:     %[[C16:[0-9]+]] = "arith.constant"() <{value = 16 : index}>
 // CHECK-DAG:     %[[C2:[0-9]+]] = "arith.constant"() <{value = 2 : index}>
-// A: 2 jc slots x KC 2 x MC 48; nothing reads the 2x24 B.
-// CHECK:         %[[AP:[0-9]+]] = "loop.alloc"() : () -> memref<192xf32>
+// A: 1 jc slot x KC 2 x MC 48 (one thread: the two NR panels of N = 24 make one column
+// block, NC = 32); nothing reads the 2x24 B.
+// CHECK:         %[[AP:[0-9]+]] = "loop.alloc"() : () -> memref<96xf32>
 // CHECK-NOT:     "loop.alloc"() : () -> memref<{{[0-9]+}}xf32>
 // CHECK-NOT:     memref<2x24xf32>
 // CHECK:         "loop.for"({{.*}}) <{parallel}> ({
 // CHECK-NEXT:    ^bb0(%[[JCB:[0-9]+]]: index):
-// CHECK-NEXT:      %[[JC:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C16]])
+// CHECK-NEXT:      %[[JC:[0-9]+]] = "arith.muli"(%[[JCB]], %[[C32]])
 // CHECK:           ^bb0(%[[PCB:[0-9]+]]: index):
 // CHECK-NEXT:        %[[PC:[0-9]+]] = "arith.muli"(%[[PCB]], %[[C2]])
 // CHECK:             %[[KCP:[0-9]+]] = "arith.muli"(%{{[0-9]+}}, %[[C2]])
@@ -394,7 +402,7 @@
 // CHECK-NEXT:            %[[B0:[0-9]+]] = "arith.muli"(%[[PNL]], %[[KCP]])
 // CHECK-NEXT:            %[[B1:[0-9]+]] = "arith.muli"(%[[B0]], %[[C16]])
 // CHECK-NEXT:            %[[BOFF:[0-9]+]] = "arith.addi"(%[[BLK]], %[[B1]])
-// CHECK:                 "func.call"(%[[AP]], %{{[0-9]+}}, %[[PB]], %[[BOFF]], {{.*}}) <{callee = @__sgemm_6x16_v8_192_64_1152}>
+// CHECK:                 "func.call"(%[[AP]], %{{[0-9]+}}, %[[PB]], %[[BOFF]], {{.*}}) <{callee = @__sgemm_6x16_v8_96_64_1152}>
 // The second global comes right before the second function (and its kernel).
 // CHECK:       "memref.global"() <{sym_name = "__packed_b_1", type = memref<64xf32>, initial_value = dense<[0.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00, 6.000000e+00, 7.000000e+00, 8.000000e+00, 9.000000e+00, 1.000000e+01, 1.100000e+01, 1.200000e+01, 1.300000e+01, 1.400000e+01, 1.500000e+01, 2.400000e+01, 2.500000e+01, 2.600000e+01, 2.700000e+01, 2.800000e+01, 2.900000e+01, 3.000000e+01, 3.100000e+01, 3.200000e+01, 3.300000e+01, 3.400000e+01, 3.500000e+01, 3.600000e+01, 3.700000e+01, 3.800000e+01, 3.900000e+01, 4.800000e+01, 4.900000e+01, 5.000000e+01, 5.100000e+01, 5.200000e+01, 5.300000e+01, 5.400000e+01, 5.500000e+01, 5.600000e+01, 5.700000e+01, 5.800000e+01, 5.900000e+01, 6.000000e+01, 6.100000e+01, 6.200000e+01, 6.300000e+01, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]> : tensor<64xf32>, sym_visibility = "private", constant, alignment = 64 : i64}>
 // KC = 4 (K = 3 rounded up to the unroll): one K block of kc = 3 rows, kcp = 4.
@@ -415,3 +423,38 @@
 // CHECK-NEXT:        %[[KCP:[0-9]+]] = "arith.muli"(%[[KD]], %[[C2]])
 // CHECK-NEXT:        %[[PB:[0-9]+]] = "memref.get_global"() <{name = @__packed_b_1}> : () -> memref<64xf32>
 // CHECK:                 "func.call"({{.*}}, %[[PB]], {{.*}}, %[[KCP]]) <{callee = @__sgemm_6x16_v8_192_64_768}>
+
+// -----
+
+// With 16-lane vectors, a matmul (one column dim) whose N is a multiple of 4 vectors (64)
+// takes a 6 x 64 register block instead of 8 x 32 (blocking.py, matmul_blocking): 24
+// accumulators + 4 B vectors of the 32 registers. C[8 x 64] = A[8 x 32] * B[32 x 64]:
+// KC = 32 (= K), MC = 12 (8 rows in whole MR = 6 panels), NC = 64 (one NR panel); A 384
+// floats (KC 32 x MC 12), B 2048 (KC 32 x NC 64), C 512; the edge tiles use a 6 x 64 =
+// 384-float C. Per k step: 4 vector loads of the B row, per row one broadcast of A and 4
+// fmas; unrolled twice: 48 fmas. At 256 bits the same product keeps 6 x 16 (8 lanes).
+"builtin.module"() ({
+"func.func"() <{sym_name = "wide", function_type = (tensor<8x32xf32>, tensor<32x64xf32>) -> tensor<8x64xf32>}> ({
+^bb0(%a: tensor<8x32xf32>, %b: tensor<32x64xf32>):
+  %c = "graph.matmul"(%a, %b) : (tensor<8x32xf32>, tensor<32x64xf32>) -> tensor<8x64xf32>
+  "func.return"(%c) : (tensor<8x64xf32>) -> ()
+}) : () -> ()
+}) {irforge.target = {num_threads = 1 : i64}} : () -> ()
+
+// CHECK-LABEL: sym_name = "wide"
+// CHECK:         "func.call"({{.*}}) <{callee = @__sgemm_6x16_v8_384_2048_512}>
+
+// V512-LABEL:  "func.func"() <{sym_name = "__sgemm_6x64_v16_384_2048_512", function_type = (memref<384xf32>, index, memref<2048xf32>, index, memref<512xf32>, index, index, index) -> ()
+// V512:          %acc = "loop.alloc"() : () -> memref<24xvector<16xf32>>
+// V512:          %[[ZV:[0-9]+]] = "vector.broadcast"(%{{[0-9]+}}) : (f32) -> vector<16xf32>
+// V512-COUNT-24: "loop.store"(%[[ZV]], %acc, %{{[0-9]+}}) : (vector<16xf32>, memref<24xvector<16xf32>>, index) -> ()
+// V512-NEXT:     "loop.for"(%{{[0-9]+}}, %kc, %{{[0-9]+}}) ({
+// V512-COUNT-4:    "vector.load"(%b, %{{[0-9]+}}) : (memref<2048xf32>, index) -> vector<16xf32>
+// V512-NEXT:       "loop.load"(%a, %{{[0-9]+}}) : (memref<384xf32>, index) -> f32
+// V512-COUNT-48:   "vector.fma"
+// V512-NOT:        "vector.fma"
+// V512:            "loop.yield"() : () -> ()
+// V512:        sym_name = "__sgemm_6x64_v16_384_2048_384"
+// V512-LABEL:  sym_name = "wide"
+// V512:          "func.call"({{.*}}) <{callee = @__sgemm_6x64_v16_384_2048_512}>
+// V512:          "func.call"({{.*}}) <{callee = @__sgemm_6x64_v16_384_2048_384}>
