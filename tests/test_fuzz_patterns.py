@@ -97,3 +97,37 @@ def test_instances_keep_the_written_order_of_a_non_commutative_op():
 
     positions = _root_operand_positions(pattern_set("graph-canonicalize")["sub_zero"])
     assert positions and set(positions) == {0}
+
+
+def test_matmul_instances_are_n_d_and_keep_to_the_where_clause_rank_bound():
+    """graph.matmul is N-D while graph.gemm is 2-D: matmul_add_to_gemm's instances have a
+    rank-3 lhs with a 2-D weight, rank-3 operands on both sides and a 2-D lhs with a rank-3
+    rhs (so that dropping `rank(a) == 2` or `rank(b) == 2` builds an invalid gemm), and the
+    addend c keeps to `rank(c) <= 2` even under a rank-3 matmul (a bias)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from irforge.dialects import graph
+    from irforge.fuzzing.patterns import pattern_instances
+    from irforge.passes.patterns import pattern_set
+
+    ranks, addend_ranks = set(), set()
+
+    @settings(
+        max_examples=100,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(pattern_instances(pattern_set("graph-canonicalize")["matmul_add_to_gemm"]))
+    def collect(program):
+        module, _ = program
+        mm = next(op for op in module.walk() if isinstance(op, graph.MatMulOp))
+        add = next(op for op in module.walk() if isinstance(op, graph.AddOp))
+        ranks.add((len(mm.lhs.type.get_shape()), len(mm.rhs.type.get_shape())))
+        (c,) = [v for v in add.operands if v is not mm.results[0]]
+        addend_ranks.add(len(c.type.get_shape()))
+
+    collect()
+    assert {(2, 2), (3, 2), (3, 3), (2, 3)} <= ranks
+    assert addend_ranks and max(addend_ranks) <= 2

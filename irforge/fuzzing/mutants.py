@@ -65,10 +65,11 @@ EQUIVALENT: dict[str, str] = {
         "a profitability guard: with other uses the matmul stays and the gemm is still right"
     ),
     "matmul_add_to_gemm/drop-where:rank(c) <= 2": (
-        "type(root) == type(mm) already bounds rank(c) by rank(mm) = 2"
+        "rank(a) == 2 and rank(b) == 2 make mm 2-D, and type(root) == type(mm) then bounds "
+        "rank(c) by 2"
     ),
-    "matmul_add_to_gemm/constant:where.0": (
-        "rank(c) <= 3: type(root) == type(mm) bounds rank(c) by 2"
+    "matmul_add_to_gemm/constant:where.2": (
+        "rank(c) <= 3: rank(a) == rank(b) == 2 and type(root) == type(mm) bound rank(c) by 2"
     ),
 }
 """Mutant id glob -> why no program can tell the mutant from the original."""

@@ -3,20 +3,24 @@
 For a pattern, `pattern_instances(pattern)` is a hypothesis strategy of programs whose
 body is the pattern's match DAG: a required result shape is pushed from the root down
 through each op's shape rule (elementwise ops with ONNX broadcasting, transpose, reshape,
-matmul, gemm; other ops are treated as shape-preserving), attributes written as literals in
-the pattern are honoured and the others drawn at random, and each leaf becomes a function
-argument or a constant. The operands of an op with xDSL's `Commutative` trait (graph.add,
+N-D matmul, gemm; other ops are treated as shape-preserving), attributes written as
+literals in the pattern are honoured and the others drawn at random, and each leaf becomes
+a function argument or a constant. The operands of an op with xDSL's `Commutative` trait (graph.add,
 graph.mul, graph.max, graph.min) are placed in a drawn order, so that instances have them
 in the written order and swapped, and the matcher's commutative matching is checked
 against the reference in both. The `where` clause steers the leaves: `x is splat V` makes
 x a splat constant of V, `is_finite_constant(x)` / `x is constant` make x a random
 constant; other leaves are sometimes constants or splats of 0, 1, -0.0, Inf and NaN as
-well, so that patterns guarded against them are exercised too. Arguments and constants
+well, so that patterns guarded against them are exercised too; a leaf bounded by
+`rank(x) <= N` (`< N`, `== N`) takes the broadcast side of an op with at most N dims (a
+2-D or 1-D bias under a rank-3 matmul). Arguments and constants
 are filled with a data mix drawn per leaf (irforge.fuzzing.values: ordinary numbers, or
 NaN, ±Inf, ±0.0, subnormals, the extreme normals and values whose products overflow), and
 gemm's alpha and beta include 0, -0.0, Inf and NaN. Shapes have 1 to 4 dims of size 1 to
-4 (size-1 and broadcast dims included). A transpose's perm is sometimes the identity or
-the inverse of its operand's perm.
+4 (size-1 and broadcast dims included); a DAG with a gemm has a 2-D root, one with a
+matmul a 2-D or (a third of the time) 3-D root, the batch dim on the matmul's lhs only (a
+2-D weight), on both operands (broadcast) or on the rhs only. A transpose's perm is
+sometimes the identity or the inverse of its operand's perm.
 
 `check_instance(pattern, program)` applies the pattern once at the instance's root (no
 folding, no other pattern) and checks that it fired, that the IR verifies, and that the
@@ -87,6 +91,27 @@ def _leaf_hints(pattern) -> dict[str, tuple[str, float | None]]:
     return hints
 
 
+def _rank_bounds(pattern) -> dict[str, int]:
+    """Leaf name -> the largest rank its `where` conjuncts allow (`rank(x) <= N`, `< N`,
+    `== N`), so that a leaf placed on the broadcast side of an op keeps to it."""
+    from irforge.passes.patterns.model import And, Call, Cmp, Lit, Var
+
+    bounds: dict[str, int] = {}
+    conjuncts = [i for w in pattern.where for i in (w.items if isinstance(w, And) else [w])]
+    for c in conjuncts:
+        if not (isinstance(c, Cmp) and isinstance(c.lhs, Call) and isinstance(c.rhs, Lit)):
+            continue
+        call, limit = c.lhs, c.rhs.value
+        if call.fn != "rank" or len(call.args) != 1 or not isinstance(call.args[0], Var):
+            continue
+        if not isinstance(limit, int) or c.op not in ("<=", "<", "=="):
+            continue
+        bound = max(0, limit - 1 if c.op == "<" else limit)
+        name = call.args[0].name
+        bounds[name] = min(bound, bounds.get(name, bound))
+    return bounds
+
+
 def _literal_attrs(node) -> dict:
     from irforge.passes.patterns.model import Lit
 
@@ -99,6 +124,7 @@ class _Builder:
     def __init__(self, draw, pattern):
         self.draw = draw
         self.hints = _leaf_hints(pattern)
+        self.rank_bounds = _rank_bounds(pattern)
         self.rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
         self.block = Block()
         self.b = Builder(InsertPoint.at_end(self.block))
@@ -148,13 +174,22 @@ class _Builder:
             self.leaves[node.bind] = value
         return value
 
-    def suffix_shape(self, shape) -> tuple[int, ...]:
-        """`shape` or a shape that broadcasts to it (a suffix with some dims set to 1)."""
+    def suffix_shape(self, shape, max_rank: int | None = None) -> tuple[int, ...]:
+        """`shape` or a shape that broadcasts to it (a suffix with some dims set to 1), of
+        at most `max_rank` dims if given."""
+        cap = len(shape) if max_rank is None else min(len(shape), max_rank)
         if self.draw(st.booleans()):
-            return tuple(shape)
-        # the same rank half of the time: a matched matmul or gemm needs rank 2
+            return tuple(shape[len(shape) - cap :])
+        # the same rank half of the time: a matched gemm needs rank 2
         k = len(shape) if self.draw(st.booleans()) else self.draw(st.integers(0, len(shape)))
-        return tuple(d if self.draw(st.booleans()) else 1 for d in shape[len(shape) - k :])
+        tail = shape[len(shape) - min(k, cap) :]
+        return tuple(d if self.draw(st.booleans()) else 1 for d in tail)
+
+    def max_rank(self, node) -> int | None:
+        """The rank bound the where clause puts on leaf `node` (`rank(x) <= N`), or None."""
+        from irforge.passes.patterns.model import Var
+
+        return self.rank_bounds.get(node.name) if isinstance(node, Var) else None
 
 
 def _commuted(bld: _Builder, cls, operands: list[SSAValue]) -> list[SSAValue]:
@@ -177,8 +212,12 @@ def _binary(bld: _Builder, node, shape):
     """Broadcasting binary ops: one operand has the result's shape, the other a shape that
     broadcasts to it; the operands of a commutative op are placed in either order."""
     cls = _op_class(node.name)
-    full = bld.draw(st.integers(0, 1))
-    shapes = [tuple(shape), bld.suffix_shape(shape)]
+    bounds = [bld.max_rank(o) for o in node.operands]
+    full = bld.draw(st.integers(0, 1))  # the operand with the result's shape
+    bound = bounds[full]
+    if bound is not None and bound < len(shape):
+        full = 1 - full  # a leaf the where clause bounds to a lower rank broadcasts
+    shapes = [tuple(shape), bld.suffix_shape(shape, bounds[1 - full])]
     if full:
         shapes.reverse()
     operands = [bld.node(o, s) for o, s in zip(node.operands, shapes, strict=True)]
@@ -255,11 +294,26 @@ def _reshape(bld: _Builder, node, shape):
 
 
 def _matmul(bld: _Builder, node, shape):
-    if len(shape) != 2:
-        raise NotAnInstance("matmul needs a rank-2 result")
+    """graph.matmul with NumPy/ONNX semantics: an (m, n) result has (m, k) and (k, n)
+    operands; a result with batch dims gets them on the lhs only (a 2-D weight), on both
+    operands (each dim sometimes 1 on one side, broadcast) or on the rhs only."""
+    if len(shape) < 2:
+        raise NotAnInstance("matmul needs a result of rank >= 2")
+    *batch, m, n = shape
     k = bld.draw(st.integers(1, 4))
-    a = bld.node(node.operands[0], (shape[0], k))
-    b = bld.node(node.operands[1], (k, shape[1]))
+    a_batch = b_batch = tuple(batch)
+    if batch:
+        side = bld.draw(st.sampled_from(("lhs", "rhs", "both")))
+        if side == "lhs":
+            b_batch = ()
+        elif side == "rhs":
+            a_batch = ()
+        else:  # per batch dim: 0 both full, 1 the lhs's is 1, 2 the rhs's is 1
+            ones = [bld.draw(st.integers(0, 2)) for _ in batch]
+            a_batch = tuple(1 if o == 1 else d for o, d in zip(ones, batch, strict=True))
+            b_batch = tuple(1 if o == 2 else d for o, d in zip(ones, batch, strict=True))
+    a = bld.node(node.operands[0], (*a_batch, m, k))
+    b = bld.node(node.operands[1], (*b_batch, k, n))
     return bld.b.insert(graph.MatMulOp(a, b)).result
 
 
@@ -315,7 +369,14 @@ def pattern_instances(draw, pattern):
     names = {o.name for o in pattern.match_ops()}
     # permutations of rank <= 2 all commute and are their own inverses: transposes get 2-4
     low = 2 if "graph.transpose" in names else 1
-    rank = 2 if names & {"graph.matmul", "graph.gemm"} else draw(st.integers(low, 4))
+    # gemm is 2-D; matmul is N-D: rank-3 results (batch dims on either operand or both) test
+    # the patterns that must keep to 2-D matmuls
+    if "graph.gemm" in names:
+        rank = 2
+    elif "graph.matmul" in names:
+        rank = 3 if draw(st.integers(0, 2)) == 2 else 2
+    else:
+        rank = draw(st.integers(low, 4))
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
     try:
         root = bld.node(pattern.match, shape)
