@@ -143,7 +143,10 @@ def test_a_wrong_lowering_is_caught_and_shrunk(monkeypatch):
     from irforge.passes.graph_to_tensor import core
 
     monkeypatch.setitem(core.BINARY, graph.SubOp, (arith.AddfOp, arith.AddiOp))
-    failure = fuzz_programs(examples=200, seed=0, onnxruntime=False)
+    # Seeded (the draws are deterministic per seed). With seven op families a sub is a
+    # rare draw: seed 1 reaches one within 200 examples, seeds 0 and 2 do not; pick another
+    # seed that does if the generators change.
+    failure = fuzz_programs(examples=200, seed=1, onnxruntime=False)
     assert failure is not None
     assert '"graph.sub"' in failure.mlir and "AssertionError" in failure.error
     ops = [line for line in failure.mlir.splitlines() if '= "graph.' in line]
