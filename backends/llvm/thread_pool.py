@@ -68,9 +68,10 @@ CHUNKS_PER_THREAD = 4
 # A call whose caller waited for a worker's chunks longer than it worked itself, plus this
 # many cycles (~20 us), saw a worker preempted mid-chunk (the core is taken by another
 # process): the next BACKOFF_CALLS calls run on the caller alone, then workers are tried
-# again.
+# again. Short: a worker slow to wake from its futex on a quiet machine trips it too, and
+# 1024 calls serialized ~10 BERT inferences after every such stall (docs/parallelism.md).
 STALL_SLACK_CYCLES = 60_000
-BACKOFF_CALLS = 1024
+BACKOFF_CALLS = 16
 SPIN_ENV = "IRFORGE_POOL_SPIN"
 
 # futex(2) syscall numbers by machine (x86-64; the generic table of aarch64 / riscv64).
