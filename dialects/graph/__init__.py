@@ -21,6 +21,7 @@ from __future__ import annotations
 from xdsl.ir import Dialect
 
 from . import attention, core, gather, layout, logic, math, nn, positional, shape
+from .attention import AttentionOp
 from .base import (
     AnyTensor,
     ElementwiseBinaryOp,
@@ -31,10 +32,10 @@ from .base import (
     f32_attr,
     i64_array,
     i64_attr,
+    is_f32_tensor,
     static_shape,
     window_props,
 )
-from .attention import AttentionOp
 from .core import (
     AddOp,
     ConstantOp,
@@ -133,6 +134,7 @@ __all__ = [
     "f32_attr",
     "i64_array",
     "i64_attr",
+    "is_f32_tensor",
     "static_shape",
     "window_props",
     # core.py

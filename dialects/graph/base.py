@@ -58,6 +58,12 @@ def static_shape(op: IRDLOperation, what: str, t: Attribute) -> tuple[int, ...]:
     return shape
 
 
+def is_f32_tensor(value: SSAValue) -> bool:
+    """Whether `value` is a ranked tensor of f32 elements (the element type the blocked
+    layout, the graph fusions and the attention kernel handle)."""
+    return isinstance(value.type, TensorType) and isinstance(value.type.element_type, Float32Type)
+
+
 def broadcast_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
     """ONNX multidirectional broadcasting (NumPy rules) of two shapes; None if incompatible.
 

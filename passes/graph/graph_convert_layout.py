@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -145,10 +145,6 @@ class ConvToNchwc(RewritePattern):
         bump("graph.conv-blocked")
 
 
-def _is_f32(value: SSAValue) -> bool:
-    return isinstance(value.type, TensorType) and value.type.element_type == f32
-
-
 def _unpacked(value: SSAValue) -> SSAValue | None:
     """The blocked source of `value` when it is a graph.unpack result."""
     owner = value.owner
@@ -179,7 +175,7 @@ class SinkUnpack(RewritePattern):
         rewriter.replace(op, [new, out], [out.result])
 
     def _blocked_op(self, op: Operation) -> Operation | None:
-        if any(not _is_f32(v) for v in (*op.operands, *op.results)):
+        if any(not graph.is_f32_tensor(v) for v in (*op.operands, *op.results)):
             return None  # a cast or comparison: the blocked layout holds f32 only
         if isinstance(op, graph.ElementwiseUnaryOp) and len(op.operands) == 1:
             y = _unpacked(op.operands[0])

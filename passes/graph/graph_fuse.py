@@ -89,13 +89,9 @@ from ...dialects.graph import shape as graph_shape
 from ..infra.statistics import bump
 
 
-def _is_f32(v: SSAValue) -> bool:
-    return isinstance(v.type, TensorType) and isinstance(v.type.element_type, Float32Type)
-
-
 def _const(v: SSAValue | None) -> np.ndarray | None:
     """The value of a f32 `graph.constant` as float64, else None."""
-    if v is None or not isinstance(v.owner, graph.ConstantOp) or not _is_f32(v):
+    if v is None or not isinstance(v.owner, graph.ConstantOp) or not graph.is_f32_tensor(v):
         return None
     return to_numpy(v.owner.value).astype(np.float64)
 
@@ -134,7 +130,7 @@ def _producer(op: Operation, kinds: tuple[type, ...]) -> Operation | None:
     """The operand of `op` made by one of `kinds`, used only by `op` (first found)."""
     for v in op.operands:
         owner = v.owner
-        if isinstance(owner, kinds) and v.has_one_use() and _is_f32(v):
+        if isinstance(owner, kinds) and v.has_one_use() and graph.is_f32_tensor(v):
             return owner
     return None
 
@@ -178,7 +174,7 @@ class FoldBatchNormIntoConv(RewritePattern):
             return
         wb = _conv_weights(conv)
         params = [_const(v) for v in (op.scale, op.bias, op.mean, op.var)]
-        if wb is None or any(p is None for p in params) or not _is_f32(op.result):
+        if wb is None or any(p is None for p in params) or not graph.is_f32_tensor(op.result):
             return
         (w, b), (g, beta, mean, var) = wb, params
         s = g / np.sqrt(var + np.float64(np.float32(op.epsilon.value.data)))
@@ -260,13 +256,13 @@ class FoldAffineIntoGemm(RewritePattern):
 
 
 def _conv_key(op: graph_nn.ConvOp) -> tuple | None:
-    if op.group.value.data != 1 or not _is_f32(op.result) or _conv_weights(op) is None:
+    if op.group.value.data != 1 or not graph.is_f32_tensor(op.result) or _conv_weights(op) is None:
         return None
     return ("conv", op.window(), op.weight.type.get_shape()[1:])
 
 
 def _mm_key(op: graph.MatMulOp) -> tuple | None:
-    if not _is_f32(op.result) or _const(op.rhs) is None:
+    if not graph.is_f32_tensor(op.result) or _const(op.rhs) is None:
         return None
     if len(op.rhs.type.get_shape()) != 2 or len(op.lhs.type.get_shape()) < 2:
         return None  # weights [K, N] (merged along N, the result's last axis) only
@@ -274,7 +270,7 @@ def _mm_key(op: graph.MatMulOp) -> tuple | None:
 
 
 def _gemm_key(op: graph.GemmOp) -> tuple | None:
-    if not _is_f32(op.result) or _const(op.b) is None:
+    if not graph.is_f32_tensor(op.result) or _const(op.b) is None:
         return None
     if op.c is not None and _const(op.c) is None:
         return None

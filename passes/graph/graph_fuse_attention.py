@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import Float32Type, ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -60,14 +60,10 @@ from ...dialects.graph.attention import attention_shape
 from ..infra.statistics import bump
 
 
-def _f32(v: SSAValue) -> bool:
-    return isinstance(v.type, TensorType) and isinstance(v.type.element_type, Float32Type)
-
-
 def _scalar(v: SSAValue) -> float | None:
     """The value of a one-element f32 graph.constant, else None."""
     owner = v.owner
-    if not isinstance(owner, graph.ConstantOp) or not _f32(v):
+    if not isinstance(owner, graph.ConstantOp) or not graph.is_f32_tensor(v):
         return None
     array = to_numpy(owner.value)
     return float(array.reshape(-1)[0]) if array.size == 1 else None
@@ -146,7 +142,7 @@ class FuseAttention(RewritePattern):
         kt, kt_scale, kt_ops = _scaled(qk.rhs)
         k_src, k_perm, k_scale, k_ops = _key(kt)
         operands = (q, k_src, v, *([mask] if mask is not None else []))
-        if not all(_f32(t) for t in operands):
+        if not all(graph.is_f32_tensor(t) for t in operands):
             return
         qs, kts, vs = (tuple(t.type.get_shape()) for t in (q, kt, v))
         if not len(qs) == len(kts) == len(vs) == rank:
