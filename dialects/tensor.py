@@ -319,9 +319,7 @@ class ExtractOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def __init__(self, tensor: SSAValue, indices: Sequence[SSAValue]):
-        super().__init__(
-            operands=[tensor, list(indices)], result_types=[tensor.type.element_type]
-        )
+        super().__init__(operands=[tensor, list(indices)], result_types=[tensor.type.element_type])
 
     def verify_(self) -> None:
         t = self.tensor.type
@@ -332,8 +330,7 @@ class ExtractOp(IRDLOperation):
             )
         if self.result.type != t.element_type:
             raise VerifyException(
-                f"'{self.name}' op result type {self.result.type} is not the element type "
-                f"of {t}"
+                f"'{self.name}' op result type {self.result.type} is not the element type of {t}"
             )
 
 

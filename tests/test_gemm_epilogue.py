@@ -117,3 +117,82 @@ def test_add_of_two_matmuls():
     mp.ir_version = 9
     onnx.checker.check_model(mp)
     close(irforge.compile(mp, num_threads=1)(x), x @ w1 + x @ w2)
+
+
+def mlp_model(m: int, k: int, h: int, n: int, gelu: str):
+    """x @ W1 -> GELU -> @ W2 with the GELU written out as torch's exporters write it:
+    'tanh' (GPT-2's approximation: 0.5 h (1 + tanh(0.79788 (h + 0.044715 h^3)))) or 'erf'
+    (0.5 h (1 + erf(h / sqrt 2))). Returns the model, its input and the NumPy result."""
+    x, w1, w2 = rand((1, m, k), 0), rand((k, h), 1) * 0.2, rand((h, n), 2)
+    c = {
+        "half": 0.5,
+        "one": 1.0,
+        "three": 3.0,
+        "a": 0.044715,
+        "s": 0.7978845608,
+        "rs2": 0.7071067812,
+    }
+    inits = [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2")]
+    inits += [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in c.items()]
+    mk = helper.make_node
+    nodes = [mk("MatMul", ["x", "W1"], ["h"]), mk("Mul", ["h", "half"], ["hh"])]
+    hv = x @ w1
+    if gelu == "tanh":
+        nodes += [
+            mk("Pow", ["h", "three"], ["h3"]),
+            mk("Mul", ["h3", "a"], ["ah3"]),
+            mk("Add", ["h", "ah3"], ["in"]),
+            mk("Mul", ["in", "s"], ["z"]),
+            mk("Tanh", ["z"], ["t"]),
+        ]
+        inner = np.tanh(np.float32(0.7978845608) * (hv + np.float32(0.044715) * hv**3))
+    else:
+        nodes += [mk("Mul", ["h", "rs2"], ["z"]), mk("Erf", ["z"], ["t"])]
+        from math import erf
+
+        inner = np.vectorize(erf)(hv.astype(np.float64) * 0.7071067812).astype(np.float32)
+    nodes += [
+        mk("Add", ["t", "one"], ["t1"]),
+        mk("Mul", ["hh", "t1"], ["g"]),
+        mk("MatMul", ["g", "W2"], ["y"]),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, m, n])],
+        inits,
+    )
+    mp = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    mp.ir_version = 9
+    return mp, x, (np.float32(0.5) * hv * (1 + inner)) @ w2
+
+
+def test_tanh_gelu_between_matmuls_is_the_first_ones_epilogue():
+    """The GELU chain reads h three times: fused into one generic that reads it once, it
+    runs in the first matmul's kernels (an _e kernel) instead of the second one's packing,
+    and its vector tanh is irforge's inline code, not one libm call per lane."""
+    mp, x, _ = mlp_model(20, 64, 128, 96, "tanh")
+    module = loop_module(mp, DEFAULT_PIPELINE)
+    assert any("_e" in s for s in symbols(module, "__sgemm"))
+    compiled = irforge.compile(mp, num_threads=1)  # owns the LLVM module
+    text = str(compiled.function.jit_module.module)
+    assert "@llvm.tanh.v" not in text and "tanhf" not in text
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("gelu", ["tanh", "erf"])
+@pytest.mark.parametrize(("m", "k", "h", "n"), [(20, 64, 128, 96), (37, 300, 192, 70)])
+def test_gelu_mlp_matches_numpy(gelu, m, k, h, n, threads):
+    """Both GELU forms between two matmuls (the erf one, not an epilogue op, stays a loop
+    nest of its own), edge tiles, several K blocks, 1 and 2 threads."""
+    mp, x, want = mlp_model(m, k, h, n, gelu)
+    close(irforge.compile(mp, num_threads=threads)(x), want, rtol=1e-4)
+
+
+def test_erf_gelu_is_not_an_epilogue():
+    """erf is not an op the epilogue (nor the microkernel's packing) computes: no
+    epilogue kernel is made, and the result is still right (test_gelu_mlp_matches_numpy)."""
+    mp, _, _ = mlp_model(20, 64, 128, 96, "erf")
+    module = loop_module(mp, DEFAULT_PIPELINE)
+    assert not any("_e" in s for s in symbols(module, "__sgemm"))

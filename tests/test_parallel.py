@@ -504,3 +504,18 @@ def test_pool_threads_of_a_module_and_bad_spin_setting(monkeypatch):
     monkeypatch.setenv("IRFORGE_POOL_SPIN", "lots")
     with pytest.raises(ValueError, match="IRFORGE_POOL_SPIN='lots'"):
         thread_pool._spin_setting()
+
+
+@pytest.mark.parametrize(("m", "k", "n"), [(128, 256, 512), (37, 600, 200)])
+def test_columns_split_packs_a_once(m, k, n):
+    """At 2 threads a matmul with a run-time A splits its columns; A is packed once, in a
+    parallel loop of its own before the column loop (gemm_plan.prepack_a), instead of by
+    every thread: two parallel regions, the same result as 1 thread and NumPy (K over
+    several K blocks, M not a multiple of MR)."""
+    text = _llvm_ir(matmul(m, k, n), 2)
+    assert text.count(POOL_CALL) >= 2
+    a, b = rand(m, k, seed=1), rand(k, n, seed=2)
+    one = irforge.compile(matmul(m, k, n), num_threads=1)(a, b)
+    two = irforge.compile(matmul(m, k, n), num_threads=2)(a, b)
+    np.testing.assert_allclose(two, a @ b, rtol=1e-4, atol=1e-4 * float(np.abs(a @ b).max()))
+    np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-5)

@@ -394,8 +394,11 @@ def add_vector_variants(
     `irforge.<name>.v<lanes>f32` once per vector (hidden, `alwaysinline`: inlined by an
     always-inliner run after the optimization pipeline, which vectorizes after its own
     inliner); a loop it leaves scalar keeps libm's scalar function (faster than this
-    module's scalar code). Returns the new text and the LLVM IR of a module defining the
-    variants used (None when no call matched), of `VECTOR_WIDTHS` up to `max_lanes`."""
+    module's scalar code). Calls of the vector intrinsics `llvm.<name>.v<N>f32` already in
+    `text` (a GEMM epilogue's math on a tile) go to `irforge.<name>.v<N>f32` directly, which
+    LLVM would otherwise split into N libm calls. Returns the new text and the LLVM IR of a
+    module defining the variants used (None when no call matched), of `VECTOR_WIDTHS` up
+    to `max_lanes`, and the vector functions called directly."""
     callees = {(f"{n}f" if n in _C_ONLY else f"llvm.{n}.f32"): n for n in names if n in _BODIES}
     if not callees:
         return text, None
@@ -412,23 +415,45 @@ def add_vector_variants(
         return f"{m.group(1)} #{groups[callee]}"
 
     text = call_re.sub(sub, text)
-    if not groups:
+    # Vector calls already in the IR (a GEMM epilogue's tanh on a tile, emitted on vectors
+    # by the microkernel): LLVM would split them into one libm call per lane.
+    direct: dict[str, tuple[str, int]] = {}
+    intrinsics = "|".join(re.escape(n) for n in names if n in _BODIES and n not in _C_ONLY)
+
+    def vector_sub(m: re.Match) -> str:
+        symbol = f"irforge.{m.group('n')}.v{m.group('l')}f32"
+        direct[symbol] = (m.group("n"), int(m.group("l")))
+        return f'@"{symbol}"'
+
+    if intrinsics:
+        vector_re = rf'@"?llvm\.(?P<n>{intrinsics})\.v(?P<l>\d+)f32"?(?=[\s(,)])'
+        text = re.sub(vector_re, vector_sub, text)
+    if not groups and not direct:
         return text, None
     m = ir.Module("irforge_vector_math")
     m.triple, m.data_layout = triple, data_layout
+    defined: set[str] = set()
+
+    def define(base: str, lanes: int, symbol: str) -> None:
+        if symbol not in defined:
+            defined.add(symbol)
+            fn = math_function(m, base, ir.VectorType(F32, lanes), symbol, inline=False)
+            fn.attributes.add("alwaysinline")
+
     lines = [text]
     for callee, group in groups.items():
         base = callees[callee]
         variants = []
         for lanes in (w for w in VECTOR_WIDTHS if w <= max_lanes):
             symbol = f"irforge.{base}.v{lanes}f32"
-            fn = math_function(m, base, ir.VectorType(F32, lanes), symbol, inline=False)
-            fn.attributes.add("alwaysinline")
+            define(base, lanes, symbol)
             variants.append(f"_ZGV_LLVM_N{lanes}v_{callee}({symbol})")
         lines.append(
             f"attributes #{group} = {{ nounwind memory(none) "
             f'"vector-function-abi-variant"="{",".join(variants)}" }}'
         )
+    for symbol, (base, lanes) in direct.items():
+        define(base, lanes, symbol)
     # External (the vectorizer looks the variants up by name, after the early global DCE
     # that would drop unused internal ones) but hidden: not exported from a shared object.
     return "\n".join(lines) + "\n", str(m).replace("define <", "define hidden <")

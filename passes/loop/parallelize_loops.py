@@ -66,7 +66,7 @@ from ...dialects import loop
 from .outline_loop_nests import fresh_symbol, outline_nest, symbol_names
 
 PARALLEL_ATTR = "irforge.parallel"
-DEFAULT_MIN_WORK = 1 << 20
+DEFAULT_MIN_WORK = 1 << 18
 
 
 def _const_index(v: SSAValue) -> int | None:

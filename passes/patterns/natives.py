@@ -185,6 +185,12 @@ def _rank(v: SSAValue) -> int:
     return len(_shape(v))
 
 
+@native_function("leading_dims")
+def _leading_dims(v: SSAValue) -> tuple[int, ...]:
+    """The shape of a shaped value without its last dim (the rows of a matmul operand)."""
+    return _shape(v)[:-1]
+
+
 @native_function("numel")
 def _numel(v: SSAValue) -> int:
     """The element count of a shaped value."""

@@ -51,8 +51,17 @@ matmul reads A[i, k] once per column j) takes the producer only if the fused gen
 still a contraction the microkernel recognizes (`match_contraction`), whose packing step
 computes the producer once per packed element; in a plain loop nest it would run once per
 read (a GELU fused into the next matmul's loop nest: an erf per multiply-add). Each
-producer input's map becomes `in_map o inverse(out_map) o consumer_map`. The pattern is
-applied until no pair is left. A dead `tensor.empty` left by the producer is erased.
+producer input's map becomes `in_map o inverse(out_map) o consumer_map`, and inputs the
+fused generic reads twice through the same map become one operand (x in relu(x) * x: the
+element is then computed once, and a chain reading x several times reads it once).
+
+Two rounds, each applied until no pair is left: first into consumers that are not
+contractions (chains of pointwise ops become one generic), then into contractions. A
+pointwise chain that reads a contraction's result and could run as that contraction's
+GEMM epilogue (`runs_as_epilogue`: microkernel/gemm_epilogue.py's conditions, a tanh GELU
+after a matmul) is not fused into a following contraction's packing: the epilogue
+computes it on the tile in registers, 16 lanes at a time. A dead `tensor.empty` left by
+the producer is erased.
 
 Source: MLIR's linalg elementwise op fusion (`ElementwiseOpFusion.cpp`, "fuseElementwiseOps").
 """
@@ -62,8 +71,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.ir.affine import AffineDimExpr, AffineMap
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -76,6 +86,7 @@ from xdsl.pattern_rewriter import (
 from ...dialects.tensor import PARALLEL, EmptyOp, GenericOp, IndexOp, YieldOp
 from ..tensor_to_loop.microkernel.contraction import map_dims, match_contraction
 from ..tensor_to_loop.microkernel.direct_conv import match_direct_conv
+from ..tensor_to_loop.microkernel.gemm_epilogue import epilogue_input
 
 
 def _is_permutation(amap: AffineMap) -> bool:
@@ -106,7 +117,30 @@ def fusable_producer(consumer: GenericOp, index: int) -> GenericOp | None:
         return None  # its tensor.index ops name dims of its own domain, not the consumer's
     if match_direct_conv(consumer) is not None:
         return None  # its kernel reads the input unpacked: the producer would run per read
+    if match_contraction(consumer) is not None and runs_as_epilogue(producer):
+        return None  # computed in the producing GEMM's registers instead of in a packing
     return producer
+
+
+def runs_as_epilogue(op: GenericOp) -> bool:
+    """Whether pointwise `op` reads the result of a contraction whose GEMM microkernel can
+    run it as its epilogue (microkernel/gemm_epilogue.py: one column dim, elementwise f32
+    body), with its other inputs computed before that contraction."""
+    for v in op.ins:
+        owner = v.owner
+        if not isinstance(owner, GenericOp):
+            continue
+        con = match_contraction(owner)
+        if con is None or epilogue_input(con, op) is None:
+            continue
+        others = [w.owner for w in op.ins if w is not v]
+        return all(
+            not isinstance(o, Operation)
+            or isinstance(o, arith.ConstantOp)
+            or (o.parent_block() is owner.parent_block() and o.is_before_in_block(owner))
+            for o in others
+        )
+    return False
 
 
 def _directly_indexed(maps: list[AffineMap], n_dims: int) -> bool:
@@ -129,17 +163,27 @@ def fuse(consumer: GenericOp, index: int, producer: GenericOp) -> GenericOp | No
     if not _directly_indexed(new_maps, len(consumer.iterators)):
         return None
     ins = [*consumer.ins[:index], *p_ins, *consumer.ins[index + 1 :]]
+    # An input read twice through the same map (x in x * x, or in both the producer and
+    # the consumer) becomes one operand: each block argument then reads a distinct
+    # element, and a GELU reads its x once (as a GEMM epilogue must, gemm_epilogue.py).
+    first: dict[tuple[SSAValue, AffineMap], int] = {}
+    slot = [first.setdefault((v, m), len(first)) for v, m in zip(ins, new_maps)]
+    kept = [k for k, s in enumerate(slot) if s not in slot[:k]]  # first readers
+    new_maps = [new_maps[k] for k in kept] + new_maps[len(ins) :]
+    ins = [ins[k] for k in kept]
     operands = [*ins, *consumer.outs]
 
     block = Block(arg_types=[v.type.element_type for v in operands])
     c_args, p_args = consumer.body.block.args, producer.body.block.args
+    n_in = len(ins)
+    arg_of = [block.args[s] for s in slot] + list(block.args[n_in:])
     mapping: dict[SSAValue, SSAValue] = {}
     for k, arg in enumerate(c_args[:index]):
-        mapping[arg] = block.args[k]
+        mapping[arg] = arg_of[k]
     for k, arg in enumerate(p_args[: len(p_ins)]):
-        mapping[arg] = block.args[index + k]
+        mapping[arg] = arg_of[index + k]
     for k, arg in enumerate(c_args[index + 1 :]):
-        mapping[arg] = block.args[index + len(p_ins) + k]
+        mapping[arg] = arg_of[index + len(p_ins) + k]
     for op in producer.body.block.ops:
         if isinstance(op, YieldOp):
             mapping[c_args[index]] = mapping.get(op.values[0], op.values[0])
@@ -150,9 +194,15 @@ def fuse(consumer: GenericOp, index: int, producer: GenericOp) -> GenericOp | No
     return GenericOp(ins, list(consumer.outs), Region(block), new_maps, consumer.iterators)
 
 
+@dataclass
 class FuseProducerIntoConsumer(RewritePattern):
+    into_contractions: bool = True
+    """False: only into consumers that are not contractions (the first round)."""
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: GenericOp, rewriter: PatternRewriter):
+        if not self.into_contractions and match_contraction(op) is not None:
+            return
         for index in range(len(op.ins)):
             producer = fusable_producer(op, index)
             if producer is None:
@@ -179,4 +229,8 @@ class FuseElementwisePass(ModulePass):
     name = "tensor-fuse-elementwise"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        # Chains of pointwise ops first, so that a whole chain (a GELU after a matmul) is
+        # one generic when the second round decides whether it runs as the producing
+        # GEMM's epilogue or in the consuming contraction's packing.
+        PatternRewriteWalker(FuseProducerIntoConsumer(False)).rewrite_module(op)
         PatternRewriteWalker(FuseProducerIntoConsumer()).rewrite_module(op)

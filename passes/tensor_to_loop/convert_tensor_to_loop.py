@@ -232,6 +232,10 @@ class _TensorFunctionToLoops:
                 buf = fresh
             out_bufs.append(buf)
         bufs = [self.vmap[v] for v in op.ins] + out_bufs
+        # Simplified maps first: the microkernel's packing loops evaluate them too (a
+        # fused producer read through `(d0 * 3072 + d2) floordiv 3072` kept LLVM from
+        # vectorizing GPT-2's GELU in the packing of A).
+        ranges = _simplify_maps(op)
         if self.blocking is not None and (
             lower_contraction(self, op, bufs, self.blocking)
             or lower_layout_copy(self, op, bufs, self.blocking)
@@ -239,7 +243,7 @@ class _TensorFunctionToLoops:
             for res, buf in zip(op.res, out_bufs):
                 self.vmap[res] = buf
             return
-        ranges, parallel = _simplify_maps(op), _parallel_dims(op)
+        parallel = _parallel_dims(op)
         reads_index = any(isinstance(o, IndexOp) for o in block.ops)
         first = _collapsible_suffix(op) if self.flatten and not reads_index else len(ranges)
         if len(ranges) - first < 2:

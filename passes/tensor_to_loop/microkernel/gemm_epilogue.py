@@ -172,41 +172,64 @@ def _kind(amap: AffineMap, shape: Sequence[int], col_pos: int, n: int) -> str | 
     return None
 
 
-def find_gemm_epilogue(L, con: Contraction, c_stride: dict[int, int], vw: int):
-    """The GemmEpilogue of contraction `con` (C strides by domain dim `c_stride`), or None
-    when its result's user is not such a consumer (module docs)."""
+def epilogue_input(con: Contraction, user: GenericOp) -> int | None:
+    """The index of `user`'s input that reads contraction `con`'s result, when `user` can
+    run as its epilogue (module docs) given that its other inputs are computed first;
+    else None. Checked at the tensor level: tensor-fuse-elementwise keeps such a consumer
+    for the epilogue instead of fusing it into the next contraction's packing."""
     op = con.op
-    if len(con.cols) != 1 or c_stride[con.cols[0]] != 1:
+    out = op.maps[-1].results
+    if len(con.cols) != 1 or not isinstance(out[-1], AffineDimExpr):
+        return None
+    if out[-1].position != con.cols[0]:  # the column dim is not C's contiguous one
         return None
     res = op.res[0]
     uses = list(res.uses)
-    if len(uses) != 1 or not isinstance(user := uses[0].operation, GenericOp):
+    if len(uses) != 1 or uses[0].operation is not user:
         return None
     if len(user.outs) != 1 or user.res[0].type != res.type or list(user.ins).count(res) != 1:
         return None
     rank = len(res.type.get_shape())
-    if any(kind != PARALLEL for kind in user.iterators) or user.maps[-1] != AffineMap.identity(
-        rank
-    ):
+    identity = AffineMap.identity(rank)
+    if any(kind != PARALLEL for kind in user.iterators) or user.maps[-1] != identity:
         return None
     at = list(user.ins).index(res)
     block = user.body.block
-    if user.maps[at] != AffineMap.identity(rank) or block.args[len(user.ins)].uses:
+    if user.maps[at] != identity or block.args[len(user.ins)].uses:
         return None
     for inner in list(block.ops)[:-1]:
         if not isinstance(inner, _OPS) or any(r.type != f32 for r in inner.results):
             return None
-    others, kinds = [], []
     for i, v in enumerate(user.ins):
+        t = v.type
         if i == at:
             continue
-        t = v.type
-        ready = v in L.vmap or isinstance(v.owner, arith.ConstantOp)
-        if not ready or getattr(t, "element_type", None) != f32:
+        if getattr(t, "element_type", None) != f32:
             return None
         kind = _kind(user.maps[i], t.get_shape(), rank - 1, con.n)
         if kind is None or (kind == FULL and t != res.type):
             return None
+    return at
+
+
+def find_gemm_epilogue(L, con: Contraction, c_stride: dict[int, int], vw: int):
+    """The GemmEpilogue of contraction `con` (C strides by domain dim `c_stride`), or None
+    when its result's user is not such a consumer (module docs)."""
+    if len(con.cols) != 1 or c_stride[con.cols[0]] != 1:
+        return None
+    uses = list(con.op.res[0].uses)
+    if len(uses) != 1 or not isinstance(user := uses[0].operation, GenericOp):
+        return None
+    at = epilogue_input(con, user)
+    if at is None:
+        return None
+    rank = len(con.op.res[0].type.get_shape())
+    others, kinds = [], []
+    for i, v in enumerate(user.ins):
+        if i == at:
+            continue
+        if not (v in L.vmap or isinstance(v.owner, arith.ConstantOp)):
+            return None  # computed after the contraction
         others.append(v)
-        kinds.append(kind)
+        kinds.append(_kind(user.maps[i], v.type.get_shape(), rank - 1, con.n))
     return GemmEpilogue(user, at, tuple(others), tuple(kinds), vw)

@@ -31,7 +31,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from ....dialects import loop
 from ....dialects.arrays import to_numpy
-from .blocking import SMALL_N_PANELS, Blocking
+from .blocking import SCRATCH_LIMIT, SMALL_N_PANELS, Blocking
 from .contraction import Contraction, Side
 from .emitter import IndexEmitter, linear, strides, thread_count
 from .packing import pack_constant, unravel
@@ -118,7 +118,14 @@ class GemmPlan:
         outer = math.prod(con.ranges[d] for d in con.outer)
         self.split = split = self.threads > 1 and outer < self.threads
         panels = -(-self.n // nr)
-        if self.a_packed is not None and panels <= SMALL_N_PANELS:
+        m_panels = -(-self.m // mr)
+        # B (the weights) packed at compile time and A at run time, one thread: one column
+        # block, so that A is packed once per K block, with whatever producer is fused into
+        # it (LayerNorm); B's panels are read from the packed global whatever NC is.
+        b_weights = self.b_packed is not None and self.a_packed is None
+        if b_weights and not split:
+            n_blocks = 1
+        elif self.a_packed is not None and panels <= SMALL_N_PANELS:
             n_blocks = 1
         elif not split:
             n_blocks = -(-panels * nr // blk.nc)
@@ -129,6 +136,20 @@ class GemmPlan:
         if self.nc >= self.n and split:  # one jc block: threads split M
             half = (self.m + 1) // 2
             self.mc = min(self.mc, -(-half // mr) * mr)
+        # One column block and A (weights) packed at compile time: the row blocks (ic) go
+        # outside the K loop and are the loop the threads share.
+        m_blocks = -(-self.m // self.mc)
+        self.rows_outside = self.a_packed is not None and n_blocks == 1 and m_blocks > 1
+        self.rows_outside = self.rows_outside and split
+        # Threads splitting the columns of a product whose A is packed at run time would
+        # each pack (and compute the fused producers of) all of A: it is packed once
+        # instead, before the column loop, all K blocks of it, with the threads splitting
+        # its rows (`a_block`: floats per K block).
+        self.a_block = m_panels * mr * self.kc
+        k_blocks = -(-self.k // self.kc)
+        self.prepack_a = split and self.a_packed is None and outer == 1
+        self.prepack_a = self.prepack_a and n_blocks > 1 and m_panels >= self.threads
+        self.prepack_a = self.prepack_a and k_blocks * self.a_block * 4 <= SCRATCH_LIMIT
         if self.b_packed is None and len(con.cols) > 1 and not self.col_tables:
             self.col_tables = self._column_tables(con.b)
 

@@ -6,6 +6,7 @@ loops around the microkernel (sgemm_kernel.py), with A the broadcast-side input,
 vector-side input and C the output seen through `loop.reshape` as one flat array::
 
     for o in outer dims:                        (parallel)
+      [pack all of A, rows split by threads]    (parallel; GemmPlan.prepack_a)
       for jc in 0..N step NC:                   (parallel; one scratch slot per iteration)
         for pc in 0..K step KC:
           pack B[pc:pc+kc, jc:jc+nc] into NR-column panels   (unless packed at compile time)
@@ -144,10 +145,9 @@ class _Lowering(GemmPlan):
         n_blocks = -(-self.n // self.nc)
         m_blocks = -(-self.m // self.mc)
         # One column block and weights packed at compile time: the row blocks (ic) go
-        # outside the K loop and run in parallel, each packing its own B block (cheap for
-        # narrow outputs) into its own slot: one parallel region per call, not per K block.
-        rows_outside = self.a_packed is not None and n_blocks == 1 and m_blocks > 1
-        rows_outside = rows_outside and self.split
+        # outside the K loop and run in parallel, each packing its own run-time operand
+        # block into its own slot: one parallel region per call, not per K block.
+        rows_outside = self.rows_outside
         # One big B block (KC x NC over SMALL_B_BLOCK), one row block, weights packed at
         # compile time, B packed at run time: each NR panel of B is packed just before the
         # kernels that use it (once each), so it stays in L1 instead of a KC x NC block that
@@ -164,15 +164,19 @@ class _Lowering(GemmPlan):
         a_slot = self.kc * self.mc
         per = m_blocks if rows_outside else n_blocks
         slots = math.prod(con.ranges[d] for d in con.outer) * per
-        need = (b_slot if self.b_packed is None else 0) + (a_slot if self.a_packed is None else 0)
+        a_run = self.a_packed is None and not self.prepack_a  # A packed per jc block
+        need = (b_slot if self.b_packed is None else 0) + (a_slot if a_run else 0)
         top = slots * need * 4 <= SCRATCH_LIMIT
         if not top:
             slots = 1
         bp = ap = None
         if top and self.b_packed is None:
             bp = L.alloc(MemRefType(f32, [slots * b_slot]))
-        if top and self.a_packed is None:
+        if top and a_run:
             ap = L.alloc(MemRefType(f32, [slots * a_slot]))
+        k_blocks = -(-self.k // self.kc)
+        if self.prepack_a:
+            ap = L.alloc(MemRefType(f32, [k_blocks * self.a_block]))
         ir = IndexEmitter(L, L.b)
         dims: dict[int, SSAValue] = {}
         c_off = ir.c(0)
@@ -181,6 +185,8 @@ class _Lowering(GemmPlan):
             dims[d] = iv
         for d in con.outer:
             c_off = ir.add(c_off, ir.mul(dims[d], self.c_stride[d])) if self.c_stride[d] else c_off
+        if self.prepack_a:
+            self.prepack(ir, ap, dims)
         ir, jcb = ir.loop(0, n_blocks, parallel=True)
         jc = ir.mul(jcb, self.nc)
         nc = ir.min(self.nc, ir.sub(self.n, jc))
@@ -205,21 +211,21 @@ class _Lowering(GemmPlan):
                 scratch.append(bp)
         else:
             b_len = self.b_packed[1].get_shape()[0]
-        if self.a_packed is None:
+        if a_run:
             t = MemRefType(f32, [slots * a_slot])
             ap = ap if top else ir.b.insert(loop.AllocOp(t)).result
             a_base = ir.mul(slot, a_slot) if top else ir.c(0)
             a_len = slots * a_slot
             if not top:
                 scratch.append(ap)
+        elif self.prepack_a:
+            a_len = k_blocks * self.a_block
         else:
             a_len = self.a_packed[1].get_shape()[0]
         kernel = _ensure_kernel(L, blk, a_len, b_len, self.c_len)
         kernel_tile = _ensure_kernel(L, blk, a_len, b_len, mr * nr)
         if epi is not None:
             kernel_epi = _ensure_kernel(L, blk, a_len, b_len, self.c_len, epilogue=epi)
-
-        k_blocks = -(-self.k // self.kc)
 
         def k_block(pir: IndexEmitter, pcb: SSAValue, epi: GemmEpilogue | None) -> None:
             """One K block at index `pcb` (`epi`: the last one, with the epilogue)."""
@@ -233,7 +239,7 @@ class _Lowering(GemmPlan):
             else:
                 b_src = pir.b.insert(memref.GetGlobalOp(*self.b_packed)).memref
             if self.a_packed is None:
-                a_src = ap
+                a_src = ap  # packed below, or before the jc loop (prepack_a)
             else:
                 a_src = pir.b.insert(memref.GetGlobalOp(*self.a_packed)).memref
             if rows_outside:
@@ -243,14 +249,17 @@ class _Lowering(GemmPlan):
             tile = iir.b.insert(loop.AllocOp(MemRefType(f32, [mr * nr]))).result
             ic = iir.mul(row_block, self.mc)
             mc = iir.min(self.mc, iir.sub(self.m, ic))
-            if self.a_packed is None:
+            if a_run:
                 self.pack_a(iir, ap, a_base, dims, ic, mc, pc, kc, kcp)
             nj_full, nj = iir.div(nc, nr), iir.ceildiv(nc, nr)
             ni_full, ni = iir.div(mc, mr), iir.ceildiv(mc, mr)
             ldc = self.c_stride[con.row]
 
             def offsets(e: IndexEmitter, jr: SSAValue, irow: SSAValue):
-                if self.a_packed is None:
+                if self.prepack_a:  # panel (ic / mr + ir) of the K block pcb
+                    row = e.add(ic, e.mul(irow, mr))
+                    a_off = e.add(e.mul(pcb, self.a_block), e.mul(row, kc_max))
+                elif self.a_packed is None:
                     a_off = e.add(a_base, e.mul(irow, kc_max * mr))
                 else:  # panel (ic / mr + ir) of the K block at pc (packing.py)
                     panel = e.add(e.div(ic, mr), irow)
@@ -340,6 +349,26 @@ class _Lowering(GemmPlan):
             k_block(ir, ir.c(k_blocks - 1), epi)
         for s in scratch:
             ir.b.insert(loop.DeallocOp(s))
+
+    def prepack(self, e: IndexEmitter, ap: SSAValue, dims: dict[int, SSAValue]) -> None:
+        """Pack all of A into `ap`, K block after K block (`a_block` floats each, the panels
+        of a block as `pack_a` lays them out), the threads splitting its MR panels::
+
+            for rb in row blocks:                (parallel: one per thread)
+              for pc in 0..K step KC: pack A[rb's rows, pc:pc+kc] into MR-row panels
+        """
+        mr = self.blk.mr
+        m_panels = -(-self.m // mr)
+        per = -(-m_panels // self.threads)
+        re, rb = e.loop(0, -(-m_panels // per), parallel=True)
+        ic = re.mul(rb, per * mr)
+        mc = re.min(per * mr, re.sub(self.m, ic))
+        pe, pcb = re.loop(0, -(-self.k // self.kc))
+        pc = pe.mul(pcb, self.kc)
+        kc = pe.min(self.kc, pe.sub(self.k, pc))
+        kcp = pe.mul(pe.ceildiv(kc, self.blk.unroll), self.blk.unroll)
+        base = pe.add(pe.mul(pcb, self.a_block), pe.mul(ic, self.kc))
+        self.pack_a(pe, ap, base, dims, ic, mc, pc, kc, kcp)
 
     def emit_transposed(self) -> None:
         """The narrow-N mode: C^T[N x M] += B^T[N x K] * A^T[K x M], the kernel's rows being

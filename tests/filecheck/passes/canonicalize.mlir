@@ -233,6 +233,66 @@
 
 // -----
 
+"func.func"() <{sym_name = "matmul_of_flattened_rows", function_type = (tensor<2x3x8xf32>, tensor<8x5xf32>) -> tensor<2x3x5xf32>}> ({
+^bb0(%x: tensor<2x3x8xf32>, %w: tensor<8x5xf32>):
+  %a = "graph.reshape"(%x) : (tensor<2x3x8xf32>) -> tensor<6x8xf32>
+  %m = "graph.matmul"(%a, %w) : (tensor<6x8xf32>, tensor<8x5xf32>) -> tensor<6x5xf32>
+  %b = "graph.reshape"(%m) : (tensor<6x5xf32>) -> tensor<2x3x5xf32>
+  "func.return"(%b) : (tensor<2x3x5xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "matmul_of_flattened_rows"
+// torch's Linear on 3-D input (view, addmm, view): one N-D matmul, no reshapes.
+// CHECK-NOT:   "graph.reshape"
+// CHECK:       %b = "graph.matmul"(%x, %w) : (tensor<2x3x8xf32>, tensor<8x5xf32>) -> tensor<2x3x5xf32>
+// CHECK-NEXT:  "func.return"(%b)
+
+// -----
+
+"func.func"() <{sym_name = "matmul_of_regrouped_rows", function_type = (tensor<2x3x8xf32>, tensor<8x5xf32>) -> tensor<3x2x5xf32>}> ({
+^bb0(%x: tensor<2x3x8xf32>, %w: tensor<8x5xf32>):
+  %a = "graph.reshape"(%x) : (tensor<2x3x8xf32>) -> tensor<6x8xf32>
+  %m = "graph.matmul"(%a, %w) : (tensor<6x8xf32>, tensor<8x5xf32>) -> tensor<6x5xf32>
+  %b = "graph.reshape"(%m) : (tensor<6x5xf32>) -> tensor<3x2x5xf32>
+  "func.return"(%b) : (tensor<3x2x5xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "matmul_of_regrouped_rows"
+// The result's leading dims [3, 2] are not x's [2, 3]: the reshapes stay.
+// CHECK:       "graph.reshape"(%x)
+// CHECK:       "graph.matmul"
+// CHECK:       "graph.reshape"
+
+// -----
+
+"func.func"() <{sym_name = "gemm_of_flattened_rows", function_type = (tensor<2x3x8xf32>, tensor<8x5xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>}> ({
+^bb0(%x: tensor<2x3x8xf32>, %w: tensor<8x5xf32>, %c: tensor<5xf32>):
+  %a = "graph.reshape"(%x) : (tensor<2x3x8xf32>) -> tensor<6x8xf32>
+  %m = "graph.gemm"(%a, %w, %c) : (tensor<6x8xf32>, tensor<8x5xf32>, tensor<5xf32>) -> tensor<6x5xf32>
+  %b = "graph.reshape"(%m) : (tensor<6x5xf32>) -> tensor<2x3x5xf32>
+  "func.return"(%b) : (tensor<2x3x5xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "gemm_of_flattened_rows"
+// addmm with a bias: matmul then add of the [N] bias.
+// CHECK-NOT:   "graph.reshape"
+// CHECK:       %{{.*}} = "graph.matmul"(%x, %w) : (tensor<2x3x8xf32>, tensor<8x5xf32>) -> tensor<2x3x5xf32>
+// CHECK-NEXT:  %b = "graph.add"
+// CHECK-NEXT:  "func.return"(%b)
+
+// -----
+
+"func.func"() <{sym_name = "gemm_transposed_of_flattened_rows", function_type = (tensor<2x3x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>}> ({
+^bb0(%x: tensor<2x3x8xf32>, %w: tensor<5x8xf32>, %c: tensor<5xf32>):
+  %a = "graph.reshape"(%x) : (tensor<2x3x8xf32>) -> tensor<6x8xf32>
+  %m = "graph.gemm"(%a, %w, %c) <{transB = 1 : i64}> : (tensor<6x8xf32>, tensor<5x8xf32>, tensor<5xf32>) -> tensor<6x5xf32>
+  %b = "graph.reshape"(%m) : (tensor<6x5xf32>) -> tensor<2x3x5xf32>
+  "func.return"(%b) : (tensor<2x3x5xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "gemm_transposed_of_flattened_rows"
+// transB = 1 is not rewritten (the pattern takes plain gemms only).
+// CHECK:       "graph.reshape"(%x)
+// CHECK:       "graph.gemm"
+
+// -----
+
 "func.func"() <{sym_name = "relu_relu", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %a = "graph.relu"(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32>

@@ -1,8 +1,9 @@
 // RUN: irforge-opt %s -p convert-graph-to-tensor,tensor-fuse-elementwise | filecheck %s
 
 // relu(x * 2 + 1) * x: four pointwise generics become one. The producers' inputs replace
-// the operand they computed (x, 2, 1, then the consumer's own x); their bodies are inlined
-// in order; their dead tensor.empty are erased.
+// the operand they computed (x, 2, 1; the consumer's own x, read through the same map, is
+// the same operand, not a fourth); their bodies are inlined in order; their dead
+// tensor.empty are erased.
 "func.func"() <{sym_name = "chain", function_type = (tensor<4x8xf32>) -> tensor<4x8xf32>}> ({
 ^bb0(%x: tensor<4x8xf32>):
   %two = "graph.constant"() <{value = dense<2.0> : tensor<1xf32>}> : () -> tensor<1xf32>
@@ -22,15 +23,15 @@
 // CHECK:         %[[TWO:.*]] = "arith.constant"() <{value = dense<2.000000e+00>
 // CHECK:         %[[ONE:.*]] = "arith.constant"() <{value = dense<1.000000e+00>
 // CHECK-NEXT:    %[[E:.*]] = "tensor.empty"()
-// CHECK-NEXT:    %[[R:.*]] = "tensor.generic"(%x, %[[TWO]], %[[ONE]], %x, %[[E]])
-// CHECK-SAME:    indexing_maps = [#[[$ID2]], #[[$ZERO]], #[[$ZERO]], #[[$ID2]], #[[$ID2]]]
-// CHECK-SAME:    operandSegmentSizes = array<i32: 4, 1>
-// CHECK-NEXT:    ^{{.*}}(%[[X:.*]]: f32, %[[T:.*]]: f32, %[[O:.*]]: f32, %[[X2:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT:    %[[R:.*]] = "tensor.generic"(%x, %[[TWO]], %[[ONE]], %[[E]])
+// CHECK-SAME:    indexing_maps = [#[[$ID2]], #[[$ZERO]], #[[$ZERO]], #[[$ID2]]]
+// CHECK-SAME:    operandSegmentSizes = array<i32: 3, 1>
+// CHECK-NEXT:    ^{{.*}}(%[[X:.*]]: f32, %[[T:.*]]: f32, %[[O:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT:      %[[M:.*]] = "arith.mulf"(%[[X]], %[[T]])
 // CHECK-NEXT:      %[[A:.*]] = "arith.addf"(%[[M]], %[[O]])
 // CHECK-NEXT:      %[[Z:.*]] = "arith.constant"() <{value = 0.000000e+00 : f32}>
 // CHECK-NEXT:      %[[RL:.*]] = "arith.maximumf"(%[[A]], %[[Z]])
-// CHECK-NEXT:      %[[P:.*]] = "arith.mulf"(%[[RL]], %[[X2]])
+// CHECK-NEXT:      %[[P:.*]] = "arith.mulf"(%[[RL]], %[[X]])
 // CHECK-NEXT:      "tensor.yield"(%[[P]])
 // CHECK:         "func.return"(%[[R]])
 // CHECK-NOT:     "tensor.generic"
@@ -94,4 +95,38 @@
 // CHECK:           "math.erf"
 // CHECK:         "tensor.generic"(%[[E]], %w, %{{.*}})
 // CHECK-NOT:       "math.erf"
+// CHECK:         "func.return"
+
+// tanh(x @ w1) @ w2: the tanh reads the first matmul's result and could run as that GEMM's
+// epilogue (its kernel's tile, in registers): it is kept out of the second matmul's
+// packing. relu(x @ w1 + rb) @ w2 with a bias along the rows (rb: [4, 1], which the
+// epilogue does not read) cannot be an epilogue: it is fused into the second matmul.
+"func.func"() <{sym_name = "epilogue_kept", function_type = (tensor<4x8xf32>, tensor<8x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %w2: tensor<16x8xf32>):
+  %h = "graph.matmul"(%x, %w1) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %t = "graph.tanh"(%h) : (tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = "graph.matmul"(%t, %w2) : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  "func.return"(%y) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "epilogue_kept"
+// CHECK:         %[[H:.*]] = "tensor.generic"(%x, %w1,
+// CHECK:         %[[T:.*]] = "tensor.generic"(%[[H]],
+// CHECK-NEXT:    ^{{.*}}
+// CHECK-NEXT:      "math.tanh"
+// CHECK:         "tensor.generic"(%[[T]], %w2,
+// CHECK-NOT:       "math.tanh"
+// CHECK:         "func.return"
+
+"func.func"() <{sym_name = "row_bias_fused", function_type = (tensor<4x8xf32>, tensor<8x16xf32>, tensor<4x1xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>}> ({
+^bb0(%x: tensor<4x8xf32>, %w1: tensor<8x16xf32>, %rb: tensor<4x1xf32>, %w2: tensor<16x8xf32>):
+  %h = "graph.matmul"(%x, %w1) : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %a = "graph.add"(%h, %rb) : (tensor<4x16xf32>, tensor<4x1xf32>) -> tensor<4x16xf32>
+  %t = "graph.relu"(%a) : (tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = "graph.matmul"(%t, %w2) : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  "func.return"(%y) : (tensor<4x8xf32>) -> ()
+}) : () -> ()
+// CHECK-LABEL: sym_name = "row_bias_fused"
+// CHECK:         %[[H:.*]] = "tensor.generic"(%x, %w1,
+// CHECK:         "tensor.generic"(%[[H]], %rb, %w2,
+// CHECK:           "arith.maximumf"
 // CHECK:         "func.return"
