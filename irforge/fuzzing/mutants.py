@@ -68,6 +68,14 @@ EQUIVALENT: dict[str, str] = {
         "rank(a) == 2 and rank(b) == 2 make mm 2-D, and type(root) == type(mm) then bounds "
         "rank(c) by 2"
     ),
+    "matmul_of_flattened_rows/drop-where:one_use(mm)": (
+        "a profitability guard: with other uses the 2-D matmul stays and the N-D one is "
+        "still the same product"
+    ),
+    "matmul_of_flattened_rows/attr-expr:where.merges_leading_dims.reverse": (
+        "merges_leading_dims(flat, x) needs x 2-D with flat's last dim: the reshape to flat "
+        "then keeps x's shape, and the pattern fires only where the original would"
+    ),
     "matmul_add_to_gemm/constant:where.2": (
         "rank(c) <= 3: rank(a) == rank(b) == 2 and type(root) == type(mm) bound rank(c) by 2"
     ),

@@ -72,22 +72,15 @@ pattern reshape_noop {
   rewrite x
 }
 
-// reshape(reshape(x) @ w) -> x @ w  when the reshapes only merge and split the leading dims
-// of x (torch's Linear on a 3-D input, as the dynamo exporter writes it: view(-1, K),
-// addmm, view(..., N)): the N-D matmul is the same product, without the two copies, and
-// its result is then the direct input of a pointwise consumer (a GEMM epilogue)
+// reshape(reshape(x) @ w) -> x @ w  when the first reshape merges x's leading dims and
+// keeps its last (K), and the second splits them back (torch's Linear on a 3-D input, as
+// the dynamo exporter writes it: view(-1, K), addmm, view(..., N)): the N-D matmul is the
+// same product, without the two copies, and its result is then the direct input of a
+// pointwise consumer (a GEMM epilogue)
 pattern matmul_of_flattened_rows {
-  match graph.reshape(graph.matmul(graph.reshape(x), w) as mm)
-  where one_use(mm) and rank(w) == 2 and leading_dims(x) == leading_dims(root)
+  match graph.reshape(graph.matmul(graph.reshape(x) as flat, w) as mm)
+  where one_use(mm) and rank(w) == 2 and merges_leading_dims(x, flat) and leading_dims(x) == leading_dims(root)
   rewrite graph.matmul(x, w)
-}
-
-// reshape(gemm(reshape(x), w, c)) -> x @ w + c  for a bias c of shape [N], under the same
-// conditions (torch's addmm with a bias)
-pattern gemm_of_flattened_rows {
-  match graph.reshape(graph.gemm(graph.reshape(x), w, c) {alpha = 1.0, beta = 1.0, transA = 0, transB = 0} as mm)
-  where one_use(mm) and rank(w) == 2 and rank(c) == 1 and leading_dims(x) == leading_dims(root)
-  rewrite graph.add(graph.matmul(x, w), c)
 }
 
 // relu(relu(x)) -> relu(x)

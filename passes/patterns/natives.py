@@ -191,6 +191,14 @@ def _leading_dims(v: SSAValue) -> tuple[int, ...]:
     return _shape(v)[:-1]
 
 
+@native_constraint("merges_leading_dims")
+def _merges_leading_dims(x: SSAValue, flat: SSAValue) -> bool:
+    """Whether `flat` is `x` reshaped to 2-D by merging all its dims but the last:
+    [a, b, ..., K] -> [a * b * ..., K]."""
+    s, f = _shape(x), _shape(flat)
+    return len(f) == 2 and len(s) >= 1 and s[-1] == f[-1]
+
+
 @native_function("numel")
 def _numel(v: SSAValue) -> int:
     """The element count of a shaped value."""
