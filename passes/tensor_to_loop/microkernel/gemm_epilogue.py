@@ -172,11 +172,12 @@ def _kind(amap: AffineMap, shape: Sequence[int], col_pos: int, n: int) -> str | 
     return None
 
 
-def epilogue_input(con: Contraction, user: GenericOp) -> int | None:
-    """The index of `user`'s input that reads contraction `con`'s result, when `user` can
-    run as its epilogue (module docs) given that its other inputs are computed first;
-    else None. Checked at the tensor level: tensor-fuse-elementwise keeps such a consumer
-    for the epilogue instead of fusing it into the next contraction's packing."""
+def epilogue_input(con: Contraction, user: GenericOp) -> tuple[int, tuple[str, ...]] | None:
+    """(the index of `user`'s input that reads contraction `con`'s result, the kinds of its
+    other inputs in order), when `user` can run as its epilogue (module docs) given that
+    its other inputs are computed first; else None. Checked at the tensor level too:
+    tensor-fuse-elementwise keeps such a consumer for the epilogue instead of fusing it
+    into the next contraction's packing."""
     op = con.op
     out = op.maps[-1].results
     if len(con.cols) != 1 or not isinstance(out[-1], AffineDimExpr):
@@ -200,6 +201,7 @@ def epilogue_input(con: Contraction, user: GenericOp) -> int | None:
     for inner in list(block.ops)[:-1]:
         if not isinstance(inner, _OPS) or any(r.type != f32 for r in inner.results):
             return None
+    kinds = []
     for i, v in enumerate(user.ins):
         t = v.type
         if i == at:
@@ -209,7 +211,8 @@ def epilogue_input(con: Contraction, user: GenericOp) -> int | None:
         kind = _kind(user.maps[i], t.get_shape(), rank - 1, con.n)
         if kind is None or (kind == FULL and t != res.type):
             return None
-    return at
+        kinds.append(kind)
+    return at, tuple(kinds)
 
 
 def find_gemm_epilogue(L, con: Contraction, c_stride: dict[int, int], vw: int):
@@ -220,16 +223,11 @@ def find_gemm_epilogue(L, con: Contraction, c_stride: dict[int, int], vw: int):
     uses = list(con.op.res[0].uses)
     if len(uses) != 1 or not isinstance(user := uses[0].operation, GenericOp):
         return None
-    at = epilogue_input(con, user)
-    if at is None:
+    found = epilogue_input(con, user)
+    if found is None:
         return None
-    rank = len(con.op.res[0].type.get_shape())
-    others, kinds = [], []
-    for i, v in enumerate(user.ins):
-        if i == at:
-            continue
-        if not (v in L.vmap or isinstance(v.owner, arith.ConstantOp)):
-            return None  # computed after the contraction
-        others.append(v)
-        kinds.append(_kind(user.maps[i], v.type.get_shape(), rank - 1, con.n))
-    return GemmEpilogue(user, at, tuple(others), tuple(kinds), vw)
+    at, kinds = found
+    others = tuple(v for i, v in enumerate(user.ins) if i != at)
+    if not all(v in L.vmap or isinstance(v.owner, arith.ConstantOp) for v in others):
+        return None  # an input computed after the contraction
+    return GemmEpilogue(user, at, others, kinds, vw)
